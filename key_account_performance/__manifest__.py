@@ -1,0 +1,38 @@
+{
+    "name": "Key Account Performance",
+    "summary": "Key-account (大客户) performance management: KPIs per tier and "
+    "segment, batched scoring, reviews with approval, improvement actions, "
+    "early warnings and customer value.",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/key-account-performance/key_account_performance",
+    "author": "key_account_performance contributors",
+    "maintainers": ["key_account_performance"],
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "depends": ["mail", "rating", "sale", "sale_margin", "crm", "survey"],
+    "data": [
+        "security/key_account_performance_security.xml",
+        "security/ir.model.access.csv",
+        "data/key_account_tier_data.xml",
+        "data/key_account_grade_data.xml",
+        "data/survey_data.xml",
+        "data/key_account_kpi_data.xml",
+        "data/key_account_kpi_template_data.xml",
+        "data/ir_cron_data.xml",
+        "views/key_account_tier_views.xml",
+        "views/key_account_segment_views.xml",
+        "views/key_account_grade_views.xml",
+        "views/key_account_kpi_views.xml",
+        "views/key_account_kpi_template_views.xml",
+        "views/key_account_kpi_value_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/key_account_menus.xml",
+    ],
+    "demo": [
+        "demo/key_account_demo.xml",
+    ],
+    "application": True,
+    "installable": True,
+}

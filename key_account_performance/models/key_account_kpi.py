@@ -1,0 +1,667 @@
+"""KPI definitions and the engine's data gathering.
+
+A KPI definition says *how* to measure. ``_engine_values`` returns, for one
+KPI and one period, ``{commercial partner id: value}`` for many partners at
+once: one grouped SQL statement per KPI and period, whatever the number of
+partners. This file is the only place where the engine reads source data.
+"""
+import ast
+import datetime
+import logging
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.safe_eval import datetime as safe_datetime
+from odoo.tools.safe_eval import safe_eval, test_python_expr
+
+from ..tools import kpi_math
+
+_logger = logging.getLogger(__name__)
+
+RECORD_MODES = ("count", "sum", "average", "duration", "rating")
+FORMULA_BUILTINS = {
+    "min": min, "max": max, "abs": abs, "round": round,
+}
+FORMULA_PERIOD_NAMES = ("period_days", "period_months")
+MIN_DATE = datetime.date(1900, 1, 1)
+
+
+class KeyAccountKpi(models.Model):
+    _name = "key.account.kpi"
+    _description = "Key Account KPI"
+    _order = "sequence, name"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Identity
+    # ------------------------------------------------------------------
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(
+        required=True, index=True,
+        help="Technical name, unique per company; formulas refer to KPIs by code.")
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    description = fields.Text(translate=True)
+    company_id = fields.Many2one("res.company", index="btree_not_null")
+    category = fields.Selection([
+        ("financial", "Financial"),
+        ("customer", "Customer"),
+        ("service", "Service"),
+        ("relationship", "Relationship"),
+    ], default="financial")
+
+    # ------------------------------------------------------------------
+    # Scoring defaults
+    # ------------------------------------------------------------------
+    computation_mode = fields.Selection([
+        ("count", "Count of records"),
+        ("sum", "Sum of a field"),
+        ("average", "Average of a field"),
+        ("duration", "Average duration between two dates"),
+        ("ratio", "Ratio of two KPIs"),
+        ("growth", "Growth of a KPI"),
+        ("survey", "Survey (CSAT / NPS)"),
+        ("rating", "Customer ratings"),
+        ("manual", "Manual (entered in the review)"),
+        ("formula", "Formula over other KPIs"),
+    ], required=True, default="count")
+    direction = fields.Selection([
+        ("higher", "Higher is better"),
+        ("lower", "Lower is better"),
+    ], required=True, default="higher")
+    unit = fields.Char(translate=True)
+    target = fields.Float(help="Value that scores 100.")
+    threshold = fields.Float(help="Value that scores 0 (early-warning limit).")
+    weight = fields.Float(default=1.0)
+
+    # ------------------------------------------------------------------
+    # Source records (count / sum / average / duration / rating)
+    # ------------------------------------------------------------------
+    model_id = fields.Many2one(
+        "ir.model", string="Source Model", ondelete="cascade",
+        domain=[("transient", "=", False)])
+    model_name = fields.Char(related="model_id.model", string="Source Model Name")
+    domain = fields.Char(default="[]", help="Filter on the source records.")
+    partner_field = fields.Char(
+        default="partner_id",
+        help="Field path from the source record to the partner, e.g. "
+        "partner_id or move_id.partner_id. Contacts roll up to their company.")
+    date_field = fields.Char(
+        help="Date or datetime field path that places a record in a period; "
+        "for durations, the start.")
+    date_end_field = fields.Char(string="End Date Field", help="Duration end.")
+    duration_unit = fields.Selection(
+        [("hours", "Hours"), ("days", "Days")], default="hours")
+    value_field = fields.Char(help="Numeric field path summed or averaged.")
+    currency_rate_field = fields.Char(
+        help="Optional field path holding the record's rate to the company "
+        "currency (e.g. currency_rate on sale orders): values are divided by it.")
+    count_distinct = fields.Selection([
+        ("record", "Records"),
+        ("day", "Distinct days"),
+        ("month", "Distinct months"),
+    ], default="record", string="Count")
+    period_scope = fields.Selection([
+        ("period", "The period"),
+        ("to_date", "Everything up to the end of the period"),
+        ("trailing_12", "The 12 months ending with the period"),
+    ], default="period", required=True)
+
+    # ------------------------------------------------------------------
+    # Ratio / growth / formula
+    # ------------------------------------------------------------------
+    numerator_kpi_id = fields.Many2one("key.account.kpi", check_company=True)
+    denominator_kpi_id = fields.Many2one("key.account.kpi", check_company=True)
+    ratio_factor = fields.Float(default=100.0)
+    base_kpi_id = fields.Many2one("key.account.kpi", string="Base KPI", check_company=True)
+    growth_reference = fields.Selection([
+        ("previous", "Previous period"),
+        ("last_year", "Same period last year"),
+    ], default="previous")
+    formula = fields.Text(
+        help="Python expression over other KPI codes (their value in the same "
+        "period; <code>_prev for the previous period), period_days, "
+        "period_months and min / max / abs / round.")
+
+    # ------------------------------------------------------------------
+    # Survey
+    # ------------------------------------------------------------------
+    survey_id = fields.Many2one("survey.survey", ondelete="set null")
+    survey_question_id = fields.Many2one(
+        "survey.question", string="Scale Question", ondelete="set null",
+        domain="[('survey_id', '=', survey_id), ('question_type', '=', 'scale')]")
+    survey_method = fields.Selection([
+        ("nps", "NPS (% promoters - % detractors)"),
+        ("csat", "CSAT (% satisfied)"),
+        ("average", "Average answer"),
+    ], default="csat")
+
+    # ------------------------------------------------------------------
+    # Monitoring of the engine
+    # ------------------------------------------------------------------
+    last_run = fields.Datetime(readonly=True, copy=False)
+    last_success = fields.Datetime(readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    value_count = fields.Integer(compute="_compute_value_count")
+
+    _sql_constraints = [
+        ("weight_positive", "CHECK(weight >= 0)", "A KPI weight cannot be negative."),
+    ]
+
+    def _compute_value_count(self):
+        counts = dict(self.env["key.account.kpi.value"]._read_group(
+            [("kpi_id", "in", self.ids)], ["kpi_id"], ["__count"]))
+        for kpi in self:
+            kpi.value_count = counts.get(kpi, 0)
+
+    # ------------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------------
+    @api.onchange("computation_mode")
+    def _onchange_computation_mode(self):
+        if self.computation_mode == "rating":
+            self.model_id = self.env["ir.model"]._get("rating.rating")
+            self.value_field = "rating"
+            self.date_field = "create_date"
+            self.domain = "[('consumed', '=', True), ('rating', '>', 0)]"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("computation_mode") == "rating":
+                vals.setdefault("model_id", self.env["ir.model"]._get_id("rating.rating"))
+                vals.setdefault("value_field", "rating")
+                vals.setdefault("date_field", "create_date")
+                vals.setdefault("domain", "[('consumed', '=', True), ('rating', '>', 0)]")
+        return super().create(vals_list)
+
+    def unlink(self):
+        if self.env["key.account.kpi.value"].sudo().search_count(
+                [("kpi_id", "in", self.ids)], limit=1) and "key.account.review.line" in self.env:
+            used = self.env["key.account.review.line"].sudo().search_count(
+                [("kpi_id", "in", self.ids), ("review_id.state", "=", "approved")], limit=1)
+            if used:
+                raise UserError(self.env._(
+                    "A KPI used by an approved review cannot be deleted; archive it instead."))
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------
+    @api.constrains("code", "company_id")
+    def _check_code_unique(self):
+        for kpi in self:
+            if not kpi.code or not kpi.code.isidentifier():
+                raise ValidationError(self.env._(
+                    "KPI %(kpi)s: the code %(code)r must be a Python identifier "
+                    "(letters, digits and underscores).", kpi=kpi.name, code=kpi.code))
+            if self.with_context(active_test=False).search_count([
+                ("code", "=", kpi.code), ("company_id", "=", kpi.company_id.id),
+                ("id", "!=", kpi.id),
+            ], limit=1):
+                raise ValidationError(self.env._(
+                    "KPI %(kpi)s: the code %(code)s is already used in this company.",
+                    kpi=kpi.name, code=kpi.code))
+
+    @api.constrains("target", "threshold", "weight")
+    def _check_band(self):
+        for kpi in self:
+            if kpi.weight < 0:
+                raise ValidationError(self.env._(
+                    "KPI %(kpi)s: the weight cannot be negative.", kpi=kpi.name))
+            if kpi.computation_mode != "manual" or kpi.target or kpi.threshold:
+                if kpi.target == kpi.threshold:
+                    raise ValidationError(self.env._(
+                        "KPI %(kpi)s: the target (%(target)s) must differ from the threshold.",
+                        kpi=kpi.name, target=kpi.target))
+
+    @api.constrains(
+        "computation_mode", "model_id", "domain", "partner_field", "date_field",
+        "date_end_field", "value_field", "currency_rate_field", "numerator_kpi_id",
+        "denominator_kpi_id", "base_kpi_id", "formula", "survey_id", "survey_question_id")
+    def _check_configuration(self):
+        for kpi in self:
+            problem = kpi._configuration_problem()
+            if problem:
+                raise ValidationError(self.env._(
+                    "KPI %(kpi)s (%(code)s): %(problem)s",
+                    kpi=kpi.name, code=kpi.code, problem=problem))
+
+    def _configuration_problem(self):
+        """Return a message naming what does not evaluate, or False."""
+        self.ensure_one()
+        _ = self.env._
+        mode = self.computation_mode
+        if mode in RECORD_MODES:
+            if not self.model_id:
+                return _("a source model is required.")
+            model = self.env[self.model_id.model]
+            try:
+                self._source_domain()
+            except Exception as exc:  # noqa: BLE001 - any evaluation error is reported
+                return _("the domain %(domain)s does not evaluate: %(error)s",
+                         domain=self.domain, error=exc)
+            paths = [("partner_field", self.partner_field, "many2one", "res.partner"),
+                     ("date_field", self.date_field, "date", None)]
+            if mode == "duration":
+                paths.append(("date_end_field", self.date_end_field, "date", None))
+            if mode in ("sum", "average", "rating"):
+                paths.append(("value_field", self.value_field, "number", None))
+            if self.currency_rate_field and mode in ("sum", "average"):
+                paths.append(("currency_rate_field", self.currency_rate_field, "number", None))
+            for label, path, kind, comodel in paths:
+                if not path:
+                    return _("the field %(field)s is required for this computation mode.",
+                             field=self._fields[label].string)
+                problem = _path_problem(model, path, kind, comodel)
+                if problem:
+                    return _("the %(field)s path %(path)r is invalid: %(problem)s",
+                             field=self._fields[label].string, path=path, problem=problem)
+        elif mode == "ratio":
+            if not self.numerator_kpi_id or not self.denominator_kpi_id:
+                return _("a ratio needs a numerator KPI and a denominator KPI.")
+            if self in (self.numerator_kpi_id | self.denominator_kpi_id):
+                return _("a ratio cannot refer to itself.")
+        elif mode == "growth":
+            if not self.base_kpi_id:
+                return _("a growth KPI needs a base KPI.")
+            if self.base_kpi_id == self:
+                return _("a growth KPI cannot refer to itself.")
+        elif mode == "survey":
+            if not self.survey_id:
+                return _("a survey is required.")
+            if self.survey_question_id and self.survey_question_id.survey_id != self.survey_id:
+                return _("the question does not belong to the survey.")
+        elif mode == "formula":
+            return self._formula_problem()
+        if mode in ("ratio", "growth", "formula"):
+            try:
+                self._check_cycle()
+            except ValidationError as exc:
+                return exc.args[0]
+        return False
+
+    def _formula_names(self):
+        tree = ast.parse((self.formula or "").strip(), mode="eval")
+        return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+    def _formula_problem(self):
+        _ = self.env._
+        if not (self.formula or "").strip():
+            return _("the formula is empty.")
+        message = test_python_expr(self.formula.strip(), mode="eval")
+        if message:
+            return _("the formula is not a safe expression: %(error)s", error=message)
+        codes = set(self._kpis_by_code().keys())
+        unknown = []
+        for name in sorted(self._formula_names()):
+            base = name[:-5] if name.endswith("_prev") else name
+            if name in FORMULA_BUILTINS or name in FORMULA_PERIOD_NAMES:
+                continue
+            if base not in codes or base == self.code:
+                unknown.append(name)
+        if unknown:
+            return _("the formula refers to unknown names: %(names)s (use KPI codes, "
+                     "<code>_prev, period_days, period_months, min, max, abs, round).",
+                     names=", ".join(unknown))
+        context = dict.fromkeys(self._formula_names(), 1.0)
+        context.update(FORMULA_BUILTINS)
+        try:
+            safe_eval(self.formula.strip(), context)
+        except ZeroDivisionError:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            return _("the formula does not evaluate: %(error)s", error=exc)
+        return False
+
+    def _dependencies(self):
+        """KPIs this one reads, as [(kpi, 'same'|'prev'|'last_year')]."""
+        self.ensure_one()
+        if self.computation_mode == "ratio":
+            return [(self.numerator_kpi_id, "same"), (self.denominator_kpi_id, "same")]
+        if self.computation_mode == "growth":
+            return [(self.base_kpi_id, "same"),
+                    (self.base_kpi_id, "prev" if self.growth_reference == "previous" else "last_year")]
+        if self.computation_mode == "formula" and self.formula:
+            by_code = self._kpis_by_code()
+            deps = []
+            try:
+                names = self._formula_names()
+            except SyntaxError:
+                return []
+            for name in names:
+                if name.endswith("_prev") and name[:-5] in by_code:
+                    deps.append((by_code[name[:-5]], "prev"))
+                elif name in by_code:
+                    deps.append((by_code[name], "same"))
+            return deps
+        return []
+
+    def _check_cycle(self):
+        seen = set()
+        path = []
+
+        def visit(kpi):
+            if kpi.id in path:
+                raise ValidationError(self.env._(
+                    "the KPIs refer to each other in a loop (%(codes)s).",
+                    codes=" -> ".join(self.browse(path + [kpi.id]).mapped("code"))))
+            if kpi.id in seen:
+                return
+            path.append(kpi.id)
+            for dep, _ref in kpi._dependencies():
+                if dep:
+                    visit(dep)
+            path.pop()
+            seen.add(kpi.id)
+        visit(self)
+
+    def _kpis_by_code(self):
+        """Active KPIs visible to this KPI's company, by code (own company first)."""
+        company = self.company_id or self.env.company
+        kpis = self.sudo().search([("company_id", "in", [company.id, False])])
+        by_code = {}
+        for kpi in kpis.sorted(lambda k: bool(k.company_id)):
+            by_code[kpi.code] = kpi
+        return by_code
+
+    def _source_domain(self):
+        return safe_eval(self.domain or "[]", {
+            "datetime": safe_datetime,
+            "context_today": datetime.date.today,
+            "uid": self.env.uid,
+        }) if self.domain else []
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_values(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "key_account_performance.action_key_account_kpi_value")
+        action["domain"] = [("kpi_id", "=", self.id)]
+        return action
+
+    def action_test_configuration(self):
+        for kpi in self:
+            problem = kpi._configuration_problem()
+            if problem:
+                raise UserError(problem)
+        return {
+            "type": "ir.actions.client", "tag": "display_notification",
+            "params": {"type": "success", "message": self.env._("The configuration evaluates.")},
+        }
+
+    # ------------------------------------------------------------------
+    # Engine: data gathering
+    # ------------------------------------------------------------------
+    def _engine_values(self, partner_ids, date_from, date_to, memo, company):
+        """{commercial partner id: value} of this KPI over the period.
+
+        ``memo`` caches results by (kpi, period) so that ratio, growth and
+        formula KPIs reuse what was already gathered.
+        """
+        self.ensure_one()
+        key = (self.id, date_from, date_to)
+        if key in memo:
+            return memo[key]
+        mode = self.computation_mode
+        if mode in RECORD_MODES:
+            if self.period_scope == "to_date":
+                q_from = MIN_DATE
+            elif self.period_scope == "trailing_12":
+                q_from = kpi_math.trailing_12_months(date_to)[0]
+            else:
+                q_from = date_from
+            result = self._gather_records(partner_ids, q_from, date_to, company)
+        elif mode == "survey":
+            result = self._gather_survey(partner_ids, date_from, date_to, company)
+        elif mode == "ratio":
+            num = self.numerator_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
+            den = self.denominator_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
+            result = {}
+            for pid in partner_ids:
+                value = kpi_math.ratio(num.get(pid), den.get(pid), self.ratio_factor or 1.0)
+                if value is not None:
+                    result[pid] = value
+        elif mode == "growth":
+            if self.growth_reference == "last_year":
+                ref_from, ref_to = kpi_math.same_period_last_year(date_from, date_to)
+            else:
+                ref_from, ref_to = kpi_math.previous_period(date_from, date_to)
+            current = self.base_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
+            previous = self.base_kpi_id._engine_values(partner_ids, ref_from, ref_to, memo, company)
+            result = {}
+            for pid in partner_ids:
+                value = kpi_math.growth(current.get(pid), previous.get(pid))
+                if value is not None:
+                    result[pid] = value
+        elif mode == "formula":
+            result = self._evaluate_formula(partner_ids, date_from, date_to, memo, company)
+        elif mode == "manual":
+            result = self._gather_manual(partner_ids, date_from, date_to)
+        else:
+            result = {}
+        memo[key] = result
+        return result
+
+    def _gather_manual(self, partner_ids, date_from, date_to):
+        groups = self.env["key.account.kpi.value"].sudo()._read_group(
+            [("kpi_id", "=", self.id), ("partner_id", "in", list(partner_ids)),
+             ("date_from", "=", date_from), ("date_to", "=", date_to)],
+            ["partner_id"], ["value:max"])
+        return {partner.id: value for partner, value in groups}
+
+    def _evaluate_formula(self, partner_ids, date_from, date_to, memo, company):
+        prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
+        columns = {}
+        for name in self._formula_names():
+            by_code = self._kpis_by_code()
+            if name.endswith("_prev") and name[:-5] in by_code:
+                columns[name] = by_code[name[:-5]]._engine_values(
+                    partner_ids, prev_from, prev_to, memo, company)
+            elif name in by_code:
+                columns[name] = by_code[name]._engine_values(
+                    partner_ids, date_from, date_to, memo, company)
+        base_context = dict(FORMULA_BUILTINS)
+        base_context["period_days"] = kpi_math.period_days(date_from, date_to)
+        base_context["period_months"] = kpi_math.month_span(date_from, date_to)
+        expression = self.formula.strip()
+        result = {}
+        for pid in partner_ids:
+            context = dict(base_context)
+            for name, values in columns.items():
+                context[name] = values.get(pid)
+            if any(context[name] is None for name in columns):
+                continue  # a missing input means no data, not zero
+            try:
+                value = safe_eval(expression, context)
+            except ZeroDivisionError:
+                continue
+            if value is not None:
+                result[pid] = float(value)
+        return result
+
+    def _datetime_bounds(self, date_from, date_to, company):
+        """UTC datetimes: first instant of date_from .. first instant after date_to."""
+        tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        start = tz.localize(datetime.datetime.combine(date_from, datetime.time.min))
+        end = tz.localize(datetime.datetime.combine(
+            date_to + datetime.timedelta(days=1), datetime.time.min))
+        return (start.astimezone(pytz.utc).replace(tzinfo=None),
+                end.astimezone(pytz.utc).replace(tzinfo=None))
+
+    def _period_condition(self, sql_expr, field, date_from, date_to, company):
+        if field.type == "datetime":
+            start, end = self._datetime_bounds(date_from, date_to, company)
+            return SQL("(%s >= %s AND %s < %s)", sql_expr, start, sql_expr, end)
+        return SQL("(%s >= %s AND %s <= %s)", sql_expr, date_from, sql_expr, date_to)
+
+    def _gather_records(self, partner_ids, date_from, date_to, company):
+        """One grouped SQL statement: the aggregate per commercial partner."""
+        if not partner_ids:
+            return {}
+        Model = self.env[self.model_id.model].sudo().with_company(company)
+        query = Model._search(self._source_domain())
+        alias = Model._table
+        partner_sql, _field = _sql_path(Model, alias, self.partner_field, query)
+        cp_alias = query.make_alias(alias, "kap_commercial")
+        query.add_join("JOIN", cp_alias, "res_partner", SQL(
+            "%s = %s", SQL.identifier(cp_alias, "id"), partner_sql))
+        cp_sql = SQL.identifier(cp_alias, "commercial_partner_id")
+        query.add_where(SQL("%s IN %s", cp_sql, tuple(partner_ids)))
+        date_sql, date_field = _sql_path(Model, alias, self.date_field, query)
+        query.add_where(self._period_condition(date_sql, date_field, date_from, date_to, company))
+        if "company_id" in Model._fields and Model._fields["company_id"].store:
+            company_sql = Model._field_to_sql(alias, "company_id", query)
+            query.add_where(SQL("(%s = %s OR %s IS NULL)", company_sql, company.id, company_sql))
+
+        mode = self.computation_mode
+        if mode == "count":
+            if self.count_distinct in ("day", "month"):
+                local = date_sql
+                if date_field.type == "datetime":
+                    tz = company.partner_id.tz or self.env.user.tz or "UTC"
+                    local = SQL("timezone(%s, timezone('UTC', %s))", tz, date_sql)
+                aggregate = SQL("COUNT(DISTINCT date_trunc(%s, %s))", self.count_distinct, local)
+            else:
+                aggregate = SQL("COUNT(*)")
+        elif mode == "duration":
+            end_sql, end_field = _sql_path(Model, alias, self.date_end_field, query)
+            divisor = 86400.0 if self.duration_unit == "days" else 3600.0
+            aggregate = SQL(
+                "AVG(EXTRACT(EPOCH FROM (%s::timestamp - %s::timestamp))) / %s",
+                end_sql, date_sql, divisor)
+            query.add_where(SQL("%s IS NOT NULL", end_sql))
+        else:
+            value_sql, _vfield = _sql_path(Model, alias, self.value_field, query)
+            if self.currency_rate_field and mode in ("sum", "average"):
+                rate_sql, _rfield = _sql_path(Model, alias, self.currency_rate_field, query)
+                value_sql = SQL("(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql)
+            function = SQL("SUM") if mode == "sum" else SQL("AVG")
+            aggregate = SQL("%s(%s)", function, value_sql)
+        query.groupby = cp_sql
+        rows = self.env.execute_query(query.select(cp_sql, aggregate))
+        return {pid: float(value) for pid, value in rows if value is not None}
+
+    def _gather_survey(self, partner_ids, date_from, date_to, company):
+        """Answer counts per partner and scale value, one grouped statement."""
+        if not partner_ids:
+            return {}
+        start, end = self._datetime_bounds(date_from, date_to, company)
+        question_ids = (self.survey_question_id or self.survey_id.question_ids.filtered(
+            lambda q: q.question_type == "scale")[:1]).ids
+        if not question_ids:
+            return {}
+        question = self.env["survey.question"].sudo().browse(question_ids[0])
+        self.env["survey.user_input.line"].flush_model()
+        self.env["survey.user_input"].flush_model()
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        rows = self.env.execute_query(SQL("""
+            SELECT p.commercial_partner_id, l.value_scale, COUNT(*)
+              FROM survey_user_input_line l
+              JOIN survey_user_input i ON i.id = l.user_input_id
+              JOIN res_partner p ON p.id = i.partner_id
+             WHERE l.question_id = %(question)s
+               AND l.answer_type = 'scale' AND NOT COALESCE(l.skipped, FALSE)
+               AND i.state = 'done'
+               AND p.commercial_partner_id IN %(partners)s
+               AND COALESCE(i.end_datetime, i.create_date) >= %(start)s
+               AND COALESCE(i.end_datetime, i.create_date) < %(end)s
+          GROUP BY p.commercial_partner_id, l.value_scale
+        """, question=question.id, partners=tuple(partner_ids), start=start, end=end))
+        counts = {}
+        for pid, scale, count in rows:
+            counts.setdefault(pid, {})[scale] = count
+        result = {}
+        for pid, answer_counts in counts.items():
+            if self.survey_method == "nps":
+                value = kpi_math.nps_from_counts(answer_counts)
+            elif self.survey_method == "csat":
+                value = kpi_math.csat_from_counts(answer_counts, question.scale_max)
+            else:
+                total = sum(answer_counts.values())
+                value = sum(v * c for v, c in answer_counts.items()) / total if total else None
+            if value is not None:
+                result[pid] = value
+        return result
+
+    def _gather_record_ids(self, partner_id, date_from, date_to, company):
+        """The source records behind one value (for 'open the records')."""
+        self.ensure_one()
+        if self.computation_mode not in RECORD_MODES:
+            return self.env["ir.model"], []
+        Model = self.env[self.model_id.model].with_company(company)
+        query = Model.sudo()._search(self._source_domain())
+        alias = Model._table
+        partner_sql, _field = _sql_path(Model, alias, self.partner_field, query)
+        cp_alias = query.make_alias(alias, "kap_commercial")
+        query.add_join("JOIN", cp_alias, "res_partner", SQL(
+            "%s = %s", SQL.identifier(cp_alias, "id"), partner_sql))
+        query.add_where(SQL("%s = %s", SQL.identifier(cp_alias, "commercial_partner_id"), partner_id))
+        if self.period_scope == "to_date":
+            date_from = MIN_DATE
+        elif self.period_scope == "trailing_12":
+            date_from = kpi_math.trailing_12_months(date_to)[0]
+        date_sql, date_field = _sql_path(Model, alias, self.date_field, query)
+        query.add_where(self._period_condition(date_sql, date_field, date_from, date_to, company))
+        rows = self.env.execute_query(query.select(SQL.identifier(alias, "id")))
+        return Model, [row[0] for row in rows]
+
+
+# ----------------------------------------------------------------------
+# Field paths
+# ----------------------------------------------------------------------
+
+def _resolve_path(model, path):
+    """Follow a dotted path; return (model of the last field, last field)."""
+    names = (path or "").split(".")
+    current = model
+    for index, name in enumerate(names):
+        field = current._fields.get(name)
+        if field is None:
+            raise ValueError(current.env._("%(model)s has no field %(field)r",
+                                           model=current._name, field=name))
+        if index == len(names) - 1:
+            return current, field
+        if field.type != "many2one":
+            raise ValueError(current.env._("%(field)s on %(model)s is not a many2one",
+                                           model=current._name, field=name))
+        current = current.env[field.comodel_name]
+    raise ValueError("empty path")
+
+
+def _path_problem(model, path, kind, comodel=None):
+    try:
+        last_model, field = _resolve_path(model, path)
+    except ValueError as exc:
+        return str(exc)
+    _ = model.env._
+    if not (field.store or field.related) or not field.column_type:
+        return _("%(field)s is not stored in the database", field=field.name)
+    if kind == "date" and field.type not in ("date", "datetime"):
+        return _("%(field)s is a %(type)s, not a date", field=field.name, type=field.type)
+    if kind == "number" and field.type not in ("integer", "float", "monetary"):
+        return _("%(field)s is a %(type)s, not a number", field=field.name, type=field.type)
+    if kind == "many2one" and (field.type != "many2one" or field.comodel_name != comodel):
+        return _("%(field)s does not point to %(comodel)s", field=field.name, comodel=comodel)
+    return False
+
+
+def _sql_path(model, alias, path, query):
+    """SQL expression of a dotted field path, adding LEFT JOINs to ``query``."""
+    names = path.split(".")
+    current = model
+    for name in names[:-1]:
+        field = current._fields[name]
+        comodel = current.env[field.comodel_name]
+        column = current._field_to_sql(alias, name, query)
+        co_alias = query.make_alias(alias, name)
+        query.add_join("LEFT JOIN", co_alias, comodel._table, SQL(
+            "%s = %s", column, SQL.identifier(co_alias, "id")))
+        current, alias = comodel, co_alias
+    # _field_to_sql follows non-stored related fields to their stored target
+    return current._field_to_sql(alias, names[-1], query), current._fields[names[-1]]

@@ -1,0 +1,123 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+
+class KeyAccountKpiTemplate(models.Model):
+    """The KPI set (with weights, targets, thresholds) for a tier x segment."""
+
+    _name = "key.account.kpi.template"
+    _description = "Key Account KPI Template"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    description = fields.Text(translate=True)
+    company_id = fields.Many2one("res.company", index="btree_not_null")
+    tier_ids = fields.Many2many(
+        "key.account.tier", "key_account_kpi_template_tier_rel", "template_id", "tier_id",
+        string="Tiers")
+    segment_ids = fields.Many2many(
+        "key.account.segment", "key_account_kpi_template_segment_rel", "template_id",
+        "segment_id", string="Segments")
+    is_company_default = fields.Boolean(
+        string="Company Default",
+        help="Used for key accounts that no other template matches.")
+    line_ids = fields.One2many("key.account.kpi.template.line", "template_id", string="KPIs", copy=True)
+    version = fields.Integer(
+        default=1, readonly=True, copy=False, tracking=True,
+        help="Incremented whenever the KPI lines change; reviews keep the version "
+        "they were scored with.")
+    partner_ids = fields.One2many(
+        "res.partner", "key_account_template_id", string="Accounts (explicit)")
+    total_weight = fields.Float(compute="_compute_total_weight")
+
+    @api.depends("line_ids.weight")
+    def _compute_total_weight(self):
+        for template in self:
+            template.total_weight = sum(template.line_ids.mapped("weight"))
+
+    # ------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------
+    @api.constrains("tier_ids", "segment_ids", "company_id", "active", "is_company_default")
+    def _check_overlap(self):
+        for template in self.filtered("active"):
+            others = self.search([
+                ("id", "!=", template.id),
+                ("company_id", "=", template.company_id.id),
+            ])
+            for other in others:
+                if template.is_company_default and other.is_company_default:
+                    raise ValidationError(self.env._(
+                        "Templates %(a)s and %(b)s are both the company default.",
+                        a=template.name, b=other.name))
+                if not (template.tier_ids and other.tier_ids):
+                    continue
+                tiers = template.tier_ids & other.tier_ids
+                if not tiers:
+                    continue
+                seg_a, seg_b = template.segment_ids, other.segment_ids
+                if (not seg_a and not seg_b) or (seg_a & seg_b):
+                    raise ValidationError(self.env._(
+                        "Templates %(a)s and %(b)s both apply to tier %(tier)s for the same "
+                        "segment: an account would be in two templates.",
+                        a=template.name, b=other.name, tier=tiers[0].name))
+
+    # ------------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------------
+    def _bump_version(self):
+        if self.env.context.get("kap_no_version_bump"):
+            return
+        for template in self:
+            template.sudo().write({"version": template.version + 1})
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # lines created with their template are version 1, not a change
+        return super(KeyAccountKpiTemplate, self.with_context(kap_no_version_bump=True)).create(
+            vals_list).with_env(self.env)
+
+    def unlink(self):
+        if "key.account.review" in self.env and self.env["key.account.review"].sudo().search_count(
+                [("template_id", "in", self.ids), ("state", "=", "approved")], limit=1):
+            raise UserError(self.env._(
+                "A template used by an approved review cannot be deleted; archive it instead."))
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Business
+    # ------------------------------------------------------------------
+    @api.model
+    def _resolve_for_partners(self, partners, company=None):
+        """{partner id: template} following the documented precedence.
+
+        The partner's own template, else the template matching both tier and
+        segment (a template without segments matches any segment), else the
+        tier's default, else the company default. Two queries in all.
+        """
+        company = company or self.env.company
+        templates = self.sudo().search([("company_id", "in", [company.id, False])])
+        # own-company templates first, then shared, then by sequence
+        templates = templates.sorted(lambda t: (not t.company_id, t.sequence, t.id))
+        default = templates.filtered("is_company_default")[:1]
+        result = {}
+        for partner in partners:
+            template = partner.key_account_template_id
+            if not template and partner.key_account_tier_id:
+                tier, segment = partner.key_account_tier_id, partner.key_account_segment_id
+                matching = templates.filtered(
+                    lambda t: tier in t.tier_ids and segment and segment in t.segment_ids)
+                if not matching:
+                    matching = templates.filtered(
+                        lambda t: tier in t.tier_ids and not t.segment_ids)
+                template = matching[:1] or tier.template_id
+            result[partner.id] = template or default
+        return result
+
+    def action_duplicate_version(self):
+        self.ensure_one()
+        return self.copy({"name": self.env._("%(name)s (copy)", name=self.name)})

@@ -1,0 +1,426 @@
+import datetime
+import logging
+
+from odoo import api, fields, models, modules
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..tools import kpi_math
+
+_logger = logging.getLogger(__name__)
+
+CRON_BATCH_SIZE = 1000
+
+
+class KeyAccountKpiValue(models.Model):
+    """One measured KPI for one partner and one period."""
+
+    _name = "key.account.kpi.value"
+    _description = "Key Account KPI Value"
+    _order = "date_from desc, partner_id, kpi_sequence, id"
+    _rec_name = "kpi_id"
+
+    # ------------------------------------------------------------------
+    # Keys
+    # ------------------------------------------------------------------
+    partner_id = fields.Many2one(
+        "res.partner", string="Account", required=True, index=True, ondelete="cascade")
+    kpi_id = fields.Many2one(
+        "key.account.kpi", string="KPI", required=True, index=True, ondelete="cascade")
+    date_from = fields.Date(required=True, index=True)
+    date_to = fields.Date(required=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company)
+    template_id = fields.Many2one("key.account.kpi.template", ondelete="set null")
+
+    # ------------------------------------------------------------------
+    # Measure and score
+    # ------------------------------------------------------------------
+    value = fields.Float(aggregator="avg")
+    target = fields.Float(aggregator="avg")
+    threshold = fields.Float(aggregator="avg")
+    weight = fields.Float(default=1.0, aggregator="avg")
+    score = fields.Float(
+        compute="_compute_score", store=True, aggregator="avg",
+        help="0 at the threshold, 100 at the target, linear in between.")
+    is_manual = fields.Boolean(help="Entered by hand rather than computed.")
+    comment = fields.Text()
+
+    # ------------------------------------------------------------------
+    # Display helpers
+    # ------------------------------------------------------------------
+    kpi_code = fields.Char(related="kpi_id.code", store=True, string="KPI Code")
+    kpi_sequence = fields.Integer(related="kpi_id.sequence", store=True)
+    computation_mode = fields.Selection(related="kpi_id.computation_mode")
+    direction = fields.Selection(related="kpi_id.direction")
+    unit = fields.Char(related="kpi_id.unit")
+    user_id = fields.Many2one(
+        related="partner_id.key_account_manager_id", store=True, string="Key Account Manager")
+    tier_id = fields.Many2one(related="partner_id.key_account_tier_id", store=True, string="Tier")
+    status = fields.Selection([
+        ("good", "On target"),
+        ("watch", "Between threshold and target"),
+        ("alert", "Beyond threshold"),
+    ], compute="_compute_score", store=True)
+    is_running = fields.Boolean(
+        string="Running Period", compute="_compute_is_running", search="_search_is_running",
+        help="The period is not over yet: figures are period-to-date.")
+
+    _sql_constraints = [
+        ("partner_kpi_period_unique", "UNIQUE(partner_id, kpi_id, date_from, date_to)",
+         "There is already a value for this account, KPI and period."),
+        ("period_order", "CHECK(date_from <= date_to)",
+         "The end of the period cannot be before its start."),
+    ]
+
+    @api.depends("value", "target", "threshold", "kpi_id.direction")
+    def _compute_score(self):
+        for record in self:
+            score = kpi_math.kpi_score(
+                record.value, record.target, record.threshold, record.kpi_id.direction or "higher")
+            record.score = score or 0.0
+            record.status = _status(score)
+
+    def _compute_is_running(self):
+        today = fields.Date.context_today(self)
+        for record in self:
+            record.is_running = bool(record.date_to and record.date_to >= today)
+
+    def _search_is_running(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on running period."))
+        running = (operator == "=") == bool(value)
+        today = fields.Date.context_today(self)
+        return [("date_to", ">=" if running else "<", today)]
+
+    @api.constrains("date_from", "date_to")
+    def _check_dates(self):
+        for record in self:
+            if record.date_to < record.date_from:
+                raise ValidationError(self.env._(
+                    "The end of the period (%(date_to)s) cannot be before its start (%(date_from)s).",
+                    date_to=record.date_to, date_from=record.date_from))
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_open_records(self):
+        """Open the source records a value was computed from."""
+        self.ensure_one()
+        Model, ids = self.kpi_id._gather_record_ids(
+            self.partner_id.commercial_partner_id.id, self.date_from, self.date_to, self.company_id)
+        if not ids:
+            raise UserError(self.env._(
+                "KPI %(kpi)s is not computed from records (mode %(mode)s) or has none "
+                "in this period.", kpi=self.kpi_id.name, mode=self.computation_mode))
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("%(kpi)s – %(partner)s", kpi=self.kpi_id.name,
+                               partner=self.partner_id.display_name),
+            "res_model": Model._name,
+            "view_mode": "list,form",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("id", "in", ids)],
+            "context": {"create": False},
+        }
+
+    # ------------------------------------------------------------------
+    # Public API
+    # ------------------------------------------------------------------
+    @api.model
+    def compute_for_period(self, date_from, date_to, partner_ids=None):
+        """Compute the KPI values of key accounts for an inclusive period.
+
+        :param date_from: first day, a date or a ``YYYY-MM-DD`` string
+        :param date_to: last day, a date or a ``YYYY-MM-DD`` string
+        :param partner_ids: partner ids (contacts count for their company);
+            all key accounts of the current company when omitted
+        :return: ids of the values computed (created or updated)
+        """
+        date_from, date_to = self._parse_period(date_from, date_to)
+        self.check_access("create")
+        company = self.env.company
+        partners = self._partners_for_compute(partner_ids, company)
+        if not partners:
+            return []
+        return self._compute_values(partners, date_from, date_to, company)
+
+    @api.model
+    def _parse_period(self, date_from, date_to):
+        def parse(value, label):
+            if isinstance(value, datetime.datetime):
+                return value.date()
+            if isinstance(value, datetime.date):
+                return value
+            if isinstance(value, str):
+                try:
+                    return datetime.date.fromisoformat(value.strip())
+                except ValueError:
+                    pass
+            raise ValidationError(self.env._(
+                "%(label)s must be a date in the form YYYY-MM-DD, got %(value)r.",
+                label=label, value=value))
+        date_from = parse(date_from, "date_from")
+        date_to = parse(date_to, "date_to")
+        if date_to < date_from:
+            raise ValidationError(self.env._(
+                "date_to (%(date_to)s) is before date_from (%(date_from)s).",
+                date_to=date_to, date_from=date_from))
+        return date_from, date_to
+
+    @api.model
+    def _partners_for_compute(self, partner_ids, company):
+        Partner = self.env["res.partner"]
+        if partner_ids in (None, False):
+            return Partner.sudo().search([
+                ("is_key_account", "=", True),
+                ("company_id", "in", [company.id, False]),
+            ])
+        if isinstance(partner_ids, int):
+            partner_ids = [partner_ids]
+        if not isinstance(partner_ids, (list, tuple)) or not all(
+                isinstance(pid, int) and not isinstance(pid, bool) for pid in partner_ids):
+            raise ValidationError(self.env._(
+                "partner_ids must be a list of partner ids, got %(value)r.", value=partner_ids))
+        partners = Partner.browse(partner_ids).exists()
+        missing = set(partner_ids) - set(partners.ids)
+        if missing:
+            raise ValidationError(self.env._(
+                "These partners do not exist: %(ids)s.", ids=sorted(missing)))
+        partners.check_access("read")
+        return partners.sudo().commercial_partner_id
+
+    # ------------------------------------------------------------------
+    # Engine
+    # ------------------------------------------------------------------
+    def _compute_values(self, partners, date_from, date_to, company):
+        """Gather every KPI once for all partners, upsert, score the accounts."""
+        Template = self.env["key.account.kpi.template"]
+        templates = Template._resolve_for_partners(partners, company)
+        lines_by_template = {}
+        for template in set(templates.values()):
+            if template:
+                lines_by_template[template] = {line.kpi_id: line for line in template.sudo().line_ids}
+        kpis = self.env["key.account.kpi"].sudo().browse()
+        for lines in lines_by_template.values():
+            for kpi in lines:
+                kpis |= kpi
+        kpis = kpis.filtered("active").sorted(lambda k: (k.sequence, k.id))
+        partner_ids = partners.ids
+        memo = {}
+        now = fields.Datetime.now()
+        rows = []
+        computed = []  # (kpi id, partner ids) whose stale values are removed
+        for kpi in kpis:
+            if kpi.computation_mode == "manual":
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    values = kpi._engine_values(partner_ids, date_from, date_to, memo, company)
+            except Exception as exc:  # noqa: BLE001 - a broken KPI must not stop the others
+                _logger.warning("KPI %s failed: %s", kpi.code, exc)
+                memo.pop((kpi.id, date_from, date_to), None)
+                kpi.write({"last_run": now, "last_error": str(exc) or repr(exc)})
+                continue
+            kpi.write({"last_run": now, "last_success": now, "last_error": False})
+            filled = kpi.computation_mode in ("count", "sum")
+            using = []
+            for partner in partners:
+                template = templates.get(partner.id)
+                line = template and lines_by_template[template].get(kpi)
+                if not line:
+                    continue
+                using.append(partner.id)
+                value = values.get(partner.id)
+                if value is None:
+                    if not filled:
+                        continue
+                    value = 0.0
+                score = kpi_math.kpi_score(value, line.target, line.threshold, kpi.direction)
+                rows.append((partner.id, kpi.id, value, line.target, line.threshold,
+                             line.weight, score, _status(score), template.id, kpi.code,
+                             kpi.sequence, partner.key_account_manager_id.id or None,
+                             partner.key_account_tier_id.id or None))
+            computed.append((kpi.id, using))
+        value_ids = self._upsert(rows, date_from, date_to, company, computed)
+        self._refresh_manual_values(partners, templates, lines_by_template, date_from, date_to)
+        changes = self._update_partner_scores(
+            partners, templates, lines_by_template, date_from, date_to, company)
+        self._after_compute(self.browse(value_ids), partners, date_from, date_to, changes)
+        return value_ids
+
+    def _upsert(self, rows, date_from, date_to, company, computed):
+        """Insert or update all rows in one statement; drop values gone to 'no data'."""
+        self.flush_model()
+        ids = []
+        if rows:
+            columns = list(zip(*rows))
+            ids = [row[0] for row in self.env.execute_query(SQL("""
+                INSERT INTO key_account_kpi_value AS v (
+                    partner_id, kpi_id, value, target, threshold, weight, score, status,
+                    template_id, kpi_code, kpi_sequence, user_id, tier_id,
+                    date_from, date_to, company_id, is_manual,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti,
+                       %(date_from)s, %(date_to)s, %(company)s, FALSE,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(p)s::int[], %(k)s::int[], %(val)s::float8[], %(tgt)s::float8[],
+                              %(thr)s::float8[], %(w)s::float8[], %(s)s::float8[],
+                              %(st)s::varchar[], %(t)s::int[], %(kc)s::varchar[],
+                              %(ks)s::int[], %(u)s::int[], %(ti)s::int[])
+                       AS x(p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti)
+                ON CONFLICT (partner_id, kpi_id, date_from, date_to) DO UPDATE SET
+                    value = EXCLUDED.value, target = EXCLUDED.target,
+                    threshold = EXCLUDED.threshold, weight = EXCLUDED.weight,
+                    score = EXCLUDED.score, status = EXCLUDED.status,
+                    template_id = EXCLUDED.template_id, kpi_code = EXCLUDED.kpi_code,
+                    kpi_sequence = EXCLUDED.kpi_sequence, user_id = EXCLUDED.user_id,
+                    tier_id = EXCLUDED.tier_id, company_id = EXCLUDED.company_id,
+                    is_manual = FALSE,
+                    write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                RETURNING v.id
+            """, date_from=date_from, date_to=date_to, company=company.id,
+                uid=self.env.uid, now=fields.Datetime.now(),
+                p=list(columns[0]), k=list(columns[1]), val=list(columns[2]),
+                tgt=list(columns[3]), thr=list(columns[4]), w=list(columns[5]),
+                s=list(columns[6]), st=list(columns[7]), t=list(columns[8]),
+                kc=list(columns[9]), ks=list(columns[10]), u=list(columns[11]),
+                ti=list(columns[12])))]
+        pairs = [(kpi_id, pid) for kpi_id, pids in computed for pid in pids]
+        if pairs:
+            kpi_col, partner_col = zip(*pairs)
+            self.env.execute_query(SQL("""
+                DELETE FROM key_account_kpi_value v
+                 USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
+                 WHERE v.kpi_id = x.k AND v.partner_id = x.p
+                   AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
+                   AND NOT (v.id = ANY(%(keep)s::int[]))
+            """, k=list(kpi_col), p=list(partner_col), date_from=date_from, date_to=date_to,
+                keep=ids))
+        self.invalidate_model()
+        return ids
+
+    def _refresh_manual_values(self, partners, templates, lines_by_template, date_from, date_to):
+        """Manual values keep the template's current band while their period is open."""
+        manual = self.search([
+            ("partner_id", "in", partners.ids), ("date_from", "=", date_from),
+            ("date_to", "=", date_to), ("kpi_id.computation_mode", "=", "manual"),
+        ])
+        for record in manual:
+            template = templates.get(record.partner_id.id)
+            line = template and lines_by_template[template].get(record.kpi_id)
+            if line and (record.target, record.threshold, record.weight) != (
+                    line.target, line.threshold, line.weight):
+                record.write({"target": line.target, "threshold": line.threshold,
+                              "weight": line.weight})
+
+    @api.model
+    def _account_scores(self, partners, templates, lines_by_template, date_from, date_to):
+        """{partner id: weighted score} over the template KPIs that have a value."""
+        groups = self.sudo()._read_group(
+            [("partner_id", "in", partners.ids), ("date_from", "=", date_from),
+             ("date_to", "=", date_to)],
+            ["partner_id", "kpi_id"], ["score:max", "value:count"])
+        pairs = {}
+        for partner, kpi, score, _count in groups:
+            template = templates.get(partner.id)
+            line = template and lines_by_template[template].get(kpi)
+            if line:
+                pairs.setdefault(partner.id, []).append((score, line.weight))
+        result = {}
+        for pid, items in pairs.items():
+            score = kpi_math.weighted_score(items)
+            if score is not None:
+                result[pid] = score
+        return result
+
+    def _update_partner_scores(self, partners, templates, lines_by_template, date_from, date_to,
+                               company):
+        """Write score, grade and trend on partners when the period is closed and newest."""
+        today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+        if date_to >= today:
+            return {}
+        scores = self._account_scores(partners, templates, lines_by_template, date_from, date_to)
+        prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
+        previous = self._account_scores(partners, templates, lines_by_template, prev_from, prev_to)
+        bands = self.env["key.account.grade"]._get_bands(company)
+        rows = []
+        for partner in partners:
+            shown = partner.key_account_score_date
+            if shown and shown > date_to:
+                continue
+            score = scores.get(partner.id)
+            grade = kpi_math.grade_for(score, bands) if score is not None else None
+            rows.append((partner.id, score, grade or None,
+                         kpi_math.trend(score, previous.get(partner.id)),
+                         partner.key_account_score or 0.0, partner.key_account_grade or None))
+        if rows:
+            self.env["res.partner"].flush_model()
+            columns = list(zip(*rows))
+            self.env.execute_query(SQL("""
+                UPDATE res_partner p
+                   SET key_account_score = x.s, key_account_grade = x.g,
+                       key_account_trend = x.t, key_account_score_date = %(date_to)s
+                  FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
+                       AS x(id, s, g, t)
+                 WHERE p.id = x.id
+            """, date_to=date_to, p=list(columns[0]), s=list(columns[1]),
+                g=list(columns[2]), t=list(columns[3])))
+            partners.invalidate_recordset([
+                "key_account_score", "key_account_grade", "key_account_trend",
+                "key_account_score_date"])
+        changes = {row[0]: {"old_score": row[4], "old_grade": row[5],
+                            "score": row[1], "grade": row[2]} for row in rows}
+        return changes
+
+    def _after_compute(self, values, partners, date_from, date_to, score_changes):
+        """Hook called after each computation (early warnings live here).
+
+        ``score_changes``: {partner id: {old_score, old_grade, score, grade}}
+        for the partners whose displayed score was just updated.
+        """
+        return True
+
+    @api.model
+    def _load_demo_data(self):
+        from ..tools import demo_data
+        return demo_data.load(self.env)
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_compute_kpis(self, batch_size=CRON_BATCH_SIZE):
+        """Compute the running and the just-closed period for all key accounts."""
+        testing = modules.module.current_test
+        for company in self.env["res.company"].sudo().search([]):
+            Value = self.with_company(company).sudo()
+            today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+            period_type = company.key_account_period_type or "quarter"
+            periods = [kpi_math.last_closed_period(today, period_type),
+                       kpi_math.period_bounds(today, period_type)]
+            partners = Value.env["res.partner"].search([
+                ("is_key_account", "=", True), ("company_id", "in", [company.id, False])])
+            for start in range(0, len(partners), batch_size):
+                batch = partners[start:start + batch_size]
+                for date_from, date_to in periods:
+                    try:
+                        with self.env.cr.savepoint():
+                            Value._compute_values(batch, date_from, date_to, company)
+                    except Exception:  # noqa: BLE001 - one batch never stops the run
+                        _logger.exception(
+                            "Key account KPI computation failed for %s partners of %s",
+                            len(batch), company.name)
+                if not testing:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+        return True
+
+
+def _status(score):
+    if score is None:
+        return False
+    if score >= 100:
+        return "good"
+    if score <= 0:
+        return "alert"
+    return "watch"

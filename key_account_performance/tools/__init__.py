@@ -1,0 +1,2 @@
+from . import kpi_math
+from . import demo_data

@@ -1,0 +1,253 @@
+"""Pure arithmetic of the key-account engine.
+
+Nothing here imports Odoo: period boundaries, the KPI score function, grade
+bands, NPS / CSAT, growth, RFM quintiles and CLV formulas are plain functions
+over plain values, so they can be tested (property-based) without a database.
+The ORM layer gathers data in grouped queries and calls these functions.
+"""
+import calendar
+import datetime
+import math
+
+PERIOD_TYPES = ("month", "quarter", "year")
+
+DEFAULT_GRADE_BANDS = (("A", 85.0), ("B", 70.0), ("C", 50.0), ("D", 0.0))
+
+
+# ---------------------------------------------------------------------------
+# Periods (inclusive dates, calendar months / quarters / years)
+# ---------------------------------------------------------------------------
+
+def period_bounds(day, period_type):
+    """Return (date_from, date_to) of the calendar period containing ``day``."""
+    if period_type == "month":
+        start = day.replace(day=1)
+        end = day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    elif period_type == "quarter":
+        first_month = 3 * ((day.month - 1) // 3) + 1
+        start = datetime.date(day.year, first_month, 1)
+        last_month = first_month + 2
+        end = datetime.date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+    elif period_type == "year":
+        start = datetime.date(day.year, 1, 1)
+        end = datetime.date(day.year, 12, 31)
+    else:
+        raise ValueError("Unknown period type %r" % (period_type,))
+    return start, end
+
+
+def last_closed_period(today, period_type):
+    """The latest calendar period that ended strictly before ``today``."""
+    start, _end = period_bounds(today, period_type)
+    return period_bounds(start - datetime.timedelta(days=1), period_type)
+
+
+def add_months(day, months):
+    """``day`` moved by ``months`` calendar months, clamped to the month's end."""
+    month_index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _is_month_aligned(date_from, date_to):
+    return date_from.day == 1 and (date_to + datetime.timedelta(days=1)).day == 1
+
+
+def month_span(date_from, date_to):
+    """Number of calendar months touched by the inclusive period."""
+    return (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+
+
+def previous_period(date_from, date_to):
+    """The period of the same length just before ``date_from``.
+
+    Whole calendar months shift by whole months (Q2 -> Q1, March -> February);
+    any other span shifts by its number of days.
+    """
+    if _is_month_aligned(date_from, date_to):
+        months = month_span(date_from, date_to)
+        start = add_months(date_from, -months)
+        return start, date_from - datetime.timedelta(days=1)
+    days = (date_to - date_from).days + 1
+    return date_from - datetime.timedelta(days=days), date_from - datetime.timedelta(days=1)
+
+
+def same_period_last_year(date_from, date_to):
+    start = add_months(date_from, -12)
+    if _is_month_aligned(date_from, date_to):
+        end = add_months(date_to.replace(day=1), -12)
+        end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+    else:
+        end = add_months(date_to, -12)
+    return start, end
+
+
+def trailing_12_months(date_to):
+    """The 12 months ending on ``date_to`` (inclusive)."""
+    return add_months(date_to, -12) + datetime.timedelta(days=1), date_to
+
+
+def period_days(date_from, date_to):
+    return (date_to - date_from).days + 1
+
+
+# ---------------------------------------------------------------------------
+# Scores and grades
+# ---------------------------------------------------------------------------
+
+def kpi_score(value, target, threshold, direction="higher"):
+    """Score 0-100 of one KPI value.
+
+    0 at (or beyond) the threshold, 100 at (or beyond) the target, linear in
+    between. For the ``lower`` direction the target is below the threshold:
+    100 at or below the target, 0 at or above the threshold. Returns None when
+    there is no value or the band is degenerate (target == threshold).
+    """
+    if value is None or target is None or threshold is None:
+        return None
+    if target == threshold:
+        return None
+    if direction == "lower":
+        value, target, threshold = -value, -target, -threshold
+    if target < threshold:
+        # inconsistent configuration for this direction: compare on the band anyway
+        target, threshold = threshold, target
+    if value >= target:
+        return 100.0
+    if value <= threshold:
+        return 0.0
+    return max(0.0, min(100.0, 100.0 * (value - threshold) / (target - threshold)))
+
+
+def weighted_score(pairs):
+    """Weighted mean of (score, weight) pairs, ignoring missing scores.
+
+    Returns None when no pair has a score and a positive weight.
+    """
+    total = 0.0
+    weights = 0.0
+    for score, weight in pairs:
+        if score is None or not weight or weight <= 0:
+            continue
+        total += score * weight
+        weights += weight
+    if not weights:
+        return None
+    return max(0.0, min(100.0, total / weights))
+
+
+def grade_for(score, bands=DEFAULT_GRADE_BANDS):
+    """Name of the first band whose minimum the score reaches.
+
+    ``bands`` is an iterable of (name, min_score); order does not matter.
+    """
+    if score is None:
+        return False
+    ordered = sorted(bands, key=lambda band: band[1], reverse=True)
+    for name, minimum in ordered:
+        if score >= minimum:
+            return name
+    return ordered[-1][0] if ordered else False
+
+
+def trend(score, previous_score):
+    if score is None or previous_score is None:
+        return 0.0
+    return score - previous_score
+
+
+# ---------------------------------------------------------------------------
+# KPI arithmetic
+# ---------------------------------------------------------------------------
+
+def growth(current, previous):
+    """% change of ``current`` against ``previous``; None without a base."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous) * 100.0
+
+
+def ratio(numerator, denominator, factor=100.0):
+    """numerator / denominator * factor; None when the denominator is 0 or missing."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator * factor
+
+
+def nps_from_counts(counts):
+    """Net Promoter Score from {answer (0-10): count}: % promoters - % detractors."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    promoters = sum(c for v, c in counts.items() if v >= 9)
+    detractors = sum(c for v, c in counts.items() if v <= 6)
+    return (promoters - detractors) * 100.0 / total
+
+
+def csat_from_counts(counts, scale_max=5):
+    """CSAT as % of satisfied answers (the top two points of the scale)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    satisfied = sum(c for v, c in counts.items() if v >= scale_max - 1)
+    return satisfied * 100.0 / total
+
+
+# ---------------------------------------------------------------------------
+# Customer value
+# ---------------------------------------------------------------------------
+
+def quintile_scores(values, higher_is_better=True):
+    """Map each key of ``values`` ({key: number}) to a 1-5 quintile score."""
+    if not values:
+        return {}
+    ordered = sorted(values.items(), key=lambda item: (item[1], str(item[0])))
+    n = len(ordered)
+    result = {}
+    for rank, (key, _value) in enumerate(ordered):
+        quintile = min(5, int(rank * 5 / n) + 1)
+        result[key] = quintile if higher_is_better else 6 - quintile
+    return result
+
+
+RFM_SEGMENTS = (
+    ("champion", lambda r, f, m: r >= 4 and f >= 4 and m >= 4),
+    ("loyal", lambda r, f, m: f >= 4),
+    ("at_risk", lambda r, f, m: r <= 2 and (f >= 3 or m >= 3)),
+    ("hibernating", lambda r, f, m: r <= 2),
+    ("promising", lambda r, f, m: r >= 4),
+    ("needs_attention", lambda r, f, m: True),
+)
+
+
+def rfm_segment(recency_score, frequency_score, monetary_score):
+    for name, rule in RFM_SEGMENTS:
+        if rule(recency_score, frequency_score, monetary_score):
+            return name
+    return "needs_attention"
+
+
+def predictive_clv(average_order_value, orders_per_year, gross_margin_pct, lifetime_years,
+                   discount_rate=0.1):
+    """Predictive CLV: yearly margin over the expected lifetime, discounted."""
+    if average_order_value is None or orders_per_year is None:
+        return None
+    yearly = average_order_value * orders_per_year * (gross_margin_pct or 100.0) / 100.0
+    years = max(0.0, lifetime_years or 0.0)
+    total = 0.0
+    whole = int(math.floor(years))
+    for year in range(1, whole + 1):
+        total += yearly / (1.0 + discount_rate) ** year
+    if years > whole:
+        total += (years - whole) * yearly / (1.0 + discount_rate) ** (whole + 1)
+    return total
+
+
+def expected_lifetime_years(churn_rate_pct, cap=10.0):
+    """1 / churn (yearly), capped; None without a churn rate."""
+    if churn_rate_pct is None:
+        return None
+    if churn_rate_pct <= 0:
+        return cap
+    return min(cap, 100.0 / churn_rate_pct)
