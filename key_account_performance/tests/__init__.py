@@ -1,0 +1,2 @@
+from . import test_kpi_engine
+from . import test_kpi_validation
