@@ -133,12 +133,14 @@ def load(env):
     manual_codes = ["relationship_strength", "cultural_adaptability", "compliance",
                     "global_coordination", "local_influence", "local_regulation", "localised_service"]
     manual_kpis = env["key.account.kpi"].search([("code", "in", manual_codes)])
+    templates = env["key.account.kpi.template"]._resolve_for_partners(partners, company)
     for date_from, date_to in reversed(periods):
         Value.create([{
-            "partner_id": partner.id, "kpi_id": kpi.id, "date_from": date_from, "date_to": date_to,
-            "value": round(rng.uniform(2.5, 5.0), 1), "target": kpi.target,
-            "threshold": kpi.threshold, "weight": kpi.weight, "is_manual": True,
-        } for partner in partners for kpi in manual_kpis])
+            "partner_id": partner.id, "kpi_id": line.kpi_id.id, "date_from": date_from,
+            "date_to": date_to, "value": round(rng.uniform(2.5, 5.0), 1), "target": line.target,
+            "threshold": line.threshold, "weight": line.weight, "is_manual": True,
+        } for partner in partners for line in templates[partner.id].line_ids
+            if line.kpi_id in manual_kpis])
         Value.compute_for_period(date_from, date_to, partners.ids)
     Value.compute_for_period(*kpi_math.period_bounds(today, "quarter"), partners.ids)
     partners._compute_key_account_customer_value(company)
