@@ -15,7 +15,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import datetime as safe_datetime
-from odoo.tools.safe_eval import safe_eval, test_python_expr
+from odoo.tools.safe_eval import _BUILTINS, _SAFE_OPCODES, safe_eval, test_expr, test_python_expr
 
 from ..tools import kpi_math
 
@@ -462,8 +462,8 @@ class KeyAccountKpi(models.Model):
     def _evaluate_formula(self, partner_ids, date_from, date_to, memo, company):
         prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
         columns = {}
+        by_code = self._kpis_by_code()
         for name in self._formula_names():
-            by_code = self._kpis_by_code()
             if name.endswith("_prev") and name[:-5] in by_code:
                 columns[name] = by_code[name[:-5]]._engine_values(
                     partner_ids, prev_from, prev_to, memo, company)
@@ -474,6 +474,12 @@ class KeyAccountKpi(models.Model):
         base_context["period_days"] = kpi_math.period_days(date_from, date_to)
         base_context["period_months"] = kpi_math.month_span(date_from, date_to)
         expression = self.formula.strip()
+        problem = _formula_shape_problem(expression)
+        if problem:
+            raise ValidationError(problem)
+        # validated once by safe_eval's own checker, then evaluated per partner
+        # with safe_eval's restricted builtins (the check is the costly part)
+        code = test_expr(expression, _SAFE_OPCODES, mode="eval")
         result = {}
         for pid in partner_ids:
             context = dict(base_context)
@@ -482,8 +488,8 @@ class KeyAccountKpi(models.Model):
             if any(context[name] is None for name in columns):
                 continue  # a missing input means no data, not zero
             try:
-                value = safe_eval(expression, context)
-            except ZeroDivisionError:
+                value = eval(code, {"__builtins__": dict(_BUILTINS)}, context)  # noqa: S307
+            except (ZeroDivisionError, OverflowError):
                 continue
             if value is not None:
                 result[pid] = float(value)

@@ -104,19 +104,31 @@ class KeyAccountKpiTemplate(models.Model):
         # own-company templates first, then shared, then by sequence
         templates = templates.sorted(lambda t: (not t.company_id, t.sequence, t.id))
         default = templates.filtered("is_company_default")[:1]
+        by_tier_segment = {}
+        by_tier = {}
+        for template in templates:
+            for tier in template.tier_ids:
+                if template.segment_ids:
+                    for segment in template.segment_ids:
+                        by_tier_segment.setdefault((tier.id, segment.id), template)
+                else:
+                    by_tier.setdefault(tier.id, template)
         result = {}
         for partner in partners:
             template = partner.key_account_template_id
-            if not template and partner.key_account_tier_id:
-                tier, segment = partner.key_account_tier_id, partner.key_account_segment_id
-                matching = templates.filtered(
-                    lambda t: tier in t.tier_ids and segment and segment in t.segment_ids)
-                if not matching:
-                    matching = templates.filtered(
-                        lambda t: tier in t.tier_ids and not t.segment_ids)
-                template = matching[:1] or tier.template_id
+            tier = partner.key_account_tier_id
+            if not template and tier:
+                template = (by_tier_segment.get((tier.id, partner.key_account_segment_id.id))
+                            or by_tier.get(tier.id) or tier.template_id)
             result[partner.id] = template or default
         return result
+
+    def _kpi_bands(self):
+        """{template id: {kpi id: (target, threshold, weight)}} in one read."""
+        bands = {template.id: {} for template in self}
+        for line in self.sudo().line_ids:
+            bands[line.template_id.id][line.kpi_id.id] = (line.target, line.threshold, line.weight)
+        return bands
 
     def action_duplicate_version(self):
         self.ensure_one()

@@ -194,23 +194,25 @@ class KeyAccountKpiValue(models.Model):
     # Engine
     # ------------------------------------------------------------------
     def _compute_values(self, partners, date_from, date_to, company):
-        """Gather every KPI once for all partners, upsert, score the accounts."""
+        """Gather every KPI once for all partners, upsert, score the accounts.
+
+        Per-partner work is plain Python over dicts: the ORM is only used for
+        a handful of reads whose number does not depend on the partners.
+        """
         Template = self.env["key.account.kpi.template"]
-        templates = Template._resolve_for_partners(partners, company)
-        lines_by_template = {}
-        for template in set(templates.values()):
-            if template:
-                lines_by_template[template] = {line.kpi_id: line for line in template.sudo().line_ids}
-        kpis = self.env["key.account.kpi"].sudo().browse()
-        for lines in lines_by_template.values():
-            for kpi in lines:
-                kpis |= kpi
+        template_of = {pid: template.id or None for pid, template in
+                       Template._resolve_for_partners(partners, company).items()}
+        bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
+        kpis = self.env["key.account.kpi"].sudo().browse(
+            {kpi_id for band in bands.values() for kpi_id in band})
         kpis = kpis.filtered("active").sorted(lambda k: (k.sequence, k.id))
         partner_ids = partners.ids
+        partner_info = {p.id: (p.key_account_manager_id.id or None, p.key_account_tier_id.id or None)
+                        for p in partners}
         memo = {}
         now = fields.Datetime.now()
         rows = []
-        computed = []  # (kpi id, partner ids) whose stale values are removed
+        stale = []  # (kpi id, partner id) computed to "no data": their old value goes
         for kpi in kpis:
             if kpi.computation_mode == "manual":
                 continue
@@ -223,39 +225,44 @@ class KeyAccountKpiValue(models.Model):
                 kpi.write({"last_run": now, "last_error": str(exc) or repr(exc)})
                 continue
             kpi.write({"last_run": now, "last_success": now, "last_error": False})
+            kpi_id, code, sequence, direction = kpi.id, kpi.code, kpi.sequence, kpi.direction
             filled = kpi.computation_mode in ("count", "sum")
-            using = []
-            for partner in partners:
-                template = templates.get(partner.id)
-                line = template and lines_by_template[template].get(kpi)
-                if not line:
+            for pid in partner_ids:
+                template_id = template_of[pid]
+                band = template_id and bands[template_id].get(kpi_id)
+                if not band:
                     continue
-                using.append(partner.id)
-                value = values.get(partner.id)
+                value = values.get(pid)
                 if value is None:
                     if not filled:
+                        stale.append((kpi_id, pid))
                         continue
                     value = 0.0
-                score = kpi_math.kpi_score(value, line.target, line.threshold, kpi.direction)
-                rows.append((partner.id, kpi.id, value, line.target, line.threshold,
-                             line.weight, score, _status(score), template.id, kpi.code,
-                             kpi.sequence, partner.key_account_manager_id.id or None,
-                             partner.key_account_tier_id.id or None))
-            computed.append((kpi.id, using))
-        value_ids = self._upsert(rows, date_from, date_to, company, computed)
-        self._refresh_manual_values(partners, templates, lines_by_template, date_from, date_to)
+                target, threshold, weight = band
+                score = kpi_math.kpi_score(value, target, threshold, direction)
+                manager_id, tier_id = partner_info[pid]
+                rows.append((pid, kpi_id, value, target, threshold, weight, score, _status(score) or None,
+                             template_id, code, sequence, manager_id, tier_id))
+        value_ids = self._upsert(rows, date_from, date_to, company, stale)
+        self._refresh_manual_values(partner_ids, template_of, bands, date_from, date_to)
         changes = self._update_partner_scores(
-            partners, templates, lines_by_template, date_from, date_to, company)
+            partners, template_of, bands, date_from, date_to, company)
         self._after_compute(self.browse(value_ids), partners, date_from, date_to, changes)
         return value_ids
 
-    def _upsert(self, rows, date_from, date_to, company, computed):
+    def _upsert(self, rows, date_from, date_to, company, stale):
         """Insert or update all rows in one statement; drop values gone to 'no data'."""
         self.flush_model()
         ids = []
         if rows:
             columns = list(zip(*rows))
-            ids = [row[0] for row in self.env.execute_query(SQL("""
+            # array literals ('{1,2,3}') parse far faster than ARRAY[...] of
+            # 100,000s of parameters
+            arrays = dict(zip(("p", "k", "val", "tgt", "thr", "w", "s", "st", "t", "kc",
+                               "ks", "u", "ti"), map(_pg_array, columns)))
+            # rows whose figures did not change are left alone (no dead tuples,
+            # no write_date churn): a daily recomputation mostly rewrites nothing
+            self.env.execute_query(SQL("""
                 INSERT INTO key_account_kpi_value AS v (
                     partner_id, kpi_id, value, target, threshold, weight, score, status,
                     template_id, kpi_code, kpi_sequence, user_id, tier_id,
@@ -278,55 +285,59 @@ class KeyAccountKpiValue(models.Model):
                     tier_id = EXCLUDED.tier_id, company_id = EXCLUDED.company_id,
                     is_manual = FALSE,
                     write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-                RETURNING v.id
+                WHERE (v.value, v.target, v.threshold, v.weight, v.score, v.status,
+                       v.template_id, v.kpi_code, v.kpi_sequence, v.user_id, v.tier_id,
+                       v.company_id, v.is_manual)
+                      IS DISTINCT FROM
+                      (EXCLUDED.value, EXCLUDED.target, EXCLUDED.threshold, EXCLUDED.weight,
+                       EXCLUDED.score, EXCLUDED.status, EXCLUDED.template_id,
+                       EXCLUDED.kpi_code, EXCLUDED.kpi_sequence, EXCLUDED.user_id,
+                       EXCLUDED.tier_id, EXCLUDED.company_id, FALSE)
             """, date_from=date_from, date_to=date_to, company=company.id,
-                uid=self.env.uid, now=fields.Datetime.now(),
-                p=list(columns[0]), k=list(columns[1]), val=list(columns[2]),
-                tgt=list(columns[3]), thr=list(columns[4]), w=list(columns[5]),
-                s=list(columns[6]), st=list(columns[7]), t=list(columns[8]),
-                kc=list(columns[9]), ks=list(columns[10]), u=list(columns[11]),
-                ti=list(columns[12])))]
-        pairs = [(kpi_id, pid) for kpi_id, pids in computed for pid in pids]
-        if pairs:
-            kpi_col, partner_col = zip(*pairs)
-            self.env.execute_query(SQL("""
-                DELETE FROM key_account_kpi_value v
-                 USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
-                 WHERE v.kpi_id = x.k AND v.partner_id = x.p
-                   AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
-                   AND NOT (v.id = ANY(%(keep)s::int[]))
-            """, k=list(kpi_col), p=list(partner_col), date_from=date_from, date_to=date_to,
-                keep=ids))
+                uid=self.env.uid, now=fields.Datetime.now(), **arrays))
+            ids = [row[0] for row in self.env.execute_query(SQL("""
+                SELECT v.id FROM key_account_kpi_value v
+                  JOIN unnest(%(p)s::int[], %(k)s::int[]) AS x(p, k)
+                    ON v.partner_id = x.p AND v.kpi_id = x.k
+                 WHERE v.date_from = %(date_from)s AND v.date_to = %(date_to)s
+            """, p=arrays["p"], k=arrays["k"], date_from=date_from, date_to=date_to))]
+        # always one statement, so that the query count does not depend on the data
+        kpi_col, partner_col = (list(col) for col in zip(*stale)) if stale else ([], [])
+        self.env.execute_query(SQL("""
+            DELETE FROM key_account_kpi_value v
+             USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
+             WHERE v.kpi_id = x.k AND v.partner_id = x.p
+               AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
+        """, k=kpi_col, p=partner_col, date_from=date_from, date_to=date_to))
         self.invalidate_model()
         return ids
 
-    def _refresh_manual_values(self, partners, templates, lines_by_template, date_from, date_to):
+    def _refresh_manual_values(self, partner_ids, template_of, bands, date_from, date_to):
         """Manual values keep the template's current band while their period is open."""
         manual = self.search([
-            ("partner_id", "in", partners.ids), ("date_from", "=", date_from),
+            ("partner_id", "in", partner_ids), ("date_from", "=", date_from),
             ("date_to", "=", date_to), ("kpi_id.computation_mode", "=", "manual"),
         ])
         for record in manual:
-            template = templates.get(record.partner_id.id)
-            line = template and lines_by_template[template].get(record.kpi_id)
-            if line and (record.target, record.threshold, record.weight) != (
-                    line.target, line.threshold, line.weight):
-                record.write({"target": line.target, "threshold": line.threshold,
-                              "weight": line.weight})
+            template_id = template_of.get(record.partner_id.id)
+            band = template_id and bands[template_id].get(record.kpi_id.id)
+            if band and (record.target, record.threshold, record.weight) != band:
+                record.write(dict(zip(("target", "threshold", "weight"), band)))
 
     @api.model
-    def _account_scores(self, partners, templates, lines_by_template, date_from, date_to):
+    def _account_scores(self, partner_ids, template_of, bands, date_from, date_to):
         """{partner id: weighted score} over the template KPIs that have a value."""
-        groups = self.sudo()._read_group(
-            [("partner_id", "in", partners.ids), ("date_from", "=", date_from),
-             ("date_to", "=", date_to)],
-            ["partner_id", "kpi_id"], ["score:max", "value:count"])
+        self.flush_model(["partner_id", "kpi_id", "date_from", "date_to", "score"])
+        rows = self.env.execute_query(SQL("""
+            SELECT partner_id, kpi_id, score FROM key_account_kpi_value
+             WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+        """, list(partner_ids), date_from, date_to))
         pairs = {}
-        for partner, kpi, score, _count in groups:
-            template = templates.get(partner.id)
-            line = template and lines_by_template[template].get(kpi)
-            if line:
-                pairs.setdefault(partner.id, []).append((score, line.weight))
+        for pid, kpi_id, score in rows:
+            template_id = template_of.get(pid)
+            band = template_id and bands[template_id].get(kpi_id)
+            if band:
+                pairs.setdefault(pid, []).append((score, band[2]))
         result = {}
         for pid, items in pairs.items():
             score = kpi_math.weighted_score(items)
@@ -334,23 +345,22 @@ class KeyAccountKpiValue(models.Model):
                 result[pid] = score
         return result
 
-    def _update_partner_scores(self, partners, templates, lines_by_template, date_from, date_to,
-                               company):
+    def _update_partner_scores(self, partners, template_of, bands, date_from, date_to, company):
         """Write score, grade and trend on partners when the period is closed and newest."""
         today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
         if date_to >= today:
             return {}
-        scores = self._account_scores(partners, templates, lines_by_template, date_from, date_to)
+        scores = self._account_scores(partners.ids, template_of, bands, date_from, date_to)
         prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
-        previous = self._account_scores(partners, templates, lines_by_template, prev_from, prev_to)
-        bands = self.env["key.account.grade"]._get_bands(company)
+        previous = self._account_scores(partners.ids, template_of, bands, prev_from, prev_to)
+        grade_bands = self.env["key.account.grade"]._get_bands(company)
         rows = []
         for partner in partners:
             shown = partner.key_account_score_date
             if shown and shown > date_to:
                 continue
             score = scores.get(partner.id)
-            grade = kpi_math.grade_for(score, bands) if score is not None else None
+            grade = kpi_math.grade_for(score, grade_bands) if score is not None else None
             rows.append((partner.id, score, grade or None,
                          kpi_math.trend(score, previous.get(partner.id)),
                          partner.key_account_score or 0.0, partner.key_account_grade or None))
@@ -369,9 +379,8 @@ class KeyAccountKpiValue(models.Model):
             partners.invalidate_recordset([
                 "key_account_score", "key_account_grade", "key_account_trend",
                 "key_account_score_date"])
-        changes = {row[0]: {"old_score": row[4], "old_grade": row[5],
-                            "score": row[1], "grade": row[2]} for row in rows}
-        return changes
+        return {row[0]: {"old_score": row[4], "old_grade": row[5],
+                         "score": row[1], "grade": row[2]} for row in rows}
 
     def _after_compute(self, values, partners, date_from, date_to, score_changes):
         """Hook called after each computation (early warnings live here).
@@ -414,6 +423,17 @@ class KeyAccountKpiValue(models.Model):
                 if not testing:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
         return True
+
+
+def _pg_array(values):
+    """PostgreSQL array literal of numbers / identifiers / None."""
+    def item(value):
+        if value is None or value is False:
+            return "NULL"
+        if isinstance(value, str):
+            return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+        return repr(value)
+    return "{%s}" % ",".join(map(item, values))
 
 
 def _status(score):
