@@ -175,8 +175,7 @@ class KeyAccountKpi(models.Model):
         return super().create(vals_list)
 
     def unlink(self):
-        if self.env["key.account.kpi.value"].sudo().search_count(
-                [("kpi_id", "in", self.ids)], limit=1) and "key.account.review.line" in self.env:
+        if "key.account.review.line" in self.env:
             used = self.env["key.account.review.line"].sudo().search_count(
                 [("kpi_id", "in", self.ids), ("review_id.state", "=", "approved")], limit=1)
             if used:
