@@ -13,6 +13,7 @@
     "depends": ["mail", "rating", "sale", "sale_margin", "crm", "survey"],
     "data": [
         "security/key_account_performance_security.xml",
+        "security/key_account_review_security.xml",
         "security/ir.model.access.csv",
         "data/key_account_tier_data.xml",
         "data/key_account_grade_data.xml",
@@ -20,6 +21,9 @@
         "data/key_account_kpi_data.xml",
         "data/key_account_kpi_template_data.xml",
         "data/ir_cron_data.xml",
+        "report/key_account_review_report.xml",
+        "data/key_account_review_data.xml",
+        "wizard/key_account_review_reject_wizard_views.xml",
         "views/key_account_tier_views.xml",
         "views/key_account_segment_views.xml",
         "views/key_account_grade_views.xml",
@@ -28,6 +32,9 @@
         "views/key_account_kpi_value_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/key_account_review_cycle_views.xml",
+        "views/key_account_review_views.xml",
+        "views/key_account_improvement_action_views.xml",
         "views/key_account_menus.xml",
     ],
     "demo": [

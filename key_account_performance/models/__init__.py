@@ -8,3 +8,7 @@ from . import key_account_kpi_value
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import key_account_review_cycle
+from . import key_account_review
+from . import key_account_review_line
+from . import key_account_improvement_action

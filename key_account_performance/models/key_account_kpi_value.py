@@ -387,7 +387,119 @@ class KeyAccountKpiValue(models.Model):
 
         ``score_changes``: {partner id: {old_score, old_grade, score, grade}}
         for the partners whose displayed score was just updated.
+
+        Early warning: a KPI that crossed its threshold (beyond it now, not in
+        the previous period or no value then), a grade drop, or a score fall
+        larger than the company's step gives the KAM one open activity per
+        account (extended, never stacked) and a note in the account's
+        chatter. Only for the running period or the latest closed one, never
+        for older history. Detection runs a fixed number of queries; each
+        warning is remembered by a key in the note, so recomputing the same
+        period does not repeat it.
         """
+        import re
+
+        from markupsafe import Markup
+
+        from .key_account_review_cycle import next_period, period_label
+
+        company = self.env.company
+        today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+        if not partners or next_period(date_from, date_to)[1] < today:
+            return True
+        period = next((period_label(kind, date_from, date_to) for kind in kpi_math.PERIOD_TYPES
+                       if kpi_math.period_bounds(date_from, kind) == (date_from, date_to)),
+                      period_label(None, date_from, date_to))
+
+        def fmt(number):
+            return ("{:,.0f}" if abs(number) >= 100 else "{:,.2f}").format(number)
+
+        # -- detection: one query for the period, one grouped for the previous one
+        warnings = {}  # partner id: [(key, text)]
+        current = self.sudo().search_fetch(
+            [("partner_id", "in", partners.ids), ("date_from", "=", date_from),
+             ("date_to", "=", date_to), ("status", "=", "alert")],
+            ["partner_id", "kpi_id", "value", "target", "threshold"])
+        if current:
+            prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
+            previous = {(partner.id, kpi.id): value for partner, kpi, value in self.sudo()._read_group(
+                [("partner_id", "in", current.partner_id.ids), ("kpi_id", "in", current.kpi_id.ids),
+                 ("date_from", "=", prev_from), ("date_to", "=", prev_to)],
+                ["partner_id", "kpi_id"], ["value:max"])}
+            for record in current:
+                kpi = record.kpi_id
+                before = previous.get((record.partner_id.id, kpi.id))
+                if before is not None and not kpi_math.kpi_score(
+                        before, record.target, record.threshold, kpi.direction):
+                    continue  # already beyond the threshold in the previous period
+                text = self.env._(
+                    "%(kpi)s crossed its threshold (%(threshold)s) in %(period)s: %(before)s → %(now)s",
+                    kpi=kpi.name, threshold=fmt(record.threshold), period=period,
+                    before=fmt(before) if before is not None else self.env._("no value"),
+                    now=fmt(record.value))
+                warnings.setdefault(record.partner_id.id, []).append(
+                    ("threshold-%s-%s-%s" % (kpi.id, date_from, date_to), text))
+        if score_changes:
+            ranks = dict(self.env["key.account.grade"]._get_bands(company))
+            step = company.key_account_score_drop_step
+            for pid, change in score_changes.items():
+                if not change.get("old_grade") or change.get("score") is None:
+                    continue
+                old_rank, new_rank = ranks.get(change["old_grade"]), ranks.get(change["grade"])
+                if old_rank is not None and new_rank is not None and new_rank < old_rank:
+                    warnings.setdefault(pid, []).append((
+                        "grade-%s-%s" % (date_from, date_to),
+                        self.env._("Grade fell from %(old)s to %(new)s in %(period)s",
+                                   old=change["old_grade"], new=change["grade"], period=period)))
+                fall = (change["old_score"] or 0.0) - change["score"]
+                if step and fall > step:
+                    warnings.setdefault(pid, []).append((
+                        "score-%s-%s" % (date_from, date_to),
+                        self.env._("Score fell from %(old).1f to %(new).1f in %(period)s "
+                                   "(more than %(step)s points)", old=change["old_score"],
+                                   new=change["score"], period=period, step=fmt(step))))
+        if not warnings:
+            return True
+
+        # -- forget what was already said about this period (keys kept in the notes)
+        marker = "o_kap_warning_"
+        said = set()
+        for message in self.env["mail.message"].sudo().search_fetch(
+                [("model", "=", "res.partner"), ("res_id", "in", list(warnings)),
+                 ("message_type", "=", "comment"), ("body", "ilike", marker)], ["res_id", "body"]):
+            said.update((message.res_id, key) for key in re.findall(
+                marker + r"([\w-]+)", str(message.body or "")))
+        warnings = {pid: [(key, text) for key, text in items if (pid, key) not in said]
+                    for pid, items in warnings.items()}
+        warnings = {pid: items for pid, items in warnings.items() if items}
+        if not warnings:
+            return True
+
+        # -- one note and one open activity per warned account (system-generated: sudo)
+        xmlid = "key_account_performance.mail_activity_type_key_account_warning"
+        activity_type = self.env.ref(xmlid, raise_if_not_found=False)
+        partners_sudo = self.env["res.partner"].sudo().browse(list(warnings))
+        open_activities = {}
+        if activity_type:
+            for activity in self.env["mail.activity"].sudo().search(
+                    [("res_model", "=", "res.partner"), ("res_id", "in", partners_sudo.ids),
+                     ("activity_type_id", "=", activity_type.id)]):
+                open_activities.setdefault(activity.res_id, activity)
+        for partner in partners_sudo:
+            items = Markup("").join(
+                Markup('<li class="%s%s">%s</li>') % (marker, key, text) for key, text in warnings[partner.id])
+            partner.message_post(
+                body=Markup("<p>%s</p><ul>%s</ul>") % (self.env._("Key account early warning"), items),
+                message_type="comment", subtype_xmlid="mail.mt_note")
+            kam = partner.key_account_manager_id
+            activity = open_activities.get(partner.id)
+            if activity:
+                activity.note = (activity.note or Markup("")) + Markup("<ul>%s</ul>") % items
+            elif kam and activity_type:
+                partner.activity_schedule(
+                    xmlid, user_id=kam.id,
+                    summary=self.env._("Early warning: %(partner)s", partner=partner.name),
+                    note=Markup("<ul>%s</ul>") % items)
         return True
 
     @api.model

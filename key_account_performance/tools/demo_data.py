@@ -144,4 +144,112 @@ def load(env):
         Value.compute_for_period(date_from, date_to, partners.ids)
     Value.compute_for_period(*kpi_math.period_bounds(today, "quarter"), partners.ids)
     partners._compute_key_account_customer_value(company)
+    load_reviews(env, partners, rng)
     return partners
+
+
+# ---------------------------------------------------------------------------
+# Reviews and improvement actions
+# ---------------------------------------------------------------------------
+
+REVIEW_COMMENTS = [
+    "<p>Solid quarter: volumes follow the plan agreed at the kick-off meeting. "
+    "The buyer asked for a consolidated monthly delivery report.</p>",
+    "<p>Two large orders slipped to next quarter because of the customer's budget freeze. "
+    "Relationship with the new procurement director is still being built.</p>",
+    "<p>Complaints about late deliveries were escalated; the logistics team now joins our "
+    "monthly call.</p>",
+]
+ACTION_IDEAS = [
+    ("Monthly business review with the buyer", "Agree a three-month order forecast."),
+    ("Bundle support days with the licence renewal", "Renewal signed before the deadline."),
+    ("Joint delivery-quality workshop", "Complaint rate back under the threshold."),
+    ("Introduce the regional sales director to procurement", "Executive sponsor named."),
+    ("Cross-sell the analytics licence", "One new licence order this quarter."),
+    ("Weekly shipment status e-mail", "No escalation about delivery dates."),
+]
+
+
+def load_reviews(env, partners, rng):
+    """A closed cycle with every review approved and actions measured, and the
+    latest cycle with reviews in every state and actions in every state."""
+    today = datetime.date.today()
+    Users = env["res.users"]
+    leader = Users.search([("login", "=", "kap_manager")], limit=1)
+    kams = {user.login: user for user in Users.search([("login", "in", ["kap_kam1", "kap_kam2"])])}
+    if not leader or not kams:
+        return
+    Cycle = env["key.account.review.cycle"].with_user(leader)
+    Action = env["key.account.improvement.action"]
+    last = kpi_math.last_closed_period(today, "quarter")
+    before = kpi_math.previous_period(*last)
+
+    def fill(review):
+        """As the KAM: manual values (where missing) and comments."""
+        review = review.with_user(review.user_id)
+        for line in review.line_ids.filtered(lambda l: l.is_manual and not l.has_value):
+            line.value = round(rng.uniform(2.5, 5.0), 1)
+        review.comment = rng.choice(REVIEW_COMMENTS)
+        return review
+
+    def actions_from(review, count):
+        lines = review.line_ids.filtered(lambda l: l.status == "alert")[:count]
+        if len(lines) < count:
+            lines |= review.line_ids.filtered(lambda l: l.status == "watch")[:count - len(lines)]
+        created = Action
+        for line in lines:
+            name, expected = ACTION_IDEAS[rng.randrange(len(ACTION_IDEAS))]
+            action = Action.browse(line.with_user(review.user_id).action_create_improvement_action()["res_id"])
+            action.with_user(review.user_id).write({
+                "name": name, "expected_result": expected,
+                "date_deadline": review.date_to + datetime.timedelta(days=rng.randint(20, 80)),
+            })
+            created |= action
+        return created
+
+    # The quarter before: everything approved, actions decided and carried out.
+    cycle_before = Cycle.create({"period_type": "quarter", "date_from": before[0], "date_to": before[1]})
+    cycle_before.action_generate_reviews()
+    old_actions = Action
+    for review in cycle_before.review_ids:
+        fill(review).action_submit()
+        review.with_user(leader).action_approve()
+        old_actions |= actions_from(review, 1)
+    for index, action in enumerate(old_actions):
+        action = action.with_user(action.user_id)
+        if index % 4 == 3:
+            action.action_cancel()
+        else:
+            action.action_done()
+    cycle_before.action_close()
+
+    # The last closed quarter: the next cycle measures the effect of those actions.
+    cycle = Cycle.create({"period_type": "quarter", "date_from": last[0], "date_to": last[1]})
+    cycle.action_generate_reviews()
+    reviews = cycle.review_ids.sorted("id")
+    for index, review in enumerate(reviews):
+        if index in (0, 1):  # approved
+            fill(review).action_submit()
+            review.with_user(leader).action_approve()
+        elif index == 2:  # rejected, back with the KAM
+            fill(review).action_submit()
+            review.with_user(leader).action_reject(
+                reason="Please back the relationship score with the minutes of the last "
+                       "steering meeting, and explain the drop in orders.")
+        elif index in (3, 4):  # waiting for approval
+            fill(review).action_submit()
+        # the others stay draft
+    states = ["todo", "in_progress", "todo", "done", "cancelled", "in_progress"]
+    for index, action in enumerate(actions_from(reviews[0], 2) | actions_from(reviews[1], 2)
+                                   | actions_from(reviews[2], 2)):
+        action = action.with_user(action.user_id)
+        state = states[index % len(states)]
+        if index == 0:  # one overdue, reminded by the scheduled action
+            action.date_deadline = today - datetime.timedelta(days=5)
+        if state == "in_progress":
+            action.action_start()
+        elif state == "done":
+            action.action_done()
+        elif state == "cancelled":
+            action.action_cancel()
+    Action._cron_remind_overdue()

@@ -1,0 +1,533 @@
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..tools import kpi_math
+
+EDITABLE_STATES = ("draft", "rejected")
+# fields the approval workflow writes on a submitted review
+WORKFLOW_FIELDS = {
+    "state", "approver_id", "reject_reason", "submitted_date", "approved_date",
+    "approved_by_id",
+}
+# written by mail.thread / mail.activity.mixin on any record, even a read-only one
+MAIL_FIELD_PREFIXES = ("message_", "activity_", "website_message_")
+MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+ACTIVITY_APPROVAL = "key_account_performance.mail_activity_type_review_approval"
+ACTIVITY_REWORK = "key_account_performance.mail_activity_type_review_rework"
+
+
+class KeyAccountReview(models.Model):
+    """One key account's review in a cycle: KPI lines, comments, approval."""
+
+    _name = "key.account.review"
+    _description = "Key Account Review"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date_from desc, partner_id, id"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Identity
+    # ------------------------------------------------------------------
+    name = fields.Char(compute="_compute_name", store=True)
+    cycle_id = fields.Many2one(
+        "key.account.review.cycle", string="Review Cycle", required=True, index=True,
+        ondelete="cascade", check_company=True)
+    company_id = fields.Many2one(related="cycle_id.company_id", store=True, index=True)
+    period_type = fields.Selection(related="cycle_id.period_type", tracking=False)
+    date_from = fields.Date(related="cycle_id.date_from", store=True, tracking=False)
+    date_to = fields.Date(related="cycle_id.date_to", store=True, tracking=False)
+    partner_id = fields.Many2one(
+        "res.partner", string="Account", required=True, index=True, ondelete="restrict",
+        check_company=True, domain=[("is_key_account", "=", True)])
+    user_id = fields.Many2one(
+        "res.users", string="Key Account Manager", index=True, tracking=True,
+        default=lambda self: self.env.user)
+    approver_id = fields.Many2one(
+        "res.users", string="Approver", index="btree_not_null", tracking=True,
+        compute="_compute_approver_id", store=True, readonly=False, precompute=True,
+        help="The team leader of the KAM's sales team, else a key-account manager.")
+    state = fields.Selection([
+        ("draft", "Draft"),
+        ("submitted", "Submitted"),
+        ("approved", "Approved"),
+        ("rejected", "Rejected"),
+    ], default="draft", required=True, tracking=True, copy=False, index=True)
+    color = fields.Integer(compute="_compute_color")
+
+    # ------------------------------------------------------------------
+    # Template the review was scored with
+    # ------------------------------------------------------------------
+    template_id = fields.Many2one(
+        "key.account.kpi.template", string="KPI Template", ondelete="restrict", readonly=True)
+    template_version = fields.Integer(readonly=True)
+
+    # ------------------------------------------------------------------
+    # Content and score
+    # ------------------------------------------------------------------
+    line_ids = fields.One2many("key.account.review.line", "review_id", string="KPIs", copy=True)
+    score = fields.Float(compute="_compute_score", store=True, aggregator="avg", tracking=True)
+    grade = fields.Char(compute="_compute_score", store=True, tracking=True)
+    previous_review_id = fields.Many2one(
+        "key.account.review", string="Previous Review", readonly=True, index="btree_not_null",
+        ondelete="set null")
+    trend = fields.Float(
+        compute="_compute_trend", help="Score minus the previous review's score of the account.")
+    alert_count = fields.Integer(
+        string="KPIs beyond threshold", compute="_compute_score", store=True)
+    comment = fields.Html(
+        string="KAM Comments", help="Context, achievements and problems of the period.")
+    reject_reason = fields.Text(tracking=True, copy=False, readonly=True)
+    submitted_date = fields.Datetime(readonly=True, copy=False)
+    approved_date = fields.Datetime(readonly=True, copy=False)
+    approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False)
+
+    # ------------------------------------------------------------------
+    # Improvement actions
+    # ------------------------------------------------------------------
+    action_ids = fields.One2many(
+        "key.account.improvement.action", "review_id", string="Improvement Actions")
+    action_count = fields.Integer(compute="_compute_action_count")
+    previous_action_ids = fields.Many2many(
+        "key.account.improvement.action", string="Actions of the Previous Review",
+        compute="_compute_previous_action_ids",
+        help="Actions decided in the previous review, with their measured effect.")
+    open_action_ids = fields.Many2many(
+        "key.account.improvement.action", string="Open Actions of the Account",
+        compute="_compute_open_action_ids")
+
+    # ------------------------------------------------------------------
+    # UI helpers
+    # ------------------------------------------------------------------
+    is_editable = fields.Boolean(compute="_compute_ui_flags")
+    can_approve = fields.Boolean(compute="_compute_ui_flags")
+
+    _sql_constraints = [
+        ("cycle_partner_unique", "UNIQUE(cycle_id, partner_id)",
+         "An account has one review per cycle."),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("cycle_id.name", "partner_id.name")
+    def _compute_name(self):
+        for review in self:
+            review.name = "%s – %s" % (review.cycle_id.name or "", review.partner_id.name or "")
+
+    @api.depends("user_id")
+    def _compute_approver_id(self):
+        managers = None
+        by_kam = {}
+        for review in self:
+            kam = review.user_id
+            if kam not in by_kam:
+                leader = kam.sudo().sale_team_id.user_id
+                if leader and leader != kam:
+                    by_kam[kam] = leader
+                else:
+                    if managers is None:
+                        managers = self.env.ref(MANAGER_GROUP).sudo().users.filtered(
+                            lambda u: u.active and not u.share).sorted("id")
+                    company = review.company_id or self.env.company
+                    by_kam[kam] = managers.filtered(
+                        lambda u: u != kam and company in u.company_ids)[:1]
+            review.approver_id = by_kam[kam]
+
+    @api.depends("line_ids.score", "line_ids.weight", "line_ids.has_value", "line_ids.status",
+                 "company_id")
+    def _compute_score(self):
+        bands = {}
+        for review in self:
+            company = review.company_id or self.env.company
+            if company not in bands:
+                bands[company] = self.env["key.account.grade"]._get_bands(company)
+            score = kpi_math.weighted_score(
+                [(line.score, line.weight) for line in review.line_ids if line.has_value])
+            review.score = score or 0.0
+            review.grade = kpi_math.grade_for(score, bands[company]) if score is not None else False
+            review.alert_count = len(review.line_ids.filtered(lambda line: line.status == "alert"))
+
+    @api.depends("score", "previous_review_id.score")
+    def _compute_trend(self):
+        for review in self:
+            previous = review.previous_review_id
+            review.trend = review.score - previous.score if previous and review.grade else 0.0
+
+    def _compute_color(self):
+        colors = {"draft": 0, "submitted": 3, "approved": 10, "rejected": 1}
+        for review in self:
+            review.color = colors.get(review.state, 0)
+
+    def _compute_action_count(self):
+        counts = dict(self.env["key.account.improvement.action"]._read_group(
+            [("review_id", "in", self.ids)], ["review_id"], ["__count"]))
+        for review in self:
+            review.action_count = counts.get(review, 0)
+
+    def _compute_previous_action_ids(self):
+        for review in self:
+            review.previous_action_ids = review.previous_review_id.action_ids
+
+    def _compute_open_action_ids(self):
+        actions = self.env["key.account.improvement.action"].search([
+            ("partner_id", "in", self.partner_id.ids), ("state", "in", ("todo", "in_progress"))])
+        for review in self:
+            review.open_action_ids = actions.filtered(lambda a: a.partner_id == review.partner_id)
+
+    @api.depends_context("uid")
+    @api.depends("state", "user_id", "approver_id")
+    def _compute_ui_flags(self):
+        is_manager = self.env.user.has_group(MANAGER_GROUP)
+        for review in self:
+            review.is_editable = review.state in EDITABLE_STATES
+            review.can_approve = (
+                review.state == "submitted" and review.user_id != self.env.user
+                and (is_manager or review.approver_id == self.env.user))
+
+    @api.constrains("user_id", "approver_id")
+    def _check_approver(self):
+        for review in self:
+            if review.approver_id and review.approver_id == review.user_id:
+                raise ValidationError(self.env._(
+                    "Review %(name)s: the approver cannot be the key account manager "
+                    "(nobody approves a review of their own).", name=review.name))
+
+    # ------------------------------------------------------------------
+    # ORM: approved reviews are read-only, submitted ones frozen
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
+        if content:
+            approved = self.filtered(lambda r: r.state == "approved")
+            if approved:
+                raise UserError(self.env._(
+                    "Review %(name)s is approved and can no longer be changed.",
+                    name=approved[0].name))
+            if content - WORKFLOW_FIELDS:
+                submitted = self.filtered(lambda r: r.state == "submitted")
+                if submitted:
+                    raise UserError(self.env._(
+                        "Review %(name)s is submitted for approval: it can no longer be edited. "
+                        "The approver can reject it to send it back.", name=submitted[0].name))
+        return super().write(vals)
+
+    def unlink(self):
+        approved = self.filtered(lambda r: r.state == "approved")
+        if approved:
+            raise UserError(self.env._(
+                "Review %(name)s is approved and cannot be deleted.", name=approved[0].name))
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Generation
+    # ------------------------------------------------------------------
+    @api.model
+    def _create_for_partners(self, cycle, partners):
+        """Create the reviews of ``partners`` in ``cycle`` in one batch, lines
+        pre-filled from the period's KPI values and the account's template."""
+        company = cycle.company_id
+        templates = self.env["key.account.kpi.template"]._resolve_for_partners(partners, company)
+        values = self._period_values(partners, cycle.date_from, cycle.date_to)
+        previous = self._previous_reviews(partners, cycle.date_from)
+        vals_list = []
+        for partner in partners:
+            template = templates.get(partner.id)
+            vals_list.append({
+                "cycle_id": cycle.id,
+                "partner_id": partner.id,
+                "user_id": (partner.key_account_manager_id or partner.user_id).id,
+                "template_id": template.id if template else False,
+                "template_version": template.version if template else 0,
+                "previous_review_id": previous.get(partner.id, False),
+                "line_ids": [Command.create(vals) for vals in self._line_values(
+                    template, {kpi_id: value for (pid, kpi_id), value in values.items()
+                               if pid == partner.id})],
+            })
+        reviews = self.create(vals_list)
+        return reviews
+
+    @api.model
+    def _period_values(self, partners, date_from, date_to):
+        """{(partner id, kpi id): key.account.kpi.value} of a period, one query."""
+        values = self.env["key.account.kpi.value"].sudo().search([
+            ("partner_id", "in", partners.ids), ("date_from", "=", date_from),
+            ("date_to", "=", date_to)])
+        return {(value.partner_id.id, value.kpi_id.id): value for value in values}
+
+    @api.model
+    def _previous_reviews(self, partners, before):
+        """{partner id: id of the latest review that ended before ``before``}."""
+        reviews = self.sudo().search(
+            [("partner_id", "in", partners.ids), ("date_to", "<", before)], order="date_to desc, id desc")
+        result = {}
+        for review in reviews:
+            result.setdefault(review.partner_id.id, review.id)
+        return result
+
+    @api.model
+    def _line_values(self, template, values_by_kpi):
+        """Values of the review lines for a template and {kpi id: kpi value}."""
+        result = []
+        if not template:
+            return result
+        for line in template.sudo().line_ids.filtered("kpi_id.active"):
+            kpi = line.kpi_id
+            value = values_by_kpi.get(kpi.id)
+            result.append({
+                "sequence": line.sequence,
+                "kpi_id": kpi.id,
+                "is_manual": kpi.computation_mode == "manual",
+                "direction": kpi.direction,
+                "target": line.target,
+                "threshold": line.threshold,
+                "weight": line.weight,
+                "value": value.value if value else 0.0,
+                "has_value": bool(value),
+                "kpi_value_id": value.id if value else False,
+            })
+        return result
+
+    def _refresh_lines(self):
+        """Re-read the computed values (and the template's current bands) into
+        draft or rejected reviews; manual values and comments are kept."""
+        reviews = self.filtered(lambda r: r.state in EDITABLE_STATES)
+        if not reviews:
+            return True
+        Line = self.env["key.account.review.line"].with_context(kap_review_refresh=True)
+        for (cycle, company), group in reviews.grouped(lambda r: (r.cycle_id, r.company_id)).items():
+            templates = self.env["key.account.kpi.template"]._resolve_for_partners(
+                group.partner_id, company)
+            values = self._period_values(group.partner_id, cycle.date_from, cycle.date_to)
+            for review in group:
+                template = templates.get(review.partner_id.id)
+                wanted = self._line_values(template, {
+                    kpi_id: value for (pid, kpi_id), value in values.items()
+                    if pid == review.partner_id.id})
+                existing = {line.kpi_id.id: line for line in review.line_ids}
+                to_create = []
+                for vals in wanted:
+                    line = existing.pop(vals["kpi_id"], None)
+                    if line is None:
+                        to_create.append(dict(vals, review_id=review.id))
+                        continue
+                    if line.is_manual:
+                        vals = {key: vals[key] for key in ("target", "threshold", "weight", "sequence")}
+                    line.with_context(kap_review_refresh=True).write(vals)
+                Line.create(to_create)
+                Line.browse([line.id for line in existing.values()]).unlink()
+                review.write({"template_id": template.id if template else False,
+                              "template_version": template.version if template else 0})
+        return True
+
+    # ------------------------------------------------------------------
+    # Workflow
+    # ------------------------------------------------------------------
+    def _check_decider(self):
+        """The approver or a key-account manager, never the review's KAM."""
+        is_manager = self.env.user.has_group(MANAGER_GROUP)
+        for review in self:
+            if review.user_id == self.env.user:
+                raise AccessError(self.env._(
+                    "You cannot approve or reject your own review (%(name)s).", name=review.name))
+            if not (is_manager or review.approver_id == self.env.user):
+                raise AccessError(self.env._(
+                    "Only the approver (%(approver)s) or a key-account manager can decide on "
+                    "review %(name)s.", approver=review.approver_id.name or "-", name=review.name))
+
+    def action_refresh_lines(self):
+        """Re-read the period's computed KPI values into the draft review."""
+        self.check_access("write")
+        not_editable = self.filtered(lambda r: r.state not in EDITABLE_STATES)
+        if not_editable:
+            raise UserError(self.env._(
+                "Review %(name)s is %(state)s: its lines are frozen.",
+                name=not_editable[0].name, state=not_editable[0]._state_label()))
+        for (cycle, company), reviews in self.grouped(lambda r: (r.cycle_id, r.company_id)).items():
+            self.env["key.account.kpi.value"].with_company(company).compute_for_period(
+                cycle.date_from, cycle.date_to, reviews.partner_id.ids)
+        self._refresh_lines()
+        return True
+
+    def action_submit(self):
+        """KAM: freeze the lines and ask the approver for a decision."""
+        self.check_access("write")
+        is_manager = self.env.user.has_group(MANAGER_GROUP)
+        for review in self:
+            if review.state not in EDITABLE_STATES:
+                raise UserError(self.env._(
+                    "Review %(name)s is %(state)s: only draft or rejected reviews can be submitted.",
+                    name=review.name, state=review._state_label()))
+            if review.user_id and review.user_id != self.env.user and not is_manager:
+                raise AccessError(self.env._(
+                    "Only %(kam)s or a key-account manager can submit review %(name)s.",
+                    kam=review.user_id.name, name=review.name))
+            missing = review.line_ids.filtered(lambda line: line.is_manual and not line.has_value)
+            if missing:
+                raise UserError(self.env._(
+                    "Review %(name)s: enter a value for %(kpis)s before submitting.",
+                    name=review.name, kpis=", ".join(missing.kpi_id.mapped("name"))))
+            if not review.approver_id:
+                review._compute_approver_id()
+            if not review.approver_id:
+                raise UserError(self.env._(
+                    "Review %(name)s has no approver: the KAM's sales team has no leader and "
+                    "there is no other key-account manager.", name=review.name))
+        self._write_manual_values()
+        self.write({"state": "submitted", "submitted_date": fields.Datetime.now(),
+                    "reject_reason": False})
+        for review in self:
+            review.activity_feedback([ACTIVITY_REWORK])
+            review.activity_schedule(
+                ACTIVITY_APPROVAL, user_id=review.approver_id.id,
+                summary=self.env._("Approve the review of %(partner)s", partner=review.partner_id.name),
+                note=self.env._("%(kam)s submitted the %(cycle)s review: score %(score).1f, grade %(grade)s.",
+                                kam=review.user_id.name or "-", cycle=review.cycle_id.name,
+                                score=review.score, grade=review.grade or "-"))
+            review.message_subscribe(partner_ids=review.approver_id.partner_id.ids)
+        return True
+
+    def action_approve(self):
+        """Approver: accept the review; it becomes read-only."""
+        self.check_access("read")
+        self._check_submitted()
+        self._check_decider()
+        self.write({"state": "approved", "approved_date": fields.Datetime.now(),
+                    "approved_by_id": self.env.uid})
+        for review in self:
+            review.sudo().activity_feedback(
+                [ACTIVITY_APPROVAL, ACTIVITY_REWORK],
+                feedback=self.env._("Approved by %(user)s", user=self.env.user.name))
+        return True
+
+    def action_reject(self, reason=None):
+        """Approver: send the review back to the KAM with a reason.
+
+        ``reason`` is required: ``action_reject(reason="...")`` over RPC, or
+        the *Reject* button's wizard in the web client.
+        """
+        self.check_access("read")
+        reason = (reason or "").strip() if isinstance(reason, str) else reason
+        if not reason:
+            raise UserError(self.env._(
+                "A review is rejected with a reason: call action_reject(reason=\"...\") "
+                "or use the Reject button."))
+        self._check_submitted()
+        self._check_decider()
+        self.write({"state": "rejected", "reject_reason": reason})
+        for review in self:
+            review.sudo().activity_feedback(
+                [ACTIVITY_APPROVAL],
+                feedback=self.env._("Rejected by %(user)s", user=self.env.user.name))
+            review.message_post(
+                body=Markup("<p><strong>%s</strong></p><p>%s</p>") % (
+                    self.env._("Review rejected"), reason),
+                subtype_xmlid="mail.mt_note")
+            if review.user_id:
+                review.activity_schedule(
+                    ACTIVITY_REWORK, user_id=review.user_id.id,
+                    summary=self.env._("Rework the review of %(partner)s", partner=review.partner_id.name),
+                    note=reason)
+        return True
+
+    def action_open_reject_wizard(self):
+        self._check_submitted()
+        self._check_decider()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reject Review"),
+            "res_model": "key.account.review.reject.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_review_ids": [Command.set(self.ids)]},
+        }
+
+    def _check_submitted(self):
+        for review in self:
+            if review.state != "submitted":
+                raise UserError(self.env._(
+                    "Review %(name)s is %(state)s: only submitted reviews can be approved or rejected.",
+                    name=review.name, state=review._state_label()))
+
+    def _state_label(self):
+        self.ensure_one()
+        return dict(self._fields["state"]._description_selection(self.env))[self.state]
+
+    def _write_manual_values(self):
+        """Manual KPI values go to key.account.kpi.value (is_manual) so that
+        formulas, history and the account score see them.
+
+        Runs as superuser: the submitter may edit the review (checked by the
+        caller) without seeing the account's KPI values, e.g. a manager
+        submitting for a KAM of another team."""
+        Value = self.env["key.account.kpi.value"].sudo()
+        lines = self.line_ids.filtered(lambda line: line.is_manual and line.has_value)
+        if not lines:
+            return
+        existing = Value.search([
+            ("partner_id", "in", lines.review_id.partner_id.ids),
+            ("kpi_id", "in", lines.kpi_id.ids),
+            ("date_from", "in", list(set(lines.review_id.mapped("date_from")))),
+        ])
+        by_key = {(v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v for v in existing}
+        to_create = []
+        created_for = []
+        for line in lines:
+            review = line.review_id
+            vals = {"value": line.value, "target": line.target, "threshold": line.threshold,
+                    "weight": line.weight, "is_manual": True, "comment": line.comment or False}
+            record = by_key.get((review.partner_id.id, line.kpi_id.id, review.date_from, review.date_to))
+            if record:
+                record.write(vals)
+                if line.kpi_value_id != record:
+                    line.with_context(kap_review_refresh=True).kpi_value_id = record
+            else:
+                to_create.append(dict(
+                    vals, partner_id=review.partner_id.id, kpi_id=line.kpi_id.id,
+                    date_from=review.date_from, date_to=review.date_to,
+                    company_id=review.company_id.id, template_id=review.template_id.id))
+                created_for.append(line)
+        # link the lines to their evidence while they are still editable
+        for line, value in zip(created_for, Value.create(to_create)):
+            line.with_context(kap_review_refresh=True).kpi_value_id = value
+
+    # ------------------------------------------------------------------
+    # Report and customer e-mail
+    # ------------------------------------------------------------------
+    def action_print_scorecard(self):
+        return self.env.ref("key_account_performance.action_report_key_account_review").report_action(self)
+
+    def action_send_to_customer(self):
+        """Open the mail composer with the scorecard attached (向客户汇报进展情况)."""
+        self.ensure_one()
+        template = self.env.ref("key_account_performance.mail_template_key_account_review",
+                                raise_if_not_found=False)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Send Scorecard"),
+            "res_model": "mail.compose.message",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_model": self._name,
+                "default_res_ids": self.ids,
+                "default_template_id": template.id if template else False,
+                "default_composition_mode": "comment",
+                "default_email_layout_xmlid": "mail.mail_notification_light",
+                "force_email": True,
+            },
+        }
+
+    def action_view_actions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "key_account_performance.action_key_account_improvement_action")
+        action["domain"] = [("review_id", "=", self.id)]
+        action["context"] = {"default_review_id": self.id, "default_partner_id": self.partner_id.id}
+        return action
+
+    def _get_report_base_filename(self):
+        self.ensure_one()
+        return self.env._("Scorecard %(name)s", name=self.name)

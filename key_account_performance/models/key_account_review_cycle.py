@@ -1,0 +1,229 @@
+import datetime
+import logging
+
+from odoo import api, fields, models, modules
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools import kpi_math
+
+_logger = logging.getLogger(__name__)
+
+
+def next_period(date_from, date_to):
+    """The period of the same length just after ``date_to``.
+
+    The mirror of :func:`kpi_math.previous_period`: whole calendar months
+    shift by whole months (Q3 -> Q4), any other span by its number of days.
+    """
+    if date_from.day == 1 and (date_to + datetime.timedelta(days=1)).day == 1:
+        months = kpi_math.month_span(date_from, date_to)
+        start = kpi_math.add_months(date_from, months)
+        return start, kpi_math.add_months(date_from, 2 * months) - datetime.timedelta(days=1)
+    days = (date_to - date_from).days + 1
+    return date_to + datetime.timedelta(days=1), date_to + datetime.timedelta(days=days)
+
+
+def period_label(period_type, date_from, date_to):
+    """'2026 Q3', '2026-10', '2026', or the dates of an irregular period."""
+    if (date_from, date_to) == kpi_math.period_bounds(date_from, period_type or "quarter"):
+        if period_type == "month":
+            return "%04d-%02d" % (date_from.year, date_from.month)
+        if period_type == "year":
+            return "%04d" % date_from.year
+        return "%04d Q%d" % (date_from.year, (date_from.month - 1) // 3 + 1)
+    return "%s – %s" % (date_from, date_to)
+
+
+class KeyAccountReviewCycle(models.Model):
+    """A review period: one review per key account of the company."""
+
+    _name = "key.account.review.cycle"
+    _description = "Key Account Review Cycle"
+    _inherit = ["mail.thread"]
+    _order = "date_from desc, id desc"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Period
+    # ------------------------------------------------------------------
+    name = fields.Char(
+        compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company)
+    period_type = fields.Selection([
+        ("month", "Monthly"),
+        ("quarter", "Quarterly"),
+        ("year", "Yearly"),
+    ], required=True, tracking=True,
+        default=lambda self: self.env.company.key_account_period_type or "quarter")
+    date_from = fields.Date(
+        string="Start", required=True, tracking=True,
+        default=lambda self: self._default_period()[0])
+    date_to = fields.Date(
+        string="End", required=True, tracking=True,
+        compute="_compute_date_to", store=True, readonly=False, precompute=True)
+    state = fields.Selection([
+        ("draft", "New"),
+        ("in_progress", "In Progress"),
+        ("done", "Closed"),
+    ], default="draft", required=True, tracking=True, copy=False)
+
+    # ------------------------------------------------------------------
+    # Reviews
+    # ------------------------------------------------------------------
+    review_ids = fields.One2many("key.account.review", "cycle_id", string="Reviews")
+    review_count = fields.Integer(compute="_compute_review_stats")
+    review_approved_count = fields.Integer(string="Approved", compute="_compute_review_stats")
+    review_progress = fields.Float(
+        string="Approved (%)", compute="_compute_review_stats",
+        help="Share of the cycle's reviews already approved.")
+
+    _sql_constraints = [
+        ("company_period_unique", "UNIQUE(company_id, date_from, date_to)",
+         "There is already a review cycle for this period."),
+    ]
+
+    @api.model
+    def _default_period(self):
+        company = self.env.company
+        today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+        return kpi_math.last_closed_period(today, company.key_account_period_type or "quarter")
+
+    @api.depends("period_type", "date_from")
+    def _compute_date_to(self):
+        for cycle in self:
+            if cycle.date_from and cycle.period_type:
+                cycle.date_to = kpi_math.period_bounds(cycle.date_from, cycle.period_type)[1]
+
+    @api.depends("period_type", "date_from", "date_to")
+    def _compute_name(self):
+        for cycle in self:
+            if cycle.date_from and cycle.date_to:
+                cycle.name = period_label(cycle.period_type, cycle.date_from, cycle.date_to)
+            else:
+                cycle.name = cycle.name or False
+
+    def _compute_review_stats(self):
+        groups = self.env["key.account.review"]._read_group(
+            [("cycle_id", "in", self.ids)], ["cycle_id", "state"], ["__count"])
+        counts = {}
+        for cycle, state, count in groups:
+            counts.setdefault(cycle.id, {})[state] = count
+        for cycle in self:
+            by_state = counts.get(cycle.id, {})
+            cycle.review_count = sum(by_state.values())
+            cycle.review_approved_count = by_state.get("approved", 0)
+            cycle.review_progress = (
+                100.0 * cycle.review_approved_count / cycle.review_count if cycle.review_count else 0.0)
+
+    @api.constrains("date_from", "date_to")
+    def _check_dates(self):
+        for cycle in self:
+            if cycle.date_to < cycle.date_from:
+                raise ValidationError(self.env._(
+                    "Review cycle %(name)s: the end (%(date_to)s) is before the start (%(date_from)s).",
+                    name=cycle.name, date_to=cycle.date_to, date_from=cycle.date_from))
+
+    # ------------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------------
+    def unlink(self):
+        if self.env["key.account.review"].sudo().search_count(
+                [("cycle_id", "in", self.ids), ("state", "=", "approved")], limit=1):
+            raise UserError(self.env._(
+                "A review cycle holding approved reviews cannot be deleted."))
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_generate_reviews(self):
+        """Create one review per key account of the cycle's company.
+
+        The KPI values of the period are computed first. Accounts that
+        already have a review in the cycle get no second one; their draft or
+        rejected reviews are refreshed, submitted and approved ones stay
+        frozen. Improvement actions whose follow-up period is this cycle get
+        their effect measured. Returns the ids of the reviews created.
+        """
+        self.check_access("write")
+        Review = self.env["key.account.review"]
+        created = Review
+        for cycle in self:
+            if cycle.state == "done":
+                raise UserError(self.env._(
+                    "Review cycle %(name)s is closed: reopen it to generate reviews.", name=cycle.name))
+            created |= cycle.with_company(cycle.company_id)._generate_reviews()
+            if cycle.state == "draft":
+                cycle.state = "in_progress"
+            self.env["key.account.improvement.action"].with_company(
+                cycle.company_id)._measure_effect_for_period(cycle.date_from, cycle.date_to)
+        return created.ids
+
+    def _generate_reviews(self):
+        self.ensure_one()
+        company = self.company_id
+        partners = self.env["res.partner"].sudo().search([
+            ("is_key_account", "=", True), ("company_id", "in", [company.id, False])])
+        if not partners:
+            return self.env["key.account.review"]
+        Value = self.env["key.account.kpi.value"].with_company(company)
+        Value.compute_for_period(self.date_from, self.date_to, partners.ids)
+        Review = self.env["key.account.review"].with_company(company)
+        existing = Review.search([("cycle_id", "=", self.id)])
+        existing.filtered(lambda r: r.state in ("draft", "rejected"))._refresh_lines()
+        new_partners = partners - existing.partner_id
+        if not new_partners:
+            return Review
+        return Review._create_for_partners(self, new_partners)
+
+    def action_close(self):
+        self.check_access("write")
+        self.write({"state": "done"})
+        return True
+
+    def action_reopen(self):
+        self.check_access("write")
+        self.write({"state": "in_progress"})
+        return True
+
+    def action_view_reviews(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "key_account_performance.action_key_account_review")
+        action["domain"] = [("cycle_id", "=", self.id)]
+        action["context"] = {"default_cycle_id": self.id, "search_default_group_state": 1}
+        return action
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_create_cycles(self):
+        """Create (and fill) the cycle of the period that has just closed.
+
+        Follows each company's review periodicity; a cycle that already
+        exists for the period is left alone, so the action can run daily.
+        """
+        testing = modules.module.current_test
+        for company in self.env["res.company"].sudo().search([]):
+            Cycle = self.sudo().with_company(company)
+            today = fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+            period_type = company.key_account_period_type or "quarter"
+            date_from, date_to = kpi_math.last_closed_period(today, period_type)
+            if Cycle.search_count([("company_id", "=", company.id), ("date_from", "=", date_from),
+                                   ("date_to", "=", date_to)], limit=1):
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    cycle = Cycle.create({
+                        "company_id": company.id, "period_type": period_type,
+                        "date_from": date_from, "date_to": date_to,
+                    })
+                    cycle.action_generate_reviews()
+            except Exception:  # noqa: BLE001 - one company never stops the others
+                _logger.exception("Key account review cycle creation failed for %s", company.name)
+                continue
+            if not testing:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return True

@@ -1,0 +1,182 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools import kpi_math
+
+EDITABLE_STATES = ("draft", "rejected")
+# what the KAM may change on a line; the rest comes from the engine and the template
+KAM_FIELDS = {"value", "has_value", "comment"}
+ADMIN_GROUP = "key_account_performance.group_key_account_admin"
+
+
+class KeyAccountReviewLine(models.Model):
+    """One KPI of a review: a copy of the value and of the template's band,
+    frozen when the review is submitted."""
+
+    _name = "key.account.review.line"
+    _description = "Key Account Review Line"
+    _order = "review_id, sequence, id"
+    _rec_name = "kpi_id"
+    _check_company_auto = True
+
+    review_id = fields.Many2one(
+        "key.account.review", required=True, index=True, ondelete="cascade")
+    sequence = fields.Integer(default=10)
+    kpi_id = fields.Many2one(
+        "key.account.kpi", string="KPI", required=True, index=True, ondelete="restrict",
+        check_company=True)
+    kpi_code = fields.Char(related="kpi_id.code", string="KPI Code")
+    unit = fields.Char(related="kpi_id.unit")
+    is_manual = fields.Boolean(
+        string="Manual", readonly=True, help="Entered by the KAM in the review.")
+    direction = fields.Selection([
+        ("higher", "Higher is better"),
+        ("lower", "Lower is better"),
+    ], required=True, default="higher")
+
+    # ------------------------------------------------------------------
+    # Frozen measure and band
+    # ------------------------------------------------------------------
+    value = fields.Float()
+    has_value = fields.Boolean(
+        string="Measured", help="Unset means no data for the period, which is not the same as 0.")
+    target = fields.Float()
+    threshold = fields.Float()
+    weight = fields.Float(default=1.0)
+    score = fields.Float(compute="_compute_score", store=True, aggregator="avg")
+    status = fields.Selection([
+        ("good", "On target"),
+        ("watch", "Between threshold and target"),
+        ("alert", "Beyond threshold"),
+    ], compute="_compute_score", store=True)
+    comment = fields.Text()
+    kpi_value_id = fields.Many2one(
+        "key.account.kpi.value", string="Measured Value", ondelete="set null", readonly=True,
+        help="The computed value the line was filled from.")
+
+    # ------------------------------------------------------------------
+    # Review context
+    # ------------------------------------------------------------------
+    partner_id = fields.Many2one(related="review_id.partner_id", store=True, index=True)
+    company_id = fields.Many2one(related="review_id.company_id", store=True)
+    date_from = fields.Date(related="review_id.date_from", store=True)
+    date_to = fields.Date(related="review_id.date_to", store=True)
+    state = fields.Selection(related="review_id.state", string="Review Status")
+    action_ids = fields.One2many(
+        "key.account.improvement.action", "review_line_id", string="Improvement Actions")
+    action_count = fields.Integer(compute="_compute_action_count")
+
+    _sql_constraints = [
+        ("review_kpi_unique", "UNIQUE(review_id, kpi_id)", "A KPI appears once in a review."),
+    ]
+
+    @api.depends("value", "has_value", "target", "threshold", "direction")
+    def _compute_score(self):
+        for line in self:
+            score = kpi_math.kpi_score(
+                line.value, line.target, line.threshold, line.direction or "higher"
+            ) if line.has_value else None
+            line.score = score or 0.0
+            if score is None:
+                line.status = False
+            elif score >= 100:
+                line.status = "good"
+            elif score <= 0:
+                line.status = "alert"
+            else:
+                line.status = "watch"
+
+    def _compute_action_count(self):
+        counts = dict(self.env["key.account.improvement.action"]._read_group(
+            [("review_line_id", "in", self.ids)], ["review_line_id"], ["__count"]))
+        for line in self:
+            line.action_count = counts.get(line, 0)
+
+    @api.onchange("value")
+    def _onchange_value(self):
+        self.has_value = True
+
+    # ------------------------------------------------------------------
+    # ORM: lines freeze with their review
+    # ------------------------------------------------------------------
+    def _check_editable(self):
+        frozen = self.review_id.filtered(lambda r: r.state not in EDITABLE_STATES)
+        if frozen:
+            raise UserError(self.env._(
+                "The KPI lines of review %(name)s are frozen since its submission.",
+                name=frozen[0].name))
+
+    def _is_internal_write(self):
+        return self.env.context.get("kap_review_refresh") or self.env.su or \
+            self.env.user.has_group(ADMIN_GROUP)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals.setdefault("has_value", "value" in vals)
+        lines = super().create(vals_list)
+        lines._check_editable()
+        return lines
+
+    def write(self, vals):
+        self._check_editable()
+        if "value" in vals and "has_value" not in vals:
+            vals = dict(vals, has_value=True)
+        if not self._is_internal_write():
+            protected = set(vals) - KAM_FIELDS
+            if protected:
+                raise UserError(self.env._(
+                    "Only the value of manual KPIs and the comments can be changed in a review "
+                    "(not %(fields)s); use Refresh Values to re-read computed KPIs.",
+                    fields=", ".join(sorted(protected))))
+            if {"value", "has_value"} & set(vals) and self.filtered(lambda line: not line.is_manual):
+                raise UserError(self.env._(
+                    "%(kpi)s is computed: its value comes from the KPI engine, not from the review.",
+                    kpi=self.filtered(lambda line: not line.is_manual)[0].kpi_id.name))
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_editable()
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_create_improvement_action(self):
+        """One click: an improvement action with this line's value as baseline
+        and the KPI target as target; opens it to set the deadline."""
+        self.ensure_one()
+        action = self.env["key.account.improvement.action"].create(
+            self._improvement_action_values())
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "key.account.improvement.action",
+            "res_id": action.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def _improvement_action_values(self):
+        self.ensure_one()
+        review = self.review_id
+        return {
+            "name": self.env._("Improve %(kpi)s", kpi=self.kpi_id.name),
+            "partner_id": review.partner_id.id,
+            "review_id": review.id,
+            "review_line_id": self.id,
+            "kpi_id": self.kpi_id.id,
+            "user_id": (review.user_id or self.env.user).id,
+            "baseline_value": self.value,
+            "target_value": self.target,
+            "baseline_date_from": review.date_from,
+            "baseline_date_to": review.date_to,
+            "company_id": review.company_id.id,
+        }
+
+    def action_view_kpi_value(self):
+        self.ensure_one()
+        if not self.kpi_value_id:
+            raise UserError(self.env._("%(kpi)s has no measured value for this period.",
+                                       kpi=self.kpi_id.name))
+        return self.kpi_value_id.action_open_records()

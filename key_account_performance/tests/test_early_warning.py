@@ -1,0 +1,139 @@
+from odoo.tests import tagged
+
+from ..tools import kpi_math
+from .common import ReviewCommon
+
+WARNING = "key_account_performance.mail_activity_type_key_account_warning"
+
+
+@tagged("post_install", "-at_install")
+class TestEarlyWarning(ReviewCommon):
+    """P0 -> P: account C falls from a fair quarter to a bad one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Value = cls.env["key.account.kpi.value"]
+        cls.partner_c = cls._make_account("Warning Account C", cls.kam)
+        cls._order(cls.partner_c, 400.0, cls._day(cls.P0, 5))
+        cls._order(cls.partner_c, 400.0, cls._day(cls.P0, 35))
+        cls._order(cls.partner_c, 150.0, cls._day(cls.P, 20))
+        # P0 is displayed on the account first (C: 66.7, grade C)
+        cls.Value.compute_for_period(*cls.P0, partner_ids=cls.partner_c.ids)
+
+    def _notes(self, partner):
+        return self.env["mail.message"].sudo().search([
+            ("model", "=", "res.partner"), ("res_id", "=", partner.id),
+            ("message_type", "=", "comment"), ("body", "ilike", "early warning")])
+
+    def test_previous_period_is_displayed(self):
+        self.assertAlmostEqual(self.partner_c.key_account_score, (75 * 2 + 50) / 3)
+        self.assertEqual(self.partner_c.key_account_grade, "C")
+        self.assertFalse(self._activities(self.partner_c, WARNING),
+                         "P0 is not the latest closed period: no warning for old history")
+
+    def test_threshold_crossing_grade_drop_and_score_fall(self):
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        self.assertEqual(self.partner_c.key_account_grade, "D")
+        activity = self._activities(self.partner_c, WARNING)
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(activity.user_id, self.kam)
+        note = str(activity.note)
+        self.assertIn("Revenue crossed its threshold (200)", note)
+        self.assertIn("800 → 150", note)
+        self.assertIn("Grade fell from C to D", note)
+        self.assertIn("Score fell from 66.7 to 8.3", note)
+        self.assertNotIn("Order Count", note, "orders stayed above their threshold")
+        messages = self._notes(self.partner_c)
+        self.assertEqual(len(messages), 1)
+        self.assertIn("800 → 150", str(messages.body))
+        self.assertEqual(messages.subtype_id, self.env.ref("mail.mt_note"))
+
+    def test_deduplicated_while_open(self):
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        activity = self._activities(self.partner_c, WARNING)
+        # recomputing the same period repeats nothing
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        self.assertEqual(self._activities(self.partner_c, WARNING), activity)
+        self.assertEqual(len(self._notes(self.partner_c)), 1)
+        self.assertEqual(str(activity.note).count("Revenue crossed"), 1)
+        # a new crossing in the running period extends the open activity
+        self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
+        self.assertEqual(self._activities(self.partner_c, WARNING), activity)
+        self.assertIn("Revenue crossed", str(activity.note))
+        self.assertIn("Order Count crossed its threshold", str(activity.note))
+        self.assertIn("1.00 → 0.00", str(activity.note))
+        self.assertEqual(len(self._notes(self.partner_c)), 2)
+
+    def test_new_activity_once_the_previous_is_done(self):
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        self._activities(self.partner_c, WARNING).with_user(self.kam).action_feedback(
+            feedback="Called the customer")
+        self.assertFalse(self._activities(self.partner_c, WARNING))
+        # what was already said is not said again
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        self.assertFalse(self._activities(self.partner_c, WARNING))
+        # a new crossing opens a new activity
+        self.Value.create({
+            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
+            "date_from": self.N[0], "date_to": self.N[1], "value": 0.5, "target": 5.0,
+            "threshold": 1.0})
+        self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
+        activity = self._activities(self.partner_c, WARNING)
+        self.assertEqual(len(activity), 1)
+        self.assertIn("Relationship (review test) crossed its threshold", str(activity.note))
+        self.assertIn("no value → 0.50", str(activity.note))
+
+    def test_score_step_is_configurable(self):
+        self.company.key_account_score_drop_step = 90.0
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        note = str(self._activities(self.partner_c, WARNING).note)
+        self.assertIn("Grade fell", note)
+        self.assertNotIn("Score fell", note)
+
+    def test_no_warning_for_old_history(self):
+        partner = self._make_account("Warning Account D", self.kam)
+        older = kpi_math.previous_period(*self.P0)
+        self._order(partner, 900.0, self._day(older, 10))
+        self._order(partner, 50.0, self._day(self.P0, 10))
+        self.Value.compute_for_period(*older, partner_ids=partner.ids)
+        self.Value.compute_for_period(*self.P0, partner_ids=partner.ids)
+        self.assertEqual(self.Value.search([
+            ("partner_id", "=", partner.id), ("kpi_id", "=", self.kpi_revenue.id),
+            ("date_from", "=", self.P0[0])]).status, "alert", "P0 crossed the threshold...")
+        self.assertFalse(self._activities(partner, WARNING), "... but P0 is history")
+        self.assertFalse(self._notes(partner))
+
+    def test_no_warning_without_crossing(self):
+        # A: revenue 1200 -> 600 and orders 1 -> 2 stay above their thresholds
+        # (the score falls, which is warned, but no KPI crossed)
+        self.Value.compute_for_period(*self.P0, partner_ids=self.partner_a.ids)
+        self.partner_a.invalidate_recordset()
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        note = str(self._activities(self.partner_a, WARNING).note or "")
+        self.assertNotIn("crossed", note)
+
+    def test_detection_is_batched(self):
+        """Detection queries do not grow with the number of accounts."""
+        partners = self.env["res.partner"]
+        for index in range(8):
+            partner = self._make_account("Steady %s" % index, self.kam)
+            for period in (self.P0, self.P):
+                for day in (3, 33, 63, 80):
+                    self._order(partner, 300.0, self._day(period, day))
+            partners |= partner
+        self.Value.compute_for_period(*self.P0, partner_ids=partners.ids)
+        self.Value.compute_for_period(*self.P, partner_ids=partners[:2].ids)  # warm-up
+
+        def count(some):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.Value.compute_for_period(*self.P, partner_ids=some.ids)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        small = count(partners[2:4])
+        large = count(partners[2:])
+        self.assertEqual(small, large)
+        self.assertFalse(self.env["mail.activity"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)]))

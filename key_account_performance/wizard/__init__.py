@@ -1,0 +1,1 @@
+from . import key_account_review_reject_wizard
