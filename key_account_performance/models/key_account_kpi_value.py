@@ -2,7 +2,7 @@ import datetime
 import logging
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
@@ -172,10 +172,11 @@ class KeyAccountKpiValue(models.Model):
     def _partners_for_compute(self, partner_ids, company):
         Partner = self.env["res.partner"]
         if partner_ids in (None, False):
-            return Partner.sudo().search([
-                ("is_key_account", "=", True),
-                ("company_id", "in", [company.id, False]),
-            ])
+            domain = [("is_key_account", "=", True), ("company_id", "in", [company.id, False])]
+            if not self.env.su and not self.env.user.has_group(
+                    "key_account_performance.group_key_account_manager"):
+                domain.append(("key_account_manager_id", "=", self.env.uid))
+            return Partner.sudo().search(domain)
         if isinstance(partner_ids, int):
             partner_ids = [partner_ids]
         if not isinstance(partner_ids, (list, tuple)) or not all(
@@ -188,7 +189,16 @@ class KeyAccountKpiValue(models.Model):
             raise ValidationError(self.env._(
                 "These partners do not exist: %(ids)s.", ids=sorted(missing)))
         partners.check_access("read")
-        return partners.sudo().commercial_partner_id
+        partners = partners.sudo().commercial_partner_id
+        # values are written in SQL: a KAM computes only the accounts they manage
+        if not self.env.su and not self.env.user.has_group(
+                "key_account_performance.group_key_account_manager"):
+            foreign = partners.filtered(lambda p: p.key_account_manager_id != self.env.user)
+            if foreign:
+                raise AccessError(self.env._(
+                    "You can only compute the KPIs of the accounts you manage (not %(names)s).",
+                    names=", ".join(foreign[:5].mapped("display_name"))))
+        return partners
 
     # ------------------------------------------------------------------
     # Engine
@@ -529,9 +539,15 @@ class KeyAccountKpiValue(models.Model):
                         with self.env.cr.savepoint():
                             Value._compute_values(batch, date_from, date_to, company)
                     except Exception:  # noqa: BLE001 - one batch never stops the run
-                        _logger.exception(
-                            "Key account KPI computation failed for %s partners of %s",
-                            len(batch), company.name)
+                        # isolate the culprit: retry the batch one account at a time
+                        for partner in batch:
+                            try:
+                                with self.env.cr.savepoint():
+                                    Value._compute_values(partner, date_from, date_to, company)
+                            except Exception:  # noqa: BLE001
+                                _logger.exception(
+                                    "Key account KPI computation failed for %s (%s) of %s",
+                                    partner.display_name, partner.id, company.name)
                 if not testing:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
         return True

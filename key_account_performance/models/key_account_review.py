@@ -211,7 +211,12 @@ class KeyAccountReview(models.Model):
                     raise UserError(self.env._(
                         "Review %(name)s is submitted for approval: it can no longer be edited. "
                         "The approver can reject it to send it back.", name=submitted[0].name))
-        return super().write(vals)
+        result = super().write(vals)
+        if "approver_id" in vals:
+            # a reassigned approval follows the new approver
+            for review in self.filtered(lambda r: r.state == "submitted" and r.approver_id):
+                review.activity_reschedule([ACTIVITY_APPROVAL], new_user_id=review.approver_id.id)
+        return result
 
     def unlink(self):
         approved = self.filtered(lambda r: r.state == "approved")
@@ -527,6 +532,13 @@ class KeyAccountReview(models.Model):
         action["domain"] = [("review_id", "=", self.id)]
         action["context"] = {"default_review_id": self.id, "default_partner_id": self.partner_id.id}
         return action
+
+    @api.model
+    def _format_number(self, value):
+        """Scorecard figures: thousands separators, decimals only for small numbers."""
+        if value is None or value is False:
+            return ""
+        return ("{:,.0f}" if abs(value) >= 100 else "{:,.2f}").format(value)
 
     def _get_report_base_filename(self):
         self.ensure_one()

@@ -200,6 +200,13 @@ class TestReviewWorkflow(ReviewCommon):
         self.assertEqual(review.state, "approved")
         self.assertFalse(self._activities(review, APPROVAL))
 
+    def test_reassigned_approval_follows_the_approver(self):
+        review = self._fill_and_submit(self.review_a.with_user(self.kam))
+        review.with_user(self.manager).approver_id = self.manager
+        self.assertEqual(self._activities(review, APPROVAL).user_id, self.manager)
+        with self.assertRaises(UserError):
+            review.with_user(self.manager).user_id = self.kam2
+
     def test_approve_needs_submission(self):
         with self.assertRaises(UserError):
             self.review_a.with_user(self.leader).action_approve()
