@@ -8,8 +8,8 @@ from ..tools import kpi_math
 EDITABLE_STATES = ("draft", "rejected")
 # fields the approval workflow writes on a submitted review
 WORKFLOW_FIELDS = {
-    "state", "approver_id", "reject_reason", "submitted_date", "approved_date",
-    "approved_by_id",
+    "state", "approver_id", "reject_reason", "submitted_date", "submitted_by_id",
+    "approved_date", "approved_by_id",
 }
 # written by mail.thread / mail.activity.mixin on any record, even a read-only one
 MAIL_FIELD_PREFIXES = ("message_", "activity_", "website_message_")
@@ -80,6 +80,7 @@ class KeyAccountReview(models.Model):
         string="KAM Comments", help="Context, achievements and problems of the period.")
     reject_reason = fields.Text(tracking=True, copy=False, readonly=True)
     submitted_date = fields.Datetime(readonly=True, copy=False)
+    submitted_by_id = fields.Many2one("res.users", string="Submitted By", readonly=True, copy=False)
     approved_date = fields.Datetime(readonly=True, copy=False)
     approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False)
 
@@ -183,7 +184,8 @@ class KeyAccountReview(models.Model):
         for review in self:
             review.is_editable = review.state in EDITABLE_STATES
             review.can_approve = (
-                review.state == "submitted" and review.user_id != self.env.user
+                review.state == "submitted"
+                and self.env.user not in (review.user_id | review.submitted_by_id)
                 and (is_manager or review.approver_id == self.env.user))
 
     @api.constrains("user_id", "approver_id")
@@ -330,10 +332,11 @@ class KeyAccountReview(models.Model):
     # Workflow
     # ------------------------------------------------------------------
     def _check_decider(self):
-        """The approver or a key-account manager, never the review's KAM."""
+        """The approver or a key-account manager, never the review's KAM nor
+        whoever submitted it."""
         is_manager = self.env.user.has_group(MANAGER_GROUP)
         for review in self:
-            if review.user_id == self.env.user:
+            if self.env.user in (review.user_id | review.submitted_by_id):
                 raise AccessError(self.env._(
                     "You cannot approve or reject your own review (%(name)s).", name=review.name))
             if not (is_manager or review.approver_id == self.env.user):
@@ -381,7 +384,7 @@ class KeyAccountReview(models.Model):
                     "there is no other key-account manager.", name=review.name))
         self._write_manual_values()
         self.write({"state": "submitted", "submitted_date": fields.Datetime.now(),
-                    "reject_reason": False})
+                    "submitted_by_id": self.env.uid, "reject_reason": False})
         for review in self:
             review.activity_feedback([ACTIVITY_REWORK])
             review.activity_schedule(

@@ -175,6 +175,17 @@ class TestReviewWorkflow(ReviewCommon):
         with self.assertRaises(ValidationError):
             self.review_b.with_user(self.admin).approver_id = self.manager
 
+    def test_submitter_cannot_approve(self):
+        """A manager submitting for a review without KAM does not approve it either."""
+        self.review_b.user_id = False
+        review = self._fill_and_submit(self.review_b.with_user(self.manager))
+        self.assertEqual(review.submitted_by_id, self.manager)
+        self.assertFalse(review.with_user(self.manager).can_approve)
+        with self.assertRaises(AccessError):
+            review.with_user(self.manager).action_approve()
+        review.with_user(self.leader).action_approve()
+        self.assertEqual(review.state, "approved")
+
     def test_kam_not_approver_cannot_approve(self):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
         with self.assertRaises(AccessError):
