@@ -169,7 +169,11 @@ class KeyAccountReviewCycle(models.Model):
             return self.env["key.account.review"]
         Value = self.env["key.account.kpi.value"].with_company(company)
         Value.compute_for_period(self.date_from, self.date_to, partners.ids)
-        Review = self.env["key.account.review"].with_company(company)
+        # a cycle covers every key account of the company, including those the
+        # manager who runs it does not see: whoever may write the cycle may
+        # generate its reviews (the reviews then follow the visibility rules)
+        self.check_access("write")
+        Review = self.env["key.account.review"].sudo().with_company(company)
         existing = Review.search([("cycle_id", "=", self.id)])
         existing.filtered(lambda r: r.state in ("draft", "rejected"))._refresh_lines()
         new_partners = partners - existing.partner_id

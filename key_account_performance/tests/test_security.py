@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged, users
 from odoo.tools import mute_logger
 
+from .common import ReviewCommon
 from .kpi_common import KpiCommon
 
 Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
@@ -133,3 +134,93 @@ class TestSecurity(KpiCommon):
     def test_second_company_kpis_invisible(self):
         kpis = self.env["key.account.kpi"].search([("code", "=", "co2_kpi")])
         self.assertFalse(kpis)
+
+
+@tagged("post_install", "-at_install")
+class TestReviewSecurity(ReviewCommon):
+    """Reviews, lines, actions and cycles: who reads, writes, creates, deletes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cycle = cls._cycle()
+        cls.cycle.action_generate_reviews()
+        reviews = cls.env["key.account.review"].search([("cycle_id", "=", cls.cycle.id)])
+        cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
+        cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
+        Action = cls.env["key.account.improvement.action"]
+        cls.action_a = Action.create({"name": "Call the CFO", "partner_id": cls.partner_a.id,
+                                      "user_id": cls.kam.id, "review_id": cls.review_a.id})
+        cls.action_b = Action.create({"name": "Fix delivery", "partner_id": cls.partner_b.id,
+                                      "user_id": cls.kam2.id, "review_id": cls.review_b.id})
+
+    def _seen(self, model, records):
+        return self.env[model].search([("id", "in", records.ids)])
+
+    @users("kap_rt_kam")
+    def test_kam_matrix(self):
+        Review = self.env["key.account.review"]
+        self.assertEqual(self._seen("key.account.review", self.review_a | self.review_b), self.review_a)
+        self.assertEqual(self._seen("key.account.review.line", self.review_a.line_ids | self.review_b.line_ids),
+                         self.review_a.line_ids)
+        self.assertEqual(self._seen("key.account.improvement.action", self.action_a | self.action_b),
+                         self.action_a)
+        self.assertTrue(self._seen("key.account.review.cycle", self.cycle))
+        review = Review.browse(self.review_a.id)
+        review.comment = "<p>Met the buyer twice.</p>"
+        with self.assertRaises(AccessError), mute_logger("odoo.addons.base.models.ir_rule"):
+            Review.browse(self.review_b.id).write({"comment": "<p>not mine</p>"})
+        with self.assertRaises(AccessError):
+            review.unlink()
+        with self.assertRaises(AccessError):
+            self.env["key.account.review.cycle"].browse(self.cycle.id).write({"state": "done"})
+        with self.assertRaises(AccessError):
+            self.env["key.account.review.cycle"].create({
+                "period_type": "month", "date_from": "2020-01-01", "date_to": "2020-01-31"})
+        with self.assertRaises(AccessError):
+            self.env["key.account.improvement.action"].browse(self.action_a.id).unlink()
+        action = self.env["key.account.improvement.action"].create({
+            "name": "Own action", "partner_id": self.partner_a.id, "user_id": self.env.uid})
+        self.assertTrue(action.exists())
+        with self.assertRaises(AccessError), mute_logger("odoo.addons.base.models.ir_rule"):
+            self.env["key.account.improvement.action"].create({
+                "name": "On someone else's account", "partner_id": self.partner_b.id,
+                "user_id": self.kam2.id})
+
+    @users("kap_rt_kam2")
+    def test_other_kam_sees_only_own(self):
+        self.assertEqual(self._seen("key.account.review", self.review_a | self.review_b), self.review_b)
+        self.assertEqual(self._seen("key.account.improvement.action", self.action_a | self.action_b),
+                         self.action_b)
+
+    @users("kap_rt_leader")
+    def test_leader_matrix(self):
+        # the team's reviews, plus any review the leader is the approver of
+        expected = self.review_a | self.review_b.filtered(lambda r: r.approver_id == self.leader)
+        self.assertEqual(self._seen("key.account.review", self.review_a | self.review_b), expected)
+        self.assertEqual(self._seen("key.account.improvement.action", self.action_a | self.action_b),
+                         self.action_a)
+        for model in ("key.account.review", "key.account.review.line",
+                      "key.account.improvement.action", "key.account.review.cycle"):
+            for operation in ("read", "write", "create", "unlink"):
+                self.assertTrue(self.env[model].has_access(operation), "%s %s" % (model, operation))
+        self.env["key.account.improvement.action"].browse(self.action_a.id).unlink()
+
+    @users("kap_rt_manager")
+    def test_manager_generates_reviews_beyond_own_team(self):
+        cycle = self.env["key.account.review.cycle"].create({
+            "period_type": "quarter", "date_from": self.P0[0], "date_to": self.P0[1]})
+        ids = cycle.action_generate_reviews()
+        reviews = self.env["key.account.review"].sudo().browse(ids)
+        self.assertEqual(reviews.partner_id, self.partner_a | self.partner_b)
+        self.assertEqual(reviews.mapped("create_uid"), self.env.user)
+        # generating again creates nothing new, also for reviews the manager cannot see
+        cycle.action_generate_reviews()
+        self.assertEqual(self.env["key.account.review"].sudo().search_count([("cycle_id", "=", cycle.id)]), 2)
+
+    @users("kap_rt_admin")
+    def test_admin_sees_all(self):
+        self.assertEqual(self._seen("key.account.review", self.review_a | self.review_b),
+                         self.review_a | self.review_b)
+        self.assertEqual(self._seen("key.account.improvement.action", self.action_a | self.action_b),
+                         self.action_a | self.action_b)
