@@ -536,6 +536,20 @@ class KeyAccountReview(models.Model):
         action["context"] = {"default_review_id": self.id, "default_partner_id": self.partner_id.id}
         return action
 
+    def _scorecard_actions(self):
+        """(open actions of the account, actions of the previous review) for
+        the scorecard. Whoever may read the review sees the account's actions
+        on its scorecard, even those the visibility rules hide from them."""
+        self.ensure_one()
+        self.check_access("read")
+        Action = self.env["key.account.improvement.action"].sudo()
+        open_actions = Action.search([
+            ("partner_id", "=", self.partner_id.id), ("state", "in", ("todo", "in_progress"))])
+        previous = Action.search([
+            ("review_id", "=", self.previous_review_id.id), ("state", "!=", "cancelled")]
+        ) if self.previous_review_id else Action
+        return open_actions, previous
+
     @api.model
     def _format_number(self, value):
         """Scorecard figures: thousands separators, decimals only for small numbers."""

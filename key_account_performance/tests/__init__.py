@@ -5,3 +5,4 @@ from . import test_review_workflow
 from . import test_improvement_action
 from . import test_early_warning
 from . import test_review_report
+from . import test_review_ui

@@ -50,9 +50,10 @@ class ReviewCommon(TransactionCase):
         cls.leader = user("kap_rt_leader", "Review Team Leader", "group_key_account_manager")
         cls.manager = user("kap_rt_manager", "Review Manager", "group_key_account_manager")
         cls.admin = user("kap_rt_admin", "Review Admin", "group_key_account_admin")
+        # the manager is a member of the KAM's team (sees its accounts) but not its leader
         cls.team = cls.env["crm.team"].create({
             "name": "Review test team", "user_id": cls.leader.id,
-            "member_ids": [Command.set(cls.kam.ids)],
+            "member_ids": [Command.set((cls.kam | cls.manager).ids)],
         })
 
         Kpi = cls.env["key.account.kpi"]
@@ -123,8 +124,8 @@ class ReviewCommon(TransactionCase):
             "period_type": "quarter", "date_from": period[0], "date_to": period[1]})
 
     def _reviews(self, cycle):
-        """{partner: review} of a cycle, in the current user's environment."""
-        reviews = self.env["key.account.review"].search([("cycle_id", "=", cycle.id)])
+        """{partner: review} of a cycle, as the cycle's user sees them."""
+        reviews = cycle.env["key.account.review"].search([("cycle_id", "=", cycle.id)])
         return {review.partner_id: review for review in reviews}
 
     def _line(self, review, kpi):
