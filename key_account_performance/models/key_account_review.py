@@ -153,7 +153,8 @@ class KeyAccountReview(models.Model):
     @api.depends("score", "previous_review_id.score")
     def _compute_trend(self):
         for review in self:
-            previous = review.previous_review_id
+            # the previous review may be hidden from the reader (the account changed hands)
+            previous = review.previous_review_id.sudo()
             review.trend = review.score - previous.score if previous and review.grade else 0.0
 
     def _compute_color(self):
@@ -168,8 +169,11 @@ class KeyAccountReview(models.Model):
             review.action_count = counts.get(review, 0)
 
     def _compute_previous_action_ids(self):
+        actions = self.env["key.account.improvement.action"].search(
+            [("review_id", "in", self.previous_review_id.ids)])
         for review in self:
-            review.previous_action_ids = review.previous_review_id.action_ids
+            review.previous_action_ids = actions.filtered(
+                lambda a: a.review_id == review.previous_review_id)
 
     def _compute_open_action_ids(self):
         actions = self.env["key.account.improvement.action"].search([
