@@ -116,13 +116,23 @@ class KeyAccountReviewCycle(models.Model):
             cycle.review_progress = (
                 100.0 * cycle.review_approved_count / cycle.review_count if cycle.review_count else 0.0)
 
-    @api.constrains("date_from", "date_to")
+    @api.constrains("date_from", "date_to", "period_type", "company_id")
     def _check_dates(self):
         for cycle in self:
             if cycle.date_to < cycle.date_from:
                 raise ValidationError(self.env._(
                     "Review cycle %(name)s: the end (%(date_to)s) is before the start (%(date_from)s).",
                     name=cycle.name, date_to=cycle.date_to, date_from=cycle.date_from))
+            overlap = self.sudo().search([
+                ("id", "!=", cycle.id), ("company_id", "=", cycle.company_id.id),
+                ("period_type", "=", cycle.period_type),
+                ("date_from", "<=", cycle.date_to), ("date_to", ">=", cycle.date_from),
+            ], limit=1)
+            if overlap:
+                raise ValidationError(self.env._(
+                    "Review cycle %(name)s overlaps %(other)s (%(date_from)s – %(date_to)s): "
+                    "cycles of the same type cannot overlap.", name=cycle.name,
+                    other=overlap.name, date_from=overlap.date_from, date_to=overlap.date_to))
 
     # ------------------------------------------------------------------
     # ORM

@@ -6,3 +6,4 @@ from . import test_improvement_action
 from . import test_early_warning
 from . import test_review_report
 from . import test_review_ui
+from . import test_locked_history
