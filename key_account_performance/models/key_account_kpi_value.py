@@ -495,21 +495,30 @@ class KeyAccountKpiValue(models.Model):
                     [("res_model", "=", "res.partner"), ("res_id", "in", partners_sudo.ids),
                      ("activity_type_id", "=", activity_type.id)]):
                 open_activities.setdefault(activity.res_id, activity)
+        # batched: one insert of notes, one of activities, whatever the count
+        bodies, new_activities = {}, []
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        deadline = fields.Date.context_today(self)
         for partner in partners_sudo:
             items = Markup("").join(
                 Markup('<li class="%s%s">%s</li>') % (marker, key, text) for key, text in warnings[partner.id])
-            partner.message_post(
-                body=Markup("<p>%s</p><ul>%s</ul>") % (self.env._("Key account early warning"), items),
-                message_type="comment", subtype_xmlid="mail.mt_note")
+            bodies[partner.id] = Markup("<p>%s</p><ul>%s</ul>") % (
+                self.env._("Key account early warning"), items)
             kam = partner.key_account_manager_id
             activity = open_activities.get(partner.id)
             if activity:
                 activity.note = (activity.note or Markup("")) + Markup("<ul>%s</ul>") % items
             elif kam and activity_type:
-                partner.activity_schedule(
-                    xmlid, user_id=kam.id,
-                    summary=self.env._("Early warning: %(partner)s", partner=partner.name),
-                    note=Markup("<ul>%s</ul>") % items)
+                new_activities.append({
+                    "res_model_id": model_id, "res_id": partner.id,
+                    "activity_type_id": activity_type.id, "user_id": kam.id,
+                    "date_deadline": deadline,
+                    "summary": self.env._("Early warning: %(partner)s", partner=partner.name),
+                    "note": Markup("<ul>%s</ul>") % items,
+                })
+        partners_sudo._message_log_batch(bodies, message_type="comment")
+        if new_activities:
+            self.env["mail.activity"].sudo().create(new_activities)
         return True
 
     @api.model
