@@ -99,7 +99,7 @@ def build():
                %(start)s::timestamp + (random() * %(span)s) * interval '1 day',
                a.amount, a.amount, a.amount * 0.3, 0.3, %(cols_o)s
           FROM generate_series(1, %(n)s) g
-          JOIN bench_p p ON p.idx = mod(g * 7919, %(np)s)
+          JOIN bench_p p ON p.idx = mod(g::bigint * 7919, %(np)s)
           CROSS JOIN LATERAL (SELECT round((50 + random() * 950 * LEAST(p.w, 20))::numeric, 2)
                                      AS amount) a,
                sale_order o
