@@ -413,13 +413,8 @@ class KeyAccountKpi(models.Model):
             return memo[key]
         mode = self.computation_mode
         if mode in RECORD_MODES:
-            if self.period_scope == "to_date":
-                q_from = MIN_DATE
-            elif self.period_scope == "trailing_12":
-                q_from = kpi_math.trailing_12_months(date_to)[0]
-            else:
-                q_from = date_from
-            result = self._gather_records(partner_ids, q_from, date_to, company)
+            result = self._gather_records(
+                partner_ids, self._scope_start(date_from, date_to), date_to, company)
         elif mode == "survey":
             result = self._gather_survey(partner_ids, date_from, date_to, company)
         elif mode == "ratio":
@@ -509,10 +504,18 @@ class KeyAccountKpi(models.Model):
             return SQL("(%s >= %s AND %s < %s)", sql_expr, start, sql_expr, end)
         return SQL("(%s >= %s AND %s <= %s)", sql_expr, date_from, sql_expr, date_to)
 
-    def _gather_records(self, partner_ids, date_from, date_to, company):
-        """One grouped SQL statement: the aggregate per commercial partner."""
-        if not partner_ids:
-            return {}
+    def _scope_start(self, date_from, date_to):
+        """First day the source records are read from, per the period scope."""
+        if self.period_scope == "to_date":
+            return MIN_DATE
+        if self.period_scope == "trailing_12":
+            return kpi_math.trailing_12_months(date_to)[0]
+        return date_from
+
+    def _source_query(self, partner_ids, date_from, date_to, company):
+        """The query of the source records of these commercial partners in the
+        period: (model, query, commercial partner SQL, date SQL, date field).
+        Shared by the aggregation and by 'open the records behind a value'."""
         Model = self.env[self.model_id.model].sudo().with_company(company)
         query = Model._search(self._source_domain())
         alias = Model._table
@@ -527,6 +530,18 @@ class KeyAccountKpi(models.Model):
         if "company_id" in Model._fields and Model._fields["company_id"].store:
             company_sql = Model._field_to_sql(alias, "company_id", query)
             query.add_where(SQL("(%s = %s OR %s IS NULL)", company_sql, company.id, company_sql))
+        if self.computation_mode == "duration":
+            end_sql, _end_field = _sql_path(Model, alias, self.date_end_field, query)
+            query.add_where(SQL("%s IS NOT NULL", end_sql))
+        return Model, query, cp_sql, date_sql, date_field
+
+    def _gather_records(self, partner_ids, date_from, date_to, company):
+        """One grouped SQL statement: the aggregate per commercial partner."""
+        if not partner_ids:
+            return {}
+        Model, query, cp_sql, date_sql, date_field = self._source_query(
+            partner_ids, date_from, date_to, company)
+        alias = Model._table
 
         mode = self.computation_mode
         if mode == "count":
@@ -539,12 +554,11 @@ class KeyAccountKpi(models.Model):
             else:
                 aggregate = SQL("COUNT(*)")
         elif mode == "duration":
-            end_sql, end_field = _sql_path(Model, alias, self.date_end_field, query)
+            end_sql, _end_field = _sql_path(Model, alias, self.date_end_field, query)
             divisor = 86400.0 if self.duration_unit == "days" else 3600.0
             aggregate = SQL(
                 "AVG(EXTRACT(EPOCH FROM (%s::timestamp - %s::timestamp))) / %s",
                 end_sql, date_sql, divisor)
-            query.add_where(SQL("%s IS NOT NULL", end_sql))
         else:
             value_sql, _vfield = _sql_path(Model, alias, self.value_field, query)
             if self.currency_rate_field and mode in ("sum", "average"):
@@ -603,21 +617,9 @@ class KeyAccountKpi(models.Model):
         self.ensure_one()
         if self.computation_mode not in RECORD_MODES:
             return self.env["ir.model"], []
-        Model = self.env[self.model_id.model].with_company(company)
-        query = Model.sudo()._search(self._source_domain())
-        alias = Model._table
-        partner_sql, _field = _sql_path(Model, alias, self.partner_field, query)
-        cp_alias = query.make_alias(alias, "kap_commercial")
-        query.add_join("JOIN", cp_alias, "res_partner", SQL(
-            "%s = %s", SQL.identifier(cp_alias, "id"), partner_sql))
-        query.add_where(SQL("%s = %s", SQL.identifier(cp_alias, "commercial_partner_id"), partner_id))
-        if self.period_scope == "to_date":
-            date_from = MIN_DATE
-        elif self.period_scope == "trailing_12":
-            date_from = kpi_math.trailing_12_months(date_to)[0]
-        date_sql, date_field = _sql_path(Model, alias, self.date_field, query)
-        query.add_where(self._period_condition(date_sql, date_field, date_from, date_to, company))
-        rows = self.env.execute_query(query.select(SQL.identifier(alias, "id")))
+        Model, query, _cp, _date, _field = self._source_query(
+            [partner_id], self._scope_start(date_from, date_to), date_to, company)
+        rows = self.env.execute_query(query.select(SQL.identifier(Model._table, "id")))
         return Model, [row[0] for row in rows]
 
 
