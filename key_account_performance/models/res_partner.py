@@ -42,6 +42,8 @@ class ResPartner(models.Model):
         string="Score Period End", readonly=True,
         help="Last day of the period the score shows.")
     key_account_value_count = fields.Integer(compute="_compute_key_account_value_count")
+    key_account_review_count = fields.Integer(compute="_compute_key_account_review_count")
+    key_account_action_count = fields.Integer(compute="_compute_key_account_review_count")
 
     # ------------------------------------------------------------------
     # Customer value
@@ -86,9 +88,32 @@ class ResPartner(models.Model):
         for partner in self:
             partner.key_account_value_count = counts.get(partner, 0)
 
+    def _compute_key_account_review_count(self):
+        reviews = dict(self.env["key.account.review"]._read_group(
+            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
+        actions = dict(self.env["key.account.improvement.action"]._read_group(
+            [("partner_id", "in", self.ids), ("state", "in", ("todo", "in_progress"))],
+            ["partner_id"], ["__count"]))
+        for partner in self:
+            partner.key_account_review_count = reviews.get(partner, 0)
+            partner.key_account_action_count = actions.get(partner, 0)
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+    def _key_account_action(self, xmlid):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_view_key_account_reviews(self):
+        return self._key_account_action("key_account_performance.action_key_account_review")
+
+    def action_view_key_account_actions(self):
+        return self._key_account_action("key_account_performance.action_key_account_improvement_action")
+
     def action_view_key_account_values(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

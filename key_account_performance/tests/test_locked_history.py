@@ -108,3 +108,15 @@ class TestLockedHistory(ReviewCommon):
             ("date_from", "=", self.N[0]), ("date_to", "=", self.N[1])])
         self.assertIn(self.partner_a, values.partner_id)
         self.assertNotIn(broken, values.partner_id)
+
+    def test_partner_smart_buttons_open_the_account_reviews_and_actions(self):
+        partner = self.partner_a.with_user(self.kam)
+        self.env["key.account.improvement.action"].create({
+            "name": "Quarterly business review", "partner_id": self.partner_a.id,
+            "user_id": self.kam.id})
+        self.assertEqual(partner.key_account_review_count, 1)
+        self.assertEqual(partner.key_account_action_count, 1)
+        action = partner.action_view_key_account_reviews()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), self.review)
+        action = partner.action_view_key_account_actions()
+        self.assertEqual(action["res_model"], "key.account.improvement.action")
