@@ -52,6 +52,15 @@ def test_score_at_target_and_threshold(a, b, direction):
     assert km.kpi_score(threshold, target, threshold, direction) == 0.0
 
 
+@given(finite, finite, finite, directions)
+def test_status_follows_the_score(value, target, threshold, direction):
+    assume(target != threshold)
+    score = km.kpi_score(value, target, threshold, direction)
+    status = km.score_status(score)
+    assert status == ("good" if score >= 100 else "alert" if score <= 0 else "watch")
+    assert km.score_status(None) is False
+
+
 def test_score_examples_and_no_data():
     assert km.kpi_score(80, 100, 50) == 60.0
     assert km.kpi_score(3, 2, 10, "lower") == 87.5

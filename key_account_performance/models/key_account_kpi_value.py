@@ -57,11 +57,8 @@ class KeyAccountKpiValue(models.Model):
     user_id = fields.Many2one(
         related="partner_id.key_account_manager_id", store=True, string="Key Account Manager")
     tier_id = fields.Many2one(related="partner_id.key_account_tier_id", store=True, string="Tier")
-    status = fields.Selection([
-        ("good", "On target"),
-        ("watch", "Between threshold and target"),
-        ("alert", "Beyond threshold"),
-    ], compute="_compute_score", store=True)
+    status = fields.Selection(
+        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True)
     is_running = fields.Boolean(
         string="Running Period", compute="_compute_is_running", search="_search_is_running",
         help="The period is not over yet: figures are period-to-date.")
@@ -79,7 +76,7 @@ class KeyAccountKpiValue(models.Model):
             score = kpi_math.kpi_score(
                 record.value, record.target, record.threshold, record.kpi_id.direction or "higher")
             record.score = score or 0.0
-            record.status = _status(score)
+            record.status = kpi_math.score_status(score)
 
     def _compute_is_running(self):
         today = fields.Date.context_today(self)
@@ -251,7 +248,8 @@ class KeyAccountKpiValue(models.Model):
                 target, threshold, weight = band
                 score = kpi_math.kpi_score(value, target, threshold, direction)
                 manager_id, tier_id = partner_info[pid]
-                rows.append((pid, kpi_id, value, target, threshold, weight, score, _status(score) or None,
+                status = kpi_math.score_status(score) or None
+                rows.append((pid, kpi_id, value, target, threshold, weight, score, status,
                              template_id, code, sequence, manager_id, tier_id))
         value_ids = self._upsert(rows, date_from, date_to, company, stale)
         self._refresh_manual_values(partner_ids, template_of, bands, date_from, date_to)
@@ -571,13 +569,3 @@ def _pg_array(values):
             return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
         return repr(value)
     return "{%s}" % ",".join(map(item, values))
-
-
-def _status(score):
-    if score is None:
-        return False
-    if score >= 100:
-        return "good"
-    if score <= 0:
-        return "alert"
-    return "watch"

@@ -44,11 +44,8 @@ class KeyAccountReviewLine(models.Model):
     threshold = fields.Float()
     weight = fields.Float(default=1.0)
     score = fields.Float(compute="_compute_score", store=True, aggregator="avg")
-    status = fields.Selection([
-        ("good", "On target"),
-        ("watch", "Between threshold and target"),
-        ("alert", "Beyond threshold"),
-    ], compute="_compute_score", store=True)
+    status = fields.Selection(
+        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True)
     comment = fields.Text()
     kpi_value_id = fields.Many2one(
         "key.account.kpi.value", string="Measured Value", ondelete="set null", readonly=True,
@@ -77,14 +74,7 @@ class KeyAccountReviewLine(models.Model):
                 line.value, line.target, line.threshold, line.direction or "higher"
             ) if line.has_value else None
             line.score = score or 0.0
-            if score is None:
-                line.status = False
-            elif score >= 100:
-                line.status = "good"
-            elif score <= 0:
-                line.status = "alert"
-            else:
-                line.status = "watch"
+            line.status = kpi_math.score_status(score)
 
     def _compute_action_count(self):
         counts = dict(self.env["key.account.improvement.action"]._read_group(

@@ -151,6 +151,24 @@ def grade_for(score, bands=DEFAULT_GRADE_BANDS):
     return ordered[-1][0] if ordered else False
 
 
+SCORE_STATUSES = (
+    ("good", "On target"),
+    ("watch", "Between threshold and target"),
+    ("alert", "Beyond threshold"),
+)
+
+
+def score_status(score):
+    """'good' at 100, 'alert' at 0, 'watch' in between; False without a score."""
+    if score is None:
+        return False
+    if score >= 100:
+        return "good"
+    if score <= 0:
+        return "alert"
+    return "watch"
+
+
 def trend(score, previous_score):
     if score is None or previous_score is None:
         return 0.0
