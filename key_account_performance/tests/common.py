@@ -123,6 +123,17 @@ class ReviewCommon(TransactionCase):
         return cls.env["key.account.review.cycle"].create({
             "period_type": "quarter", "date_from": period[0], "date_to": period[1]})
 
+    @classmethod
+    def _generate_cycle(cls):
+        """The cycle of the last closed quarter with its generated reviews,
+        kept as ``cls.cycle``, ``cls.review_a`` and ``cls.review_b``."""
+        cls.cycle = cls._cycle()
+        cls.cycle.action_generate_reviews()
+        reviews = cls.env["key.account.review"].search([("cycle_id", "=", cls.cycle.id)])
+        cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
+        cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
+        return cls.cycle
+
     def _reviews(self, cycle):
         """{partner: review} of a cycle, as the cycle's user sees them."""
         reviews = cycle.env["key.account.review"].search([("cycle_id", "=", cycle.id)])

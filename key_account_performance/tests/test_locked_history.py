@@ -15,10 +15,8 @@ class TestLockedHistory(ReviewCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cycle = cls._cycle()
-        cls.cycle.action_generate_reviews()
-        cls.review = cls.env["key.account.review"].search(
-            [("cycle_id", "=", cls.cycle.id), ("partner_id", "=", cls.partner_a.id)])
+        cls._generate_cycle()
+        cls.review = cls.review_a
 
     def _approve(self):
         review = self._fill_and_submit(self.review.with_user(self.kam))

@@ -15,11 +15,7 @@ class TestReviewWorkflow(ReviewCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cycle = cls._cycle()
-        cls.cycle.action_generate_reviews()
-        reviews = cls.env["key.account.review"].search([("cycle_id", "=", cls.cycle.id)])
-        cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
-        cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
+        cls._generate_cycle()
         # end of the "creation" transaction: later changes are tracked in the chatter
         cls.env.flush_all()
         cls.env.cr.precommit.run()

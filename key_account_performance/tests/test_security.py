@@ -143,11 +143,7 @@ class TestReviewSecurity(ReviewCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cycle = cls._cycle()
-        cls.cycle.action_generate_reviews()
-        reviews = cls.env["key.account.review"].search([("cycle_id", "=", cls.cycle.id)])
-        cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
-        cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
+        cls._generate_cycle()
         Action = cls.env["key.account.improvement.action"]
         cls.action_a = Action.create({"name": "Call the CFO", "partner_id": cls.partner_a.id,
                                       "user_id": cls.kam.id, "review_id": cls.review_a.id})
