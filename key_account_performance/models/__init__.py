@@ -12,3 +12,4 @@ from . import key_account_review_cycle
 from . import key_account_review
 from . import key_account_review_line
 from . import key_account_improvement_action
+from . import key_account_score_history
