@@ -1,35 +1,53 @@
 """Benchmark of the batched KPI engine (run inside `odoo-bin shell`, see README).
 
-    ./kap bench                  # 2,000 accounts, 100,000 orders (a few minutes)
-    ./kap bench --full           # 20,000 accounts, 1,000,000 orders (DESIGN target)
+    ./kap bench          # small: 2,000 accounts x 20 orders, KPIs revenue and order_count
+    ./kap bench --full   # full: 20,000 accounts, 1,000,000 orders, the 10 default KPIs
 
 It builds a database of key accounts and confirmed sale orders over 24 months
 (cloned in SQL from one ORM-made account and order, so every column is valid),
-then times, for one closed quarter and a 10-KPI template:
+then, for the last closed quarter (the previous quarter computed first, so
+that early warnings have something to compare with), times:
 
 1. the engine: ``key.account.kpi.value.compute_for_period`` for all accounts
-   (gathering, scoring, upserting the values, scoring the accounts);
-2. the per-partner ORM loop (the gamification non-batch way: one grouped read
-   per partner and KPI), on a sample of accounts, extrapolated to all;
-3. the floor: one hand-written SQL GROUP BY computing the same aggregates.
+   (gathering, writing values, scoring accounts, early warnings, score
+   history), first computation and recomputation, with its phases;
+2. the per-partner ORM loop (the gamification non-batch way: grouped reads
+   per partner, values written through the ORM), on a sample of accounts,
+   extrapolated to all;
+3. the floor: one hand-written SQL ``GROUP BY`` per source table that writes
+   its result rows into the value table;
+4. review generation (a cycle of the quarter, all accounts).
 
-It prints the figures; it asserts nothing (speed targets are not tests).
+Each size's figures are saved in ``.kap/bench/<size>.json``; the table printed
+at the end puts both sizes side by side (the other one from its last run).
+It asserts nothing (speed targets are not tests).
 """
 import datetime
+import json
 import os
+import pathlib
+import platform
 import random
 import time
+import tracemalloc
+from collections import defaultdict
 
 from odoo import Command
 from odoo.tools import SQL
 
+from odoo.addons.key_account_performance.models.key_account_kpi_engine import KeyAccountKpiEngine
+from odoo.addons.key_account_performance.models.key_account_early_warning import (
+    KeyAccountEarlyWarning)
 from odoo.addons.key_account_performance.tools import kpi_math
 
-N_PARTNERS = int(os.environ.get("KAP_BENCH_PARTNERS", "2000"))
-N_ORDERS = int(os.environ.get("KAP_BENCH_ORDERS", "100000"))
+SIZE = os.environ.get("KAP_BENCH_SIZE", "small")
+FULL = SIZE == "full"
+N_PARTNERS = int(os.environ.get("KAP_BENCH_PARTNERS", "20000" if FULL else "2000"))
+N_ORDERS = int(os.environ.get("KAP_BENCH_ORDERS", "1000000" if FULL else "40000"))
 LOOP_SAMPLE = int(os.environ.get("KAP_BENCH_LOOP_SAMPLE", "200"))
-CODES = ["revenue", "order_count", "revenue_growth", "margin_amount", "gross_margin",
-         "active_months", "repeat_purchase_rate", "retention", "churn", "clv"]
+ALL_CODES = ["revenue", "order_count", "revenue_growth", "margin_amount", "gross_margin",
+             "active_months", "repeat_purchase_rate", "retention", "churn", "clv"]
+CODES = ALL_CODES if FULL else ["revenue", "order_count"]
 
 env = env  # noqa: F821 - provided by odoo-bin shell
 cr = env.cr
@@ -113,26 +131,64 @@ def build():
     return tier
 
 
-def time_engine(partner_ids):
+PHASES = defaultdict(float)
+
+
+def timed(cls, name, phase):
+    """Accumulate the time spent in a method of the engine under ``phase``."""
+    original = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            PHASES[phase] += time.perf_counter() - started
+    setattr(cls, name, wrapper)
+
+
+for _name, _phase in (("_read_partners", "partners"), ("_prefetch_shared_scans", "gather"),
+                      ("_gather_rows", "gather"), ("_upsert_values", "write values"),
+                      ("_current_scores", "score accounts"), ("_stored_scores", "score accounts"),
+                      ("_update_partner_scores", "score accounts"),
+                      ("_write_score_history", "score history")):
+    timed(KeyAccountKpiEngine, _name, _phase)
+timed(KeyAccountEarlyWarning, "_detect_and_notify", "early warnings")
+
+
+def clear_period(date_from, date_to):
+    cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
+               [date_from, date_to])
+    cr.execute("DELETE FROM key_account_score_history WHERE date_from = %s AND date_to = %s",
+               [date_from, date_to])
+    cr.execute("UPDATE res_partner SET key_account_score_date = NULL, key_account_score = 0, "
+               "key_account_grade = NULL, key_account_trend = 0 WHERE key_account_tier_id = %s",
+               [tier.id])
+    cr.execute("DELETE FROM mail_message WHERE model = 'res.partner' AND body ILIKE %s",
+               ["%o_kap_warning_%"])
+    cr.execute("DELETE FROM mail_activity WHERE res_model = 'res.partner'")
+    cr.commit()
+    env.invalidate_all()
+
+
+def time_engine(partner_ids, memory=False):
     Value = env["key.account.kpi.value"]
     env.invalidate_all()
+    PHASES.clear()
     before = cr.sql_log_count
+    if memory:
+        tracemalloc.start()
     started = time.perf_counter()
     ids = Value.compute_for_period(Q_FROM, Q_TO, partner_ids)
     env.flush_all()
     elapsed = time.perf_counter() - started
-    return elapsed, cr.sql_log_count - before, len(ids)
-
-
-def time_gather(partner_ids):
-    """The engine's data gathering alone (no scoring, no writes)."""
-    kpis = env["key.account.kpi"].search([("code", "in", CODES), ("company_id", "=", False)])
-    env.invalidate_all()
-    started = time.perf_counter()
-    memo = {}
-    for kpi in kpis:
-        kpi._engine_values(partner_ids, Q_FROM, Q_TO, memo, env.company)
-    return time.perf_counter() - started
+    peak = 0
+    if memory:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    cr.commit()
+    return {"s": elapsed, "queries": cr.sql_log_count - before, "values": len(ids),
+            "phases": dict(PHASES), "peak_mb": peak / 1e6}
 
 
 def time_loop(sample_ids):
@@ -144,27 +200,30 @@ def time_loop(sample_ids):
     kpis = {k.code: k for k in env["key.account.kpi"].search(
         [("code", "in", CODES), ("company_id", "=", False)])}
     prev_from, prev_to = kpi_math.previous_period(Q_FROM, Q_TO)
+    end = Q_TO + datetime.timedelta(days=1)
     started = time.perf_counter()
     for pid in sample_ids:
         base = [("state", "=", "sale"), ("partner_id.commercial_partner_id", "=", pid)]
-        period = [("date_order", ">=", Q_FROM), ("date_order", "<", Q_TO + datetime.timedelta(days=1))]
-        prev = [("date_order", ">=", prev_from), ("date_order", "<", Q_FROM)]
+        period = [("date_order", ">=", Q_FROM), ("date_order", "<", end)]
         revenue, count, margin = SaleOrder._read_group(
             base + period, [], ["amount_untaxed:sum", "__count", "margin:sum"])[0]
-        months = len(SaleOrder._read_group(base + period, ["date_order:month"], ["__count"]))
-        revenue_prev = SaleOrder._read_group(base + prev, [], ["amount_untaxed:sum"])[0][0]
-        clv = SaleOrder._read_group(
-            base + [("date_order", "<", Q_TO + datetime.timedelta(days=1))], [], ["amount_untaxed:sum"])[0][0]
-        retention = (min(revenue, revenue_prev) * 100.0 / revenue_prev) if revenue_prev else None
-        figures = {
-            "revenue": revenue, "order_count": count, "margin_amount": margin,
-            "active_months": months, "clv": clv,
-            "revenue_growth": kpi_math.growth(revenue, revenue_prev),
-            "gross_margin": kpi_math.ratio(margin, revenue),
-            "repeat_purchase_rate": kpi_math.ratio(months, 3),
-            "retention": retention,
-            "churn": 100.0 - retention if retention is not None else None,
-        }
+        figures = {"revenue": revenue, "order_count": count}
+        if FULL:
+            months = len(SaleOrder._read_group(base + period, ["date_order:month"], ["__count"]))
+            revenue_prev = SaleOrder._read_group(base + [
+                ("date_order", ">=", prev_from), ("date_order", "<", Q_FROM)],
+                [], ["amount_untaxed:sum"])[0][0]
+            clv = SaleOrder._read_group(base + [("date_order", "<", end)],
+                                        [], ["amount_untaxed:sum"])[0][0]
+            retention = (min(revenue, revenue_prev) * 100.0 / revenue_prev) if revenue_prev else None
+            figures.update({
+                "margin_amount": margin, "active_months": months, "clv": clv,
+                "revenue_growth": kpi_math.growth(revenue, revenue_prev),
+                "gross_margin": kpi_math.ratio(margin, revenue),
+                "repeat_purchase_rate": kpi_math.ratio(months, 3),
+                "retention": retention,
+                "churn": 100.0 - retention if retention is not None else None,
+            })
         for code, value in figures.items():
             if value is None:
                 continue
@@ -178,33 +237,94 @@ def time_loop(sample_ids):
                 Value.create(dict(vals, partner_id=pid, kpi_id=kpi.id,
                                   date_from=Q_FROM, date_to=Q_TO))
     env.flush_all()
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    cr.rollback()
+    return elapsed
+
+
+def floor_sql():
+    """One hand-written GROUP BY over sale_order (the only source table)
+    computing every KPI of the template, its rows written into the value
+    table (one row per account and KPI)."""
+    kpis = {k.code: k.id for k in env["key.account.kpi"].search(
+        [("code", "in", CODES), ("company_id", "=", False)])}
+    prev_from, _prev_to = kpi_math.previous_period(Q_FROM, Q_TO)
+    aggregates = {
+        "revenue": "SUM(amount) FILTER (WHERE d >= %(f)s)",
+        "order_count": "COUNT(*) FILTER (WHERE d >= %(f)s)",
+        "margin_amount": "SUM(margin) FILTER (WHERE d >= %(f)s)",
+        "active_months": "COUNT(DISTINCT date_trunc('month', d)) FILTER (WHERE d >= %(f)s)",
+        "prev": "SUM(amount) FILTER (WHERE d >= %(pf)s AND d < %(f)s)",
+        "clv": "SUM(amount)",
+    }
+    derived = {
+        "revenue_growth": "(revenue - prev) * 100.0 / NULLIF(prev, 0)",
+        "gross_margin": "margin_amount * 100.0 / NULLIF(revenue, 0)",
+        "repeat_purchase_rate": "active_months * 100.0 / 3",
+        "retention": "LEAST(revenue, prev) * 100.0 / NULLIF(prev, 0)",
+        "churn": "100.0 - LEAST(revenue, prev) * 100.0 / NULLIF(prev, 0)",
+    }
+    names = [c for c in ("revenue", "order_count", "margin_amount", "active_months", "clv")
+             if c in CODES] + (["prev"] if FULL else [])
+    selects = ",\n".join("%s AS %s" % (aggregates[n], n) for n in names)
+    pairs = ", ".join("(%s, %s::float8)" % (kpis[c], derived.get(c, c)) for c in CODES)
+    scan_from = "" if FULL else "AND o.date_order >= %(f)s"
+    return """
+        INSERT INTO key_account_kpi_value (partner_id, kpi_id, date_from, date_to, company_id,
+                                           value, weight)
+        SELECT g.cp, x.kpi, %%(f)s, %%(t)s, %%(c)s, x.value, 1
+          FROM (SELECT p.commercial_partner_id AS cp, %s
+                  FROM (SELECT o.partner_id, o.date_order AS d,
+                               o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1) AS amount,
+                               o.margin / COALESCE(NULLIF(o.currency_rate, 0), 1) AS margin
+                          FROM sale_order o
+                         WHERE o.state = 'sale' AND o.date_order < %%(e)s %s) o
+                  JOIN res_partner p ON p.id = o.partner_id
+              GROUP BY p.commercial_partner_id) g
+          CROSS JOIN LATERAL (VALUES %s) AS x(kpi, value)
+         WHERE x.value IS NOT NULL
+    """ % (selects, scan_from, pairs), {
+        "f": Q_FROM, "t": Q_TO, "pf": prev_from, "e": Q_TO + datetime.timedelta(days=1),
+        "c": env.company.id}
 
 
 def time_floor():
-    prev_from, _prev_to = kpi_math.previous_period(Q_FROM, Q_TO)
-    end = Q_TO + datetime.timedelta(days=1)
+    query, params = floor_sql()
+    cr.execute("SAVEPOINT floor")
+    cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
+               [Q_FROM, Q_TO])
     started = time.perf_counter()
-    cr.execute("""
-        SELECT p.commercial_partner_id,
-               SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
-                   FILTER (WHERE o.date_order >= %(f)s),
-               COUNT(*) FILTER (WHERE o.date_order >= %(f)s),
-               SUM(o.margin / COALESCE(NULLIF(o.currency_rate, 0), 1))
-                   FILTER (WHERE o.date_order >= %(f)s),
-               COUNT(DISTINCT date_trunc('month', o.date_order)) FILTER (WHERE o.date_order >= %(f)s),
-               SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
-                   FILTER (WHERE o.date_order >= %(pf)s AND o.date_order < %(f)s),
-               SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
-          FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
-         WHERE o.state = 'sale' AND o.date_order < %(e)s
-      GROUP BY p.commercial_partner_id
-    """, {"f": Q_FROM, "pf": prev_from, "e": end})
-    rows = cr.fetchall()
-    return time.perf_counter() - started, len(rows)
+    cr.execute(query, params)
+    rows = cr.rowcount
+    elapsed = time.perf_counter() - started
+    cr.execute("ROLLBACK TO SAVEPOINT floor")
+    return elapsed, rows
+
+
+def time_generation():
+    Cycle = env["key.account.review.cycle"]
+    cycle = Cycle.search([("date_from", "=", Q_FROM), ("date_to", "=", Q_TO)])
+    if cycle:
+        cr.execute("DELETE FROM key_account_review WHERE cycle_id = %s", [cycle.id])
+        cycle.invalidate_recordset()
+    else:
+        cycle = Cycle.create({"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO})
+    env.flush_all()
+    env.invalidate_all()
+    before = cr.sql_log_count
+    started = time.perf_counter()
+    cycle.action_generate_reviews()
+    env.flush_all()
+    elapsed = time.perf_counter() - started
+    result = {"s": elapsed, "queries": cr.sql_log_count - before,
+              "reviews": len(cycle.review_ids)}
+    cr.rollback()
+    return result
 
 
 tier = build()
+if os.environ.get("KAP_BENCH_BUILD_ONLY"):
+    raise SystemExit(0)
 cr.execute("SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id", [tier.id])
 all_ids = [r[0] for r in cr.fetchall()]
 cr.execute("SELECT COUNT(*) FROM sale_order WHERE state = 'sale'")
@@ -212,32 +332,111 @@ n_orders = cr.fetchone()[0]
 log("period %s..%s, %s accounts, %s confirmed orders, %s KPIs" % (
     Q_FROM, Q_TO, len(all_ids), n_orders, len(CODES)))
 
+PREV = kpi_math.previous_period(Q_FROM, Q_TO)
+env["key.account.kpi.value"].compute_for_period(*PREV, all_ids)  # what the warnings compare with
+cr.commit()
 time_engine(all_ids[:50])  # warm caches
-cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s", [Q_FROM, Q_TO])
-engine_s, engine_queries, n_values = time_engine(all_ids)
-engine_again_s, _q, _n = time_engine(all_ids)
-gather_s = time_gather(all_ids)
-small_s, small_queries, _n = time_engine(all_ids[:100])
-cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s", [Q_FROM, Q_TO])
+clear_period(Q_FROM, Q_TO)
+first = time_engine(all_ids)
+log("engine, first computation: %.2f s" % first["s"])
+again = time_engine(all_ids)
+log("engine, recomputation: %.2f s" % again["s"])
+memory = time_engine(all_ids, memory=True)
+small = time_engine(all_ids[:100])
+floor_s, floor_rows = min(time_floor() for _i in range(2))
+log("floor: %.2f s (%s rows)" % (floor_s, floor_rows))
+generation = time_generation()
+log("review generation: %.2f s" % generation["s"])
 sample = all_ids[:LOOP_SAMPLE]
+clear_period(Q_FROM, Q_TO)
 loop_sample_s = time_loop(sample)
 loop_s = loop_sample_s * len(all_ids) / len(sample)
-floor_s, floor_rows = time_floor()
+log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
+
+# ---------------------------------------------------------------------------
+# Customer value: res.partner.compute_key_account_value (issue 10; own section)
+# ---------------------------------------------------------------------------
+def time_customer_value():
+    """One run of the customer value (fit, backtest, bulk write, auto-tiering)
+    over every customer of the company, with its SQL query count."""
+    env.flush_all()
+    env.invalidate_all()
+    before = cr.sql_log_count
+    started = time.perf_counter()
+    result = env["res.partner"].compute_key_account_value()
+    env.flush_all()
+    elapsed = time.perf_counter() - started
+    queries = cr.sql_log_count - before
+    log("customer value: %.2f s, %s queries, %s customers, method %s, backtest AUC %s, "
+        "predicted %.0f vs actual %.0f orders (goal: <= 60 s at 20,000 customers / 1M orders)" % (
+            elapsed, queries, result["partners"], result["method"], result["backtest_auc"],
+            result["backtest_predicted_orders"], result["backtest_actual_orders"]))
+    cr.rollback()
+    return {"s": elapsed, "queries": queries, "customers": result["partners"]}
+
+
+customer_value_figures = time_customer_value()
+
+cr.execute("SELECT version()")
+figures = {
+    "size": SIZE, "date": str(datetime.date.today()), "accounts": len(all_ids),
+    "orders": n_orders, "kpis": len(CODES), "values": first["values"],
+    "engine_first_s": first["s"], "engine_again_s": again["s"],
+    "phases_first": first["phases"], "phases_again": again["phases"],
+    "queries": first["queries"], "queries_100": small["queries"],
+    "peak_mb": memory["peak_mb"], "floor_s": floor_s, "floor_rows": floor_rows,
+    "loop_s": loop_s, "loop_sample": len(sample), "loop_sample_s": loop_sample_s,
+    "generation_s": generation["s"], "generation_queries": generation["queries"],
+    "reviews": generation["reviews"],
+    "machine": "%s, %s CPUs, Python %s, %s" % (
+        platform.machine(), os.cpu_count(), platform.python_version(),
+        cr.fetchone()[0].split(" on ")[0]),
+}
+out_dir = pathlib.Path(os.environ.get("KAP_BENCH_OUT", ".kap/bench"))
+out_dir.mkdir(parents=True, exist_ok=True)
+(out_dir / ("%s.json" % SIZE)).write_text(json.dumps(figures, indent=1))
 cr.rollback()
 
+runs = {}
+for size in ("small", "full"):
+    path = out_dir / ("%s.json" % size)
+    if path.exists():
+        runs[size] = json.loads(path.read_text())
+
+
+def row(label, fmt, key, goal=""):
+    cells = []
+    for size in ("small", "full"):
+        data = runs.get(size)
+        value = key(data) if data else None
+        cells.append(fmt % value if value is not None else "-")
+    print("| %s | %s | %s | %s |" % (label, cells[0], cells[1], goal))
+
+
 print()
-print("%-52s %12s" % ("measure", "value"))
-print("%-52s %12.2f" % ("engine: compute_for_period, all accounts (s)", engine_s))
-print("%-52s %12.2f" % ("engine: same again, values unchanged (s)", engine_again_s))
-print("%-52s %12.2f" % ("engine: data gathering only, no writes (s)", gather_s))
-print("%-52s %12d" % ("engine: SQL queries, all accounts", engine_queries))
-print("%-52s %12d" % ("engine: SQL queries, 100 accounts", small_queries))
-print("%-52s %12d" % ("engine: values written", n_values))
-print("%-52s %12.2f" % ("per-partner ORM loop, %d accounts (s)" % len(sample), loop_sample_s))
-print("%-52s %12.2f" % ("per-partner ORM loop, extrapolated to all (s)", loop_s))
-print("%-52s %12.2f" % ("floor: one hand-written GROUP BY (s)", floor_s))
-print("%-52s %12.1fx" % ("engine speed-up over the loop (goal >= 50x)", loop_s / engine_s))
-print("%-52s %12.1fx" % ("engine / floor, whole computation", engine_s / floor_s))
-print("%-52s %12.1fx" % ("engine gathering / floor (goal <= 3x)", gather_s / floor_s))
-print("%-52s %12s" % ("target: <= 60 s for 20,000 accounts / 1M orders",
-                      "met" if engine_s <= 60 else "NOT met"))
+print("| measure | small | full | goal (small / full) |")
+print("| --- | --- | --- | --- |")
+row("run date", "%s", lambda d: d["date"])
+row("accounts × orders × KPIs", "%s", lambda d: "%s × %s × %s" % (
+    format(d["accounts"], ","), format(d["orders"], ","), d["kpis"]))
+row("values written", "%s", lambda d: format(d["values"], ","))
+row("engine, first computation (s)", "%.2f", lambda d: d["engine_first_s"])
+row("engine, recomputation (s)", "%.2f", lambda d: d["engine_again_s"])
+for phase in ("partners", "gather", "write values", "score accounts", "early warnings",
+              "score history"):
+    row("· %s, first / again (s)" % phase, "%s",
+        lambda d, p=phase: "%.2f / %.2f" % (d["phases_first"].get(p, 0), d["phases_again"].get(p, 0)))
+row("per-account loop, extrapolated (s)", "%.1f", lambda d: d["loop_s"])
+row("floor: GROUP BY writing its rows (s)", "%.2f", lambda d: d["floor_s"])
+row("engine speed-up over the loop, first", "%.1f×",
+    lambda d: d["loop_s"] / d["engine_first_s"], "≥ 20× / ≥ 50×")
+row("engine speed-up over the loop, again", "%.1f×", lambda d: d["loop_s"] / d["engine_again_s"])
+row("engine / floor, first", "%.1f×", lambda d: d["engine_first_s"] / d["floor_s"], "≤ 5× / ≤ 3×")
+row("engine / floor, again", "%.1f×", lambda d: d["engine_again_s"] / d["floor_s"])
+row("SQL queries, all accounts / 100 accounts", "%s",
+    lambda d: "%s / %s" % (d["queries"], d["queries_100"]))
+row("peak Python memory of one computation (MB)", "%.0f", lambda d: d["peak_mb"])
+row("review generation, all accounts (s)", "%.2f", lambda d: d["generation_s"])
+row("review generation, SQL queries", "%s", lambda d: d["generation_queries"])
+print()
+print("machine: %s" % figures["machine"])

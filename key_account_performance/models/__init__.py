@@ -5,6 +5,8 @@ from . import key_account_kpi
 from . import key_account_kpi_template
 from . import key_account_kpi_template_line
 from . import key_account_kpi_value
+from . import key_account_kpi_engine
+from . import key_account_early_warning
 from . import res_company
 from . import res_config_settings
 from . import res_partner

@@ -242,6 +242,9 @@ class KeyAccountReview(models.Model):
         templates = self.env["key.account.kpi.template"]._resolve_for_partners(partners, company)
         values = self._period_values(partners, cycle.date_from, cycle.date_to)
         previous = self._previous_reviews(partners, cycle.date_from)
+        by_partner = {}  # grouped once: not a scan of every value per partner
+        for (pid, kpi_id), value in values.items():
+            by_partner.setdefault(pid, {})[kpi_id] = value
         vals_list = []
         for partner in partners:
             template = templates.get(partner.id)
@@ -253,8 +256,7 @@ class KeyAccountReview(models.Model):
                 "template_version": template.version if template else 0,
                 "previous_review_id": previous.get(partner.id, False),
                 "line_ids": [Command.create(vals) for vals in self._line_values(
-                    template, {kpi_id: value for (pid, kpi_id), value in values.items()
-                               if pid == partner.id})],
+                    template, by_partner.get(partner.id, {}))],
             })
         reviews = self.create(vals_list)
         return reviews

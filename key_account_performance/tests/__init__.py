@@ -7,3 +7,4 @@ from . import test_early_warning
 from . import test_review_report
 from . import test_review_ui
 from . import test_locked_history
+from . import test_kpi_engine_runs

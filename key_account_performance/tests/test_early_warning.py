@@ -57,12 +57,15 @@ class TestEarlyWarning(ReviewCommon):
         self.assertEqual(self._activities(self.partner_c, WARNING), activity)
         self.assertEqual(len(self._notes(self.partner_c)), 1)
         self.assertEqual(str(activity.note).count("Revenue crossed"), 1)
-        # a new crossing in the running period extends the open activity
+        # a new crossing in the running period extends the open activity: no
+        # order yet this quarter, one in the same days of the previous quarter
+        self._order(self.partner_c, 1000.0, self._day(self.P, 0))
         self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
         self.assertEqual(self._activities(self.partner_c, WARNING), activity)
         self.assertIn("Revenue crossed", str(activity.note))
-        self.assertIn("Order Count crossed its threshold", str(activity.note))
-        self.assertIn("1.00 → 0.00", str(activity.note))
+        self.assertIn("Order Count crossed its pro-rated threshold", str(activity.note))
+        self.assertIn("to date (day ", str(activity.note))
+        self.assertRegex(str(activity.note), r"Order Count crossed[^<]*: [12]\.00 → 0\.00")
         self.assertEqual(len(self._notes(self.partner_c)), 2)
 
     def test_new_activity_once_the_previous_is_done(self):
@@ -74,15 +77,11 @@ class TestEarlyWarning(ReviewCommon):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         self.assertFalse(self._activities(self.partner_c, WARNING))
         # a new crossing opens a new activity
-        self.Value.create({
-            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
-            "date_from": self.N[0], "date_to": self.N[1], "value": 0.5, "target": 5.0,
-            "threshold": 1.0})
+        self._order(self.partner_c, 1000.0, self._day(self.P, 0))
         self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
         activity = self._activities(self.partner_c, WARNING)
         self.assertEqual(len(activity), 1)
-        self.assertIn("Relationship (review test) crossed its threshold", str(activity.note))
-        self.assertIn("no value → 0.50", str(activity.note))
+        self.assertIn("Order Count crossed its pro-rated threshold", str(activity.note))
 
     def test_score_step_is_configurable(self):
         self.company.key_account_score_drop_step = 90.0
@@ -137,3 +136,77 @@ class TestEarlyWarning(ReviewCommon):
         self.assertEqual(small, large)
         self.assertFalse(self.env["mail.activity"].search([
             ("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)]))
+
+    def test_no_data_never_warns_as_zero(self):
+        """A KPI without a value before has crossed nothing ('no value → 0.50'
+        and 'no value → -100' never happen)."""
+        # P0 has no manual value, P has one far beyond the threshold
+        self.Value.create({
+            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
+            "date_from": self.P[0], "date_to": self.P[1], "value": 0.5, "target": 5.0,
+            "threshold": 1.0})
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        note = str(self._activities(self.partner_c, WARNING).note)
+        self.assertIn("Revenue crossed its threshold", note)
+        self.assertNotIn("Relationship (review test)", note)
+        self.assertNotIn("no value", note)
+        # the running period: a manual value of the whole period is not compared
+        self.Value.create({
+            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
+            "date_from": self.N[0], "date_to": self.N[1], "value": 0.2, "target": 5.0,
+            "threshold": 1.0})
+        self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
+        self.assertNotIn("Relationship (review test)",
+                         str(self._activities(self.partner_c, WARNING).note))
+
+    def test_running_period_compares_the_same_elapsed_days(self):
+        """Eight weeks into a quarter, its figures are compared with the first
+        eight weeks of the previous quarter, not with the whole of it."""
+        elapsed = (self.today - self.N[0]).days + 1
+        if elapsed + 1 >= (self.P[1] - self.P[0]).days:
+            self.skipTest("the running quarter is in its last days")
+        partner = self._make_account("Warning Account Late", self.kam)
+        # the previous quarter's order came after the days elapsed so far
+        self._order(partner, 5000.0, self._day(self.P, elapsed + 1))
+        self._order(partner, 5000.0, self._day(self.P, elapsed + 1))
+        self.Value.compute_for_period(*self.P, partner_ids=partner.ids)
+        self.Value.compute_for_period(*self.N, partner_ids=partner.ids)
+        note = str(self._activities(partner, WARNING).note or "")
+        self.assertNotIn("crossed", note, "nothing in the same days before: nothing crossed")
+        # the same order early in the previous quarter: now revenue crossed
+        partner_early = self._make_account("Warning Account Early", self.kam)
+        self._order(partner_early, 5000.0, self._day(self.P, 0))
+        self._order(partner_early, 5000.0, self._day(self.P, 0))
+        self.Value.compute_for_period(*self.P, partner_ids=partner_early.ids)
+        self.Value.compute_for_period(*self.N, partner_ids=partner_early.ids)
+        note = str(self._activities(partner_early, WARNING).note or "")
+        self.assertIn("Revenue crossed its pro-rated threshold", note)
+        self.assertIn("10,000 → 0.00", note)
+
+    def test_warning_queries_do_not_depend_on_the_number_of_accounts(self):
+        """Detection and notification (notes, activities) of warnings for 2 or
+        6 accounts take the same number of queries."""
+        partners = self.env["res.partner"]
+        for index in range(8):
+            partner = self._make_account("Falling %s" % index, self.kam)
+            self._order(partner, 900.0, self._day(self.P0, 3))
+            self._order(partner, 900.0, self._day(self.P0, 40))
+            self._order(partner, 100.0, self._day(self.P, 3))
+            partners |= partner
+        self.Value.compute_for_period(*self.P0, partner_ids=partners.ids)
+        # warm-up on other accounts
+        self.Value.compute_for_period(*self.P, partner_ids=partners[:2].ids)
+
+        def count(some):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.Value.compute_for_period(*self.P, partner_ids=some.ids)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        small = count(partners[2:4])
+        large = count(partners[4:])
+        self.assertEqual(small, large)
+        activities = self.env["mail.activity"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "in", partners[2:].ids)])
+        self.assertEqual(len(activities), 6, "each account got its warning")

@@ -99,7 +99,7 @@ class TestLockedHistory(ReviewCommon):
             return original(self_, partners, date_from, date_to, company)
 
         with patch.object(KeyAccountKpiValue, "_compute_values", compute), \
-                mute_logger("odoo.addons.key_account_performance.models.key_account_kpi_value"):
+                mute_logger("odoo.addons.key_account_performance.models.key_account_kpi_engine"):
             self.env["key.account.kpi.value"].with_company(self.company)._cron_compute_kpis()
         # the running period had never been computed before this run
         values = self.env["key.account.kpi.value"].search([

@@ -92,6 +92,72 @@ def period_days(date_from, date_to):
     return (date_to - date_from).days + 1
 
 
+def next_period(date_from, date_to):
+    """The period of the same length just after ``date_to``.
+
+    The mirror of :func:`previous_period`: whole calendar months shift by
+    whole months (Q3 -> Q4), any other span by its number of days.
+    """
+    if _is_month_aligned(date_from, date_to):
+        months = month_span(date_from, date_to)
+        start = add_months(date_from, months)
+        return start, add_months(date_from, 2 * months) - datetime.timedelta(days=1)
+    days = (date_to - date_from).days + 1
+    return date_to + datetime.timedelta(days=1), date_to + datetime.timedelta(days=days)
+
+
+def period_type_of(date_from, date_to):
+    """'month', 'quarter' or 'year' when the dates are exactly such a calendar
+    period, else None."""
+    for period_type in PERIOD_TYPES:
+        if period_bounds(date_from, period_type) == (date_from, date_to):
+            return period_type
+    return None
+
+
+def period_label(period_type, date_from, date_to):
+    """'2026 Q3', '2026-10', '2026', or the dates of an irregular period.
+
+    ``period_type`` None: the calendar period the dates are exactly, if any.
+    """
+    if period_type is None:
+        period_type = period_type_of(date_from, date_to)
+    if period_type and (date_from, date_to) == period_bounds(date_from, period_type):
+        if period_type == "month":
+            return "%04d-%02d" % (date_from.year, date_from.month)
+        if period_type == "year":
+            return "%04d" % date_from.year
+        return "%04d Q%d" % (date_from.year, (date_from.month - 1) // 3 + 1)
+    return "%s – %s" % (date_from, date_to)
+
+
+# the engine looks one year back (growth, same period last year) and one
+# period ahead: dates outside these bounds are refused, not overflowed
+PERIOD_MIN_DATE = datetime.date(1900, 1, 1)
+PERIOD_MAX_DATE = datetime.date(2999, 12, 31)
+
+
+def period_in_range(date_from, date_to):
+    """True when both dates lie in [PERIOD_MIN_DATE, PERIOD_MAX_DATE]."""
+    return (PERIOD_MIN_DATE <= date_from <= PERIOD_MAX_DATE
+            and PERIOD_MIN_DATE <= date_to <= PERIOD_MAX_DATE)
+
+
+def elapsed_span(date_from, date_to, today):
+    """Like-for-like windows of a running period.
+
+    Returns (days elapsed, (start, end) of the same elapsed span at the start
+    of the previous period, fraction of the period elapsed), or None when the
+    period is not running on ``today`` (closed, or not started).
+    """
+    if not date_from <= today <= date_to:
+        return None
+    elapsed = (today - date_from).days + 1
+    prev_from, prev_to = previous_period(date_from, date_to)
+    ref_to = min(prev_from + datetime.timedelta(days=elapsed - 1), prev_to)
+    return elapsed, (prev_from, ref_to), elapsed / period_days(date_from, date_to)
+
+
 # ---------------------------------------------------------------------------
 # Scores and grades
 # ---------------------------------------------------------------------------
@@ -269,3 +335,45 @@ def expected_lifetime_years(churn_rate_pct, cap=10.0):
     if churn_rate_pct <= 0:
         return cap
     return min(cap, 100.0 / churn_rate_pct)
+
+
+# ---------------------------------------------------------------------------
+# Why a score moved
+# ---------------------------------------------------------------------------
+
+def score_points(pairs):
+    """{key: points} of {key: (score, weight)}: each KPI's share of the
+    weighted score. The points of the pairs that count (a score and a
+    positive weight) add up to ``weighted_score`` of the same pairs."""
+    total = sum(weight for score, weight in pairs.values()
+                if score is not None and weight and weight > 0)
+    return {
+        key: (score * weight / total
+              if total and score is not None and weight and weight > 0 else 0.0)
+        for key, (score, weight) in pairs.items()
+    }
+
+
+def score_breakdown(current, previous, comparable=None):
+    """Per KPI: (points, previous points, change in points).
+
+    ``current`` / ``previous``: {key: (score, weight)} of the KPIs that have
+    a value in the period and in the previous one. Keys of both periods are
+    returned (a KPI without a value now contributes 0 points now). The points
+    add up to the period's weighted score and the changes to
+    ``trend(score, previous score)``: when either period has no score, the
+    trend is 0 and so is every change. ``comparable`` forces whether the
+    periods compare (a review compares with its previous review whatever
+    that one scored).
+    """
+    points = score_points(current)
+    previous_points = score_points(previous)
+    if comparable is None:
+        comparable = (weighted_score(current.values()) is not None
+                      and weighted_score(previous.values()) is not None)
+    result = {}
+    for key in list(current) + [key for key in previous if key not in current]:
+        now = points.get(key, 0.0)
+        before = previous_points.get(key, 0.0) if comparable else 0.0
+        result[key] = (now, before, now - before if comparable else 0.0)
+    return result

@@ -1,0 +1,248 @@
+"""Early warnings after a KPI computation.
+
+Like with like:
+
+* a **closed** period (the latest one) compares its values with the previous
+  period's stored values;
+* a **running** period compares what happened so far (first day .. today)
+  with the same number of days at the start of the previous period, both
+  gathered fresh by the engine; targets and thresholds of additive KPIs
+  (counts and sums over the period) are pro-rated to the elapsed share;
+* a KPI crosses its threshold only when it has a value now **and** had a
+  value, not beyond the threshold, before: no data is never read as 0.
+
+Grade drops and score falls concern closed periods (the partner shows the
+latest closed period). Each warning has a key kept in the chatter note, so
+that recomputing says nothing twice; the KAM gets one open activity per
+account (extended, never stacked). Detection is plain Python over the dicts
+the engine already holds, and the notes and activities are written in one
+batch each: the number of queries does not depend on the number of accounts.
+"""
+import datetime
+import re
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+from ..tools import kpi_math
+
+MARKER = "o_kap_warning_"
+ADDITIVE_MODES = ("count", "sum")
+
+
+class KeyAccountEarlyWarning(models.AbstractModel):
+    _name = "key.account.early.warning"
+    _description = "Key Account Early Warning"
+
+    @api.model
+    def _detect_and_notify(self, partners, kpis, template_of, bands, current, previous_values,
+                           score_changes, date_from, date_to, today, company):
+        """Detect and notify the warnings of one computation.
+
+        ``current`` / ``previous_values``: {partner id: {kpi id: (value, score)}}
+        of the period and of the previous period; ``score_changes``:
+        {partner id: {old_score, old_grade, score, grade}} of the partners whose
+        displayed score was just updated. Only the running period and the
+        latest closed one warn, never older history.
+        """
+        if not partners or kpi_math.next_period(date_from, date_to)[1] < today:
+            return {}
+        span = kpi_math.elapsed_span(date_from, date_to, today)
+        if span:
+            crossings = self._running_crossings(
+                partners, kpis, template_of, bands, current, date_from, date_to, span, company)
+        else:
+            crossings = self._closed_crossings(
+                kpis, template_of, bands, current, previous_values, date_from, date_to)
+        warnings = self._format(crossings, score_changes, date_from, date_to, span, company)
+        warnings = self._forget_said(warnings)
+        if warnings:
+            self._notify(warnings, partners)
+        return warnings
+
+    # ------------------------------------------------------------------
+    # Detection
+    # ------------------------------------------------------------------
+    @api.model
+    def _beyond(self, value, band, direction):
+        """True when the value is at or beyond the threshold (score 0)."""
+        score = kpi_math.kpi_score(value, band[0], band[1], direction)
+        return score is not None and score <= 0
+
+    @api.model
+    def _closed_crossings(self, kpis, template_of, bands, current, previous_values,
+                          date_from, date_to):
+        """[(partner id, kpi, threshold, before, now)] of a closed period."""
+        result = []
+        by_id = {kpi.id: kpi for kpi in kpis}
+        for pid, by_kpi in current.items():
+            template_id = template_of.get(pid)
+            if not template_id:
+                continue
+            for kpi_id, (value, _score) in by_kpi.items():
+                kpi, band = by_id.get(kpi_id), bands[template_id].get(kpi_id)
+                if not kpi or not band or value is None:
+                    continue
+                before = previous_values.get(pid, {}).get(kpi_id, (None, None))[0]
+                if before is None:
+                    continue  # no value before: nothing was crossed
+                if self._beyond(value, band, kpi.direction) and not self._beyond(
+                        before, band, kpi.direction):
+                    result.append((pid, kpi, band[1], before, value))
+        return result
+
+    @api.model
+    def _running_crossings(self, partners, kpis, template_of, bands, current,
+                           date_from, date_to, span, company):
+        """[(partner id, kpi, threshold, before, now)] of a running period:
+        first day .. today against the same days of the previous period."""
+        elapsed, (ref_from, ref_to), fraction = span
+        today_to = date_from + datetime.timedelta(days=elapsed - 1)
+        Engine = self.env["key.account.kpi.engine"]
+        partner_ids = list(partners)
+        memo = {}
+        computed = kpis.filtered(lambda k: k.computation_mode != "manual")
+        Engine._prefetch_shared_scans(computed, partner_ids, date_from, today_to, memo, company)
+        Engine._prefetch_shared_scans(computed, partner_ids, ref_from, ref_to, memo, company)
+        now_values, before_values = {}, {}
+        for kpi in computed:
+            try:
+                with self.env.cr.savepoint():
+                    now_values[kpi.id] = kpi._engine_values(
+                        partner_ids, date_from, today_to, memo, company)
+                    before_values[kpi.id] = kpi._engine_values(
+                        partner_ids, ref_from, ref_to, memo, company)
+            except Exception:  # noqa: BLE001 - the engine already recorded the KPI's error
+                now_values.pop(kpi.id, None)
+        result = []
+        for pid in partner_ids:
+            template_id = template_of.get(pid)
+            if not template_id:
+                continue
+            for kpi in kpis:
+                band = bands[template_id].get(kpi.id)
+                if not band:
+                    continue
+                if kpi.computation_mode == "manual":
+                    continue  # entered for the whole period in the review
+                if kpi.id not in now_values:
+                    continue
+                now = now_values[kpi.id].get(pid)
+                before = before_values[kpi.id].get(pid)
+                if kpi.computation_mode in ADDITIVE_MODES:
+                    # a count or sum of nothing is 0 (as the engine stores it)
+                    now = now or 0.0
+                    before = before or 0.0
+                    if kpi.period_scope == "period":
+                        band = (band[0] * fraction, band[1] * fraction, band[2])
+                if now is None or before is None:
+                    continue
+                if self._beyond(now, band, kpi.direction) and not self._beyond(
+                        before, band, kpi.direction):
+                    result.append((pid, kpi, band[1], before, now))
+        return result
+
+    # ------------------------------------------------------------------
+    # Texts
+    # ------------------------------------------------------------------
+    @api.model
+    def _format(self, crossings, score_changes, date_from, date_to, span, company):
+        """{partner id: [(key, text)]}"""
+        _ = self.env._
+        period = kpi_math.period_label(None, date_from, date_to)
+        if span:
+            previous = kpi_math.period_label(None, *kpi_math.previous_period(date_from, date_to))
+            period = _("%(period)s to date (day %(day)s, against the same days of %(previous)s)",
+                       period=period, day=span[0], previous=previous)
+
+        def fmt(number):
+            return ("{:,.0f}" if abs(number) >= 100 else "{:,.2f}").format(number)
+
+        warnings = {}
+        for pid, kpi, threshold, before, now in crossings:
+            if span and kpi.computation_mode in ADDITIVE_MODES and kpi.period_scope == "period":
+                text = _("%(kpi)s crossed its pro-rated threshold (%(threshold)s) in %(period)s: "
+                         "%(before)s → %(now)s", kpi=kpi.name, threshold=fmt(threshold),
+                         period=period, before=fmt(before), now=fmt(now))
+            else:
+                text = _("%(kpi)s crossed its threshold (%(threshold)s) in %(period)s: "
+                         "%(before)s → %(now)s", kpi=kpi.name, threshold=fmt(threshold),
+                         period=period, before=fmt(before), now=fmt(now))
+            warnings.setdefault(pid, []).append(
+                ("threshold-%s-%s-%s" % (kpi.id, date_from, date_to), text))
+        if score_changes:
+            ranks = dict(self.env["key.account.grade"]._get_bands(company))
+            step = company.key_account_score_drop_step
+            for pid, change in score_changes.items():
+                if not change.get("old_grade") or change.get("score") is None:
+                    continue
+                old_rank, new_rank = ranks.get(change["old_grade"]), ranks.get(change["grade"])
+                if old_rank is not None and new_rank is not None and new_rank < old_rank:
+                    warnings.setdefault(pid, []).append((
+                        "grade-%s-%s" % (date_from, date_to),
+                        _("Grade fell from %(old)s to %(new)s in %(period)s",
+                          old=change["old_grade"], new=change["grade"], period=period)))
+                fall = (change["old_score"] or 0.0) - change["score"]
+                if step and fall > step:
+                    warnings.setdefault(pid, []).append((
+                        "score-%s-%s" % (date_from, date_to),
+                        _("Score fell from %(old).1f to %(new).1f in %(period)s "
+                          "(more than %(step)s points)", old=change["old_score"],
+                          new=change["score"], period=period, step=fmt(step))))
+        return warnings
+
+    @api.model
+    def _forget_said(self, warnings):
+        """Drop what the chatter already says (keys kept in the notes)."""
+        if not warnings:
+            return warnings
+        said = set()
+        for message in self.env["mail.message"].sudo().search_fetch(
+                [("model", "=", "res.partner"), ("res_id", "in", list(warnings)),
+                 ("message_type", "=", "comment"), ("body", "ilike", MARKER)], ["res_id", "body"]):
+            said.update((message.res_id, key) for key in re.findall(
+                MARKER + r"([\w-]+)", str(message.body or "")))
+        warnings = {pid: [(key, text) for key, text in items if (pid, key) not in said]
+                    for pid, items in warnings.items()}
+        return {pid: items for pid, items in warnings.items() if items}
+
+    # ------------------------------------------------------------------
+    # Notes and activities, one batch each
+    # ------------------------------------------------------------------
+    @api.model
+    def _notify(self, warnings, partners):
+        xmlid = "key_account_performance.mail_activity_type_key_account_warning"
+        activity_type = self.env.ref(xmlid, raise_if_not_found=False)
+        partners_sudo = self.env["res.partner"].sudo().browse(list(warnings))
+        open_activities = {}
+        if activity_type:
+            for activity in self.env["mail.activity"].sudo().search(
+                    [("res_model", "=", "res.partner"), ("res_id", "in", partners_sudo.ids),
+                     ("activity_type_id", "=", activity_type.id)]):
+                open_activities.setdefault(activity.res_id, activity)
+        bodies, new_activities = {}, []
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        deadline = fields.Date.context_today(self)
+        for partner in partners_sudo:
+            info = partners.get(partner.id) or {}
+            items = Markup("").join(
+                Markup('<li class="%s%s">%s</li>') % (MARKER, key, text)
+                for key, text in warnings[partner.id])
+            bodies[partner.id] = Markup("<p>%s</p><ul>%s</ul>") % (
+                self.env._("Key account early warning"), items)
+            activity = open_activities.get(partner.id)
+            if activity:
+                activity.note = (activity.note or Markup("")) + Markup("<ul>%s</ul>") % items
+            elif info.get("manager_id") and activity_type:
+                new_activities.append({
+                    "res_model_id": model_id, "res_id": partner.id,
+                    "activity_type_id": activity_type.id, "user_id": info["manager_id"],
+                    "date_deadline": deadline,
+                    "summary": self.env._("Early warning: %(partner)s",
+                                          partner=info.get("name") or partner.name),
+                    "note": Markup("<ul>%s</ul>") % items,
+                })
+        partners_sudo._message_log_batch(bodies, message_type="comment")
+        if new_activities:
+            self.env["mail.activity"].sudo().create(new_activities)

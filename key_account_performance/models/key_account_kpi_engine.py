@@ -1,0 +1,660 @@
+"""The KPI engine's orchestration: gather -> upsert -> score accounts ->
+early warnings -> score history, for many accounts and one period at once.
+
+Why an abstract model and not a plain class: the engine needs an
+environment (cursor, user, company, translations) at every step, other
+addons must be able to extend one step (``_inherit`` and ``super()``) without
+monkey-patching, and an abstract model has no table, so it costs nothing.
+Its methods pass plain dicts and lists between the steps, like OCA
+mis_builder's expression processor: the ORM is only used for a fixed number
+of reads of configuration (templates, KPIs, grade bands), never per account.
+
+The value model (``key.account.kpi.value``) only stores the results and
+keeps the public entry point ``compute_for_period``; the KPI model gathers
+source data (``_engine_values``); early warnings are
+``key.account.early.warning``; period arithmetic is ``tools/kpi_math.py``.
+"""
+import logging
+from collections import defaultdict
+
+from psycopg2 import errorcodes, errors
+
+from odoo import api, fields, models, modules
+from odoo.tools import SQL
+
+from ..tools import kpi_math
+
+_logger = logging.getLogger(__name__)
+
+# the modes whose value is one aggregate of source records over the period
+SHARED_SCAN_MODES = ("count", "sum", "average")
+CURSOR_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
+
+
+class ConcurrentComputation(errors.LockNotAvailable):
+    """Raised by the second of two simultaneous computations of the same
+    company and period once the first has finished: its transaction started
+    before the first one's values were committed and cannot see them. Odoo's
+    request layer (``odoo.service.model.retrying``) retries such concurrency
+    errors in a fresh transaction, so an RPC or web caller just gets the
+    values; no raw serialization error reaches it."""
+
+    pgcode = errorcodes.LOCK_NOT_AVAILABLE
+
+
+class KeyAccountKpiEngine(models.AbstractModel):
+    _name = "key.account.kpi.engine"
+    _description = "Key Account KPI Engine"
+
+    # ------------------------------------------------------------------
+    # Locking
+    # ------------------------------------------------------------------
+    @api.model
+    def _lock_key(self, company, date_from, date_to):
+        return "key_account_kpi:%s:%s:%s" % (company.id, date_from, date_to)
+
+    @api.model
+    def _try_lock(self, company, date_from, date_to):
+        """Take the transaction-level advisory lock of a company and period.
+
+        True when taken at once; False when another transaction holds it.
+        """
+        return self.env.execute_query(SQL(
+            "SELECT pg_try_advisory_xact_lock(hashtext(%s))",
+            self._lock_key(company, date_from, date_to)))[0][0]
+
+    @api.model
+    def _wait_lock(self, company, date_from, date_to):
+        self.env.execute_query(SQL(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            self._lock_key(company, date_from, date_to)))
+
+    # ------------------------------------------------------------------
+    # Orchestration
+    # ------------------------------------------------------------------
+    @api.model
+    def _run(self, partner_ids, date_from, date_to, company):
+        """Compute, store and score one period for these commercial partners.
+
+        The caller holds the company/period lock. Returns the ids of the
+        values computed (created, updated or unchanged).
+        """
+        partners = self._read_partners(partner_ids)
+        if not partners:
+            return []
+        partner_ids = list(partners)
+        Template = self.env["key.account.kpi.template"]
+        template_of = {pid: template.id or None for pid, template in
+                       Template._resolve_for_partners(
+                           self._partner_records(partners), company).items()}
+        bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
+        kpis = self.env["key.account.kpi"].sudo().browse(
+            {kpi_id for band in bands.values() for kpi_id in band})
+        kpis = kpis.filtered("active").sorted(lambda k: (k.sequence, k.id))
+
+        memo = {}
+        self._prefetch_shared_scans(kpis, partner_ids, date_from, date_to, memo, company)
+        rows, stale = self._gather_rows(
+            kpis, partners, template_of, bands, date_from, date_to, memo, company)
+        value_ids = self._upsert_values(rows, date_from, date_to, company, stale)
+        current = self._current_scores(rows, partner_ids, template_of, bands, date_from, date_to)
+        scores = self._account_scores(current, template_of, bands)
+        prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
+        previous_values = self._stored_scores(partner_ids, prev_from, prev_to)
+        previous = self._account_scores(previous_values, template_of, bands)
+        grade_bands = self.env["key.account.grade"]._get_bands(company)
+        today = self._today(company)
+        changes = self._update_partner_scores(
+            partners, scores, previous, grade_bands, date_from, date_to, today)
+        self.env["key.account.early.warning"]._detect_and_notify(
+            partners, kpis, template_of, bands, current, previous_values, changes,
+            date_from, date_to, today, company)
+        self._write_score_history(
+            partners, scores, previous, grade_bands, date_from, date_to, today, company)
+        return value_ids
+
+    @api.model
+    def _today(self, company):
+        return fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+
+    # ------------------------------------------------------------------
+    # Partners: one plain query
+    # ------------------------------------------------------------------
+    @api.model
+    def _read_partners(self, partner_ids):
+        """{partner id: dict} of the columns the engine needs, one query."""
+        self.env["res.partner"].flush_model([
+            "key_account_manager_id", "key_account_tier_id", "key_account_segment_id",
+            "key_account_template_id", "key_account_score", "key_account_grade",
+            "key_account_score_date", "name"])
+        rows = self.env.execute_query_dict(SQL("""
+            SELECT id, name, key_account_manager_id AS manager_id,
+                   key_account_tier_id AS tier_id, key_account_segment_id AS segment_id,
+                   key_account_template_id AS template_id,
+                   key_account_score AS score, key_account_grade AS grade,
+                   key_account_score_date AS score_date
+              FROM res_partner WHERE id = ANY(%s) ORDER BY id
+        """, list(partner_ids)))
+        return {row["id"]: row for row in rows}
+
+    @api.model
+    def _partner_records(self, partners):
+        """The partners as records whose classification fields are already in
+        the cache (from the plain query), so that template resolution reads
+        nothing more per partner."""
+        records = self.env["res.partner"].sudo().browse(list(partners))
+        Partner = self.env["res.partner"]
+        cache = self.env.cache
+        for fname, key in (("key_account_template_id", "template_id"),
+                           ("key_account_tier_id", "tier_id"),
+                           ("key_account_segment_id", "segment_id")):
+            cache.update(records, Partner._fields[fname],
+                         [partners[pid][key] for pid in records.ids])
+        return records
+
+    # ------------------------------------------------------------------
+    # Gathering: KPIs reading the same source share one scan
+    # ------------------------------------------------------------------
+    @api.model
+    def _needed_record_kpis(self, kpis, date_from, date_to):
+        """{(kpi, date_from, date_to)} of the record KPIs the period needs,
+        following ratios, growth and formulas (previous period, last year)."""
+        needed = set()
+        seen = set()
+
+        def visit(kpi, start, end):
+            if not kpi or (kpi.id, start, end) in seen:
+                return
+            seen.add((kpi.id, start, end))
+            if kpi.computation_mode in SHARED_SCAN_MODES:
+                needed.add((kpi, start, end))
+                return
+            for dep, ref in kpi._dependencies():
+                if ref == "prev":
+                    visit(dep, *kpi_math.previous_period(start, end))
+                elif ref == "last_year":
+                    visit(dep, *kpi_math.same_period_last_year(start, end))
+                else:
+                    visit(dep, start, end)
+
+        for kpi in kpis:
+            visit(kpi, date_from, date_to)
+        return needed
+
+    @api.model
+    def _prefetch_shared_scans(self, kpis, partner_ids, date_from, date_to, memo, company):
+        """Fill ``memo`` for every count / sum / average KPI (and period) the
+        computation needs, with one scan per source: KPIs on the same model,
+        domain, partner path and date field are read by one grouped
+        statement with one filtered aggregate per (KPI, period)."""
+        groups = defaultdict(list)
+        for kpi, start, end in self._needed_record_kpis(kpis, date_from, date_to):
+            if not kpi.model_id or not kpi.date_field:
+                continue
+            key = (kpi.model_id.model, (kpi.domain or "[]").strip(),
+                   kpi.partner_field or "partner_id", kpi.date_field)
+            groups[key].append((kpi, start, end))
+        for key, items in groups.items():
+            if len(items) < 2:
+                continue  # alone on its source: the KPI's own query is the same scan
+            try:
+                with self.env.cr.savepoint():
+                    memo.update(self._shared_scan(items, partner_ids, company))
+            except Exception as exc:  # noqa: BLE001 - each KPI then reports its own error
+                _logger.info("shared scan of %s fell back to one query per KPI: %s", key[0], exc)
+
+    @api.model
+    def _shared_scan(self, items, partner_ids, company):
+        """One grouped statement for several (KPI, period) of one source.
+
+        Returns {(kpi id, date_from, date_to): {partner id: value}} with the
+        same figures as each KPI's own ``_gather_records``: a count of
+        nothing is absent (NULLIF), a sum or average of nothing is NULL.
+        """
+        first = items[0][0]
+        windows = [(kpi, kpi._scope_start(start, end), start, end) for kpi, start, end in items]
+        scan_from = min(w[1] for w in windows)
+        scan_to = max(w[3] for w in windows)
+        Model, query, cp_sql, date_sql, date_field = first._source_query(
+            partner_ids, scan_from, scan_to, company)
+        alias = Model._table
+        aggregates = []
+        for kpi, scope_from, _start, end in windows:
+            condition = kpi._period_condition(date_sql, date_field, scope_from, end, company)
+            mode = kpi.computation_mode
+            if mode == "count":
+                if kpi.count_distinct in ("day", "month"):
+                    local = date_sql
+                    if date_field.type == "datetime":
+                        tz = company.partner_id.tz or self.env.user.tz or "UTC"
+                        local = SQL("timezone(%s, timezone('UTC', %s))", tz, date_sql)
+                    aggregate = SQL("COUNT(DISTINCT date_trunc(%s, %s)) FILTER (WHERE %s)",
+                                    kpi.count_distinct, local, condition)
+                else:
+                    aggregate = SQL("COUNT(*) FILTER (WHERE %s)", condition)
+                aggregate = SQL("NULLIF(%s, 0)", aggregate)
+            else:
+                value_sql, _vfield = _sql_path(Model, alias, kpi.value_field, query)
+                if kpi.currency_rate_field:
+                    rate_sql, _rfield = _sql_path(Model, alias, kpi.currency_rate_field, query)
+                    value_sql = SQL("(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql)
+                function = SQL("SUM") if mode == "sum" else SQL("AVG")
+                aggregate = SQL("%s(%s) FILTER (WHERE %s)", function, value_sql, condition)
+            aggregates.append(aggregate)
+        query.groupby = cp_sql
+        rows = self.env.execute_query(query.select(cp_sql, *aggregates))
+        result = {}
+        for index, (kpi, _scope, start, end) in enumerate(windows):
+            result[(kpi.id, start, end)] = {
+                row[0]: float(row[index + 1]) for row in rows if row[index + 1] is not None}
+        return result
+
+    @api.model
+    def _gather_rows(self, kpis, partners, template_of, bands, date_from, date_to, memo, company):
+        """Value rows of every computed KPI for every partner of its template,
+        scored in Python; and the (kpi, partner) pairs gone to 'no data'."""
+        now = fields.Datetime.now()
+        rows = []
+        stale = []
+        partner_ids = list(partners)
+        ok, failed = [], {}
+        for kpi in kpis:
+            if kpi.computation_mode == "manual":
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    values = kpi._engine_values(partner_ids, date_from, date_to, memo, company)
+            except Exception as exc:  # noqa: BLE001 - a broken KPI must not stop the others
+                _logger.warning("KPI %s failed: %s", kpi.code, exc)
+                memo.pop((kpi.id, date_from, date_to), None)
+                failed[kpi.id] = str(exc) or repr(exc)
+                continue
+            ok.append(kpi.id)
+            kpi_id, code, sequence, direction = kpi.id, kpi.code, kpi.sequence, kpi.direction
+            filled = kpi.computation_mode in ("count", "sum")
+            for pid in partner_ids:
+                template_id = template_of[pid]
+                band = template_id and bands[template_id].get(kpi_id)
+                if not band:
+                    continue
+                value = values.get(pid)
+                if value is None:
+                    if not filled:
+                        stale.append((kpi_id, pid))
+                        continue
+                    value = 0.0
+                target, threshold, weight = band
+                score = kpi_math.kpi_score(value, target, threshold, direction)
+                info = partners[pid]
+                rows.append((pid, kpi_id, value, target, threshold, weight, score,
+                             kpi_math.score_status(score) or None, template_id, code, sequence,
+                             info["manager_id"], info["tier_id"]))
+        self._record_kpi_runs(ok, failed, now)
+        return rows, stale
+
+    @api.model
+    def _record_kpi_runs(self, ok, failed, now):
+        """Last run / success / error of the KPIs, two statements at most."""
+        Kpi = self.env["key.account.kpi"].sudo()
+        Kpi.flush_model(["last_run", "last_success", "last_error"])
+        self.env.execute_query(SQL("""
+            UPDATE key_account_kpi
+               SET last_run = %(now)s, last_success = %(now)s, last_error = NULL
+             WHERE id = ANY(%(ids)s)
+        """, now=now, ids=ok))
+        if failed:
+            ids, errors = zip(*failed.items())
+            self.env.execute_query(SQL("""
+                UPDATE key_account_kpi k SET last_run = %(now)s, last_error = x.e
+                  FROM unnest(%(ids)s::int[], %(errors)s::text[]) AS x(id, e)
+                 WHERE k.id = x.id
+            """, now=now, ids=list(ids), errors=list(errors)))
+        Kpi.browse(ok + list(failed)).invalidate_recordset(["last_run", "last_success", "last_error"])
+
+    # ------------------------------------------------------------------
+    # Writing the values: one statement, ids returned by it
+    # ------------------------------------------------------------------
+    @api.model
+    def _upsert_values(self, rows, date_from, date_to, company, stale):
+        """Insert or update all rows in one statement that also returns the
+        ids (new rows from RETURNING, existing ones from the statement's own
+        snapshot); drop the values gone to 'no data' in a second one."""
+        Value = self.env["key.account.kpi.value"]
+        Value.flush_model()
+        columns = list(zip(*rows)) if rows else [[]] * 13
+        arrays = dict(zip(("p", "k", "val", "tgt", "thr", "w", "s", "st", "t", "kc",
+                           "ks", "u", "ti"), map(_pg_array, columns)))
+        # unchanged rows are left alone (no dead tuples, no write_date churn)
+        result = self.env.execute_query(SQL("""
+            WITH x AS (
+                SELECT * FROM unnest(%(p)s::int[], %(k)s::int[], %(val)s::float8[],
+                                     %(tgt)s::float8[], %(thr)s::float8[], %(w)s::float8[],
+                                     %(s)s::float8[], %(st)s::varchar[], %(t)s::int[],
+                                     %(kc)s::varchar[], %(ks)s::int[], %(u)s::int[],
+                                     %(ti)s::int[])
+                       AS x(p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti)
+            ), up AS (
+                INSERT INTO key_account_kpi_value AS v (
+                    partner_id, kpi_id, value, target, threshold, weight, score, status,
+                    template_id, kpi_code, kpi_sequence, user_id, tier_id,
+                    date_from, date_to, company_id, is_manual,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti,
+                       %(date_from)s, %(date_to)s, %(company)s, FALSE,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM x
+                ON CONFLICT (partner_id, kpi_id, date_from, date_to) DO UPDATE SET
+                    value = EXCLUDED.value, target = EXCLUDED.target,
+                    threshold = EXCLUDED.threshold, weight = EXCLUDED.weight,
+                    score = EXCLUDED.score, status = EXCLUDED.status,
+                    template_id = EXCLUDED.template_id, kpi_code = EXCLUDED.kpi_code,
+                    kpi_sequence = EXCLUDED.kpi_sequence, user_id = EXCLUDED.user_id,
+                    tier_id = EXCLUDED.tier_id, company_id = EXCLUDED.company_id,
+                    is_manual = FALSE,
+                    write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                WHERE (v.value, v.target, v.threshold, v.weight, v.score, v.status,
+                       v.template_id, v.kpi_code, v.kpi_sequence, v.user_id, v.tier_id,
+                       v.company_id, v.is_manual)
+                      IS DISTINCT FROM
+                      (EXCLUDED.value, EXCLUDED.target, EXCLUDED.threshold, EXCLUDED.weight,
+                       EXCLUDED.score, EXCLUDED.status, EXCLUDED.template_id,
+                       EXCLUDED.kpi_code, EXCLUDED.kpi_sequence, EXCLUDED.user_id,
+                       EXCLUDED.tier_id, EXCLUDED.company_id, FALSE)
+                RETURNING v.id
+            )
+            SELECT id FROM up
+            UNION
+            SELECT v.id FROM key_account_kpi_value v JOIN x ON v.partner_id = x.p AND v.kpi_id = x.k
+             WHERE v.date_from = %(date_from)s AND v.date_to = %(date_to)s
+        """, date_from=date_from, date_to=date_to, company=company.id, uid=self.env.uid,
+            now=fields.Datetime.now(), **arrays))
+        ids = sorted(row[0] for row in result)
+        # always one statement, so that the query count does not depend on the data
+        kpi_col, partner_col = (list(col) for col in zip(*stale)) if stale else ([], [])
+        self.env.execute_query(SQL("""
+            DELETE FROM key_account_kpi_value v
+             USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
+             WHERE v.kpi_id = x.k AND v.partner_id = x.p
+               AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
+        """, k=kpi_col, p=partner_col, date_from=date_from, date_to=date_to))
+        Value.invalidate_model()
+        return ids
+
+    # ------------------------------------------------------------------
+    # Scoring the accounts, in memory
+    # ------------------------------------------------------------------
+    @api.model
+    def _current_scores(self, rows, partner_ids, template_of, bands, date_from, date_to):
+        """{partner id: {kpi id: (value, score)}} of the period: the rows just
+        written plus the manual values (their band refreshed to the template's)."""
+        current = defaultdict(dict)
+        for row in rows:
+            current[row[0]][row[1]] = (row[2], row[6])
+        Value = self.env["key.account.kpi.value"]
+        manual = Value.sudo().search_fetch([
+            ("partner_id", "in", list(partner_ids)), ("date_from", "=", date_from),
+            ("date_to", "=", date_to), ("kpi_id.computation_mode", "=", "manual"),
+        ], ["partner_id", "kpi_id", "value", "score", "target", "threshold", "weight"])
+        for record in manual:
+            pid, kpi_id = record.partner_id.id, record.kpi_id.id
+            template_id = template_of.get(pid)
+            band = template_id and bands[template_id].get(kpi_id)
+            if band and (record.target, record.threshold, record.weight) != band:
+                record.write(dict(zip(("target", "threshold", "weight"), band)))
+            current[pid][kpi_id] = (record.value, record.score)
+        return current
+
+    @api.model
+    def _stored_scores(self, partner_ids, date_from, date_to):
+        """{partner id: {kpi id: (value, score)}} stored for a period, one query."""
+        rows = self.env.execute_query(SQL("""
+            SELECT partner_id, kpi_id, value, score FROM key_account_kpi_value
+             WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+        """, list(partner_ids), date_from, date_to))
+        result = defaultdict(dict)
+        for pid, kpi_id, value, score in rows:
+            result[pid][kpi_id] = (value, score)
+        return result
+
+    @api.model
+    def _account_scores(self, values, template_of, bands):
+        """{partner id: weighted score} over the template KPIs that have a value."""
+        result = {}
+        for pid, by_kpi in values.items():
+            template_id = template_of.get(pid)
+            if not template_id:
+                continue
+            band = bands[template_id]
+            score = kpi_math.weighted_score(
+                (score, band[kpi_id][2]) for kpi_id, (_value, score) in by_kpi.items()
+                if kpi_id in band)
+            if score is not None:
+                result[pid] = score
+        return result
+
+    @api.model
+    def _update_partner_scores(self, partners, scores, previous, grade_bands,
+                               date_from, date_to, today):
+        """Write score, grade and trend on partners when the period is closed
+        and not older than what they show; returns {partner id: change}."""
+        if date_to >= today:
+            return {}
+        rows = []
+        for pid, info in partners.items():
+            if info["score_date"] and info["score_date"] > date_to:
+                continue
+            score = scores.get(pid)
+            grade = kpi_math.grade_for(score, grade_bands) if score is not None else None
+            rows.append((pid, score, grade or None, kpi_math.trend(score, previous.get(pid)),
+                         info["score"] or 0.0, info["grade"] or None))
+        if rows:
+            Partner = self.env["res.partner"]
+            columns = list(zip(*rows))
+            self.env.execute_query(SQL("""
+                UPDATE res_partner p
+                   SET key_account_score = x.s, key_account_grade = x.g,
+                       key_account_trend = x.t, key_account_score_date = %(date_to)s
+                  FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
+                       AS x(id, s, g, t)
+                 WHERE p.id = x.id
+            """, date_to=date_to, p=list(columns[0]), s=list(columns[1]),
+                g=list(columns[2]), t=list(columns[3])))
+            Partner.browse(list(columns[0])).invalidate_recordset([
+                "key_account_score", "key_account_grade", "key_account_trend",
+                "key_account_score_date"])
+        return {row[0]: {"old_score": row[4], "old_grade": row[5],
+                         "score": row[1], "grade": row[2]} for row in rows}
+
+    # ------------------------------------------------------------------
+    # Score history: one row per account and period, same batch
+    # ------------------------------------------------------------------
+    @api.model
+    def _write_score_history(self, partners, scores, previous, grade_bands,
+                             date_from, date_to, today, company):
+        History = self.env["key.account.score.history"]
+        History.flush_model()
+        teams = self._manager_teams({info["manager_id"] for info in partners.values()})
+        label = kpi_math.period_label(None, date_from, date_to)
+        rows = []
+        for pid, info in partners.items():
+            score = scores.get(pid)
+            if score is None:
+                continue
+            before = previous.get(pid)
+            rows.append((pid, score, kpi_math.grade_for(score, grade_bands) or None,
+                         before, before is not None, kpi_math.trend(score, before),
+                         info["tier_id"], info["segment_id"], info["manager_id"],
+                         teams.get(info["manager_id"])))
+        columns = list(zip(*rows)) if rows else [[]] * 10
+        arrays = dict(zip(("p", "s", "g", "ps", "hp", "tr", "ti", "sg", "u", "tm"),
+                          map(_pg_array, columns)))
+        self.env.execute_query(SQL("""
+            INSERT INTO key_account_score_history AS h (
+                partner_id, score, grade, previous_score, has_previous, trend,
+                tier_id, segment_id, user_id, team_id,
+                company_id, date_from, date_to, period_label, is_running,
+                create_uid, create_date, write_uid, write_date)
+            SELECT p, s, g, ps, hp, tr, ti, sg, u, tm,
+                   %(company)s, %(date_from)s, %(date_to)s, %(label)s, %(running)s,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(ps)s::float8[],
+                          %(hp)s::bool[], %(tr)s::float8[], %(ti)s::int[], %(sg)s::int[],
+                          %(u)s::int[], %(tm)s::int[])
+                   AS x(p, s, g, ps, hp, tr, ti, sg, u, tm)
+            ON CONFLICT (partner_id, date_from, date_to) DO UPDATE SET
+                score = EXCLUDED.score, grade = EXCLUDED.grade,
+                previous_score = EXCLUDED.previous_score, has_previous = EXCLUDED.has_previous,
+                trend = EXCLUDED.trend, tier_id = EXCLUDED.tier_id,
+                segment_id = EXCLUDED.segment_id, user_id = EXCLUDED.user_id,
+                team_id = EXCLUDED.team_id, company_id = EXCLUDED.company_id,
+                period_label = EXCLUDED.period_label, is_running = EXCLUDED.is_running,
+                write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+            WHERE (h.score, h.grade, h.previous_score, h.has_previous, h.trend, h.tier_id,
+                   h.segment_id, h.user_id, h.team_id, h.company_id, h.period_label,
+                   h.is_running)
+                  IS DISTINCT FROM
+                  (EXCLUDED.score, EXCLUDED.grade, EXCLUDED.previous_score,
+                   EXCLUDED.has_previous, EXCLUDED.trend, EXCLUDED.tier_id,
+                   EXCLUDED.segment_id, EXCLUDED.user_id, EXCLUDED.team_id,
+                   EXCLUDED.company_id, EXCLUDED.period_label, EXCLUDED.is_running)
+        """, company=company.id, date_from=date_from, date_to=date_to, label=label,
+            running=date_to >= today, uid=self.env.uid, now=fields.Datetime.now(), **arrays))
+        # accounts of the batch without a score any more lose their row
+        gone = [pid for pid in partners if pid not in scores]
+        self.env.execute_query(SQL("""
+            DELETE FROM key_account_score_history
+             WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+        """, gone, date_from, date_to))
+        History.invalidate_model()
+
+    @api.model
+    def _manager_teams(self, user_ids):
+        """{user id: sales team id} of the key-account managers (a few users)."""
+        user_ids = [uid for uid in user_ids if uid]
+        users = self.env["res.users"].sudo().browse(user_ids)
+        return {user.id: user.sale_team_id.id or None for user in users}
+
+
+    # ------------------------------------------------------------------
+    # Scheduled runs: chunks, one commit each, resumable, locked
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_plan(self):
+        """[(company, date_from, date_to, partner ids)] of a scheduled run:
+        the last closed and the running period of each company."""
+        plan = []
+        for company in self.env["res.company"].sudo().search([]):
+            today = self._today(company)
+            period_type = company.key_account_period_type or "quarter"
+            partner_ids = self.env["res.partner"].sudo().search(
+                [("is_key_account", "=", True), ("company_id", "in", [company.id, False])],
+                order="id").ids
+            for date_from, date_to in (kpi_math.last_closed_period(today, period_type),
+                                       kpi_math.period_bounds(today, period_type)):
+                plan.append((company, date_from, date_to, partner_ids))
+        return plan
+
+    @api.model
+    def _cron_cursor(self, company, date_from, date_to, value=None, clear=False):
+        """The last partner id done by an unfinished run of this day, kept in
+        a system parameter (committed with each chunk)."""
+        Param = self.env["ir.config_parameter"].sudo()
+        key = CURSOR_PARAM % (company.id, date_from, date_to)
+        day = fields.Date.to_string(self._today(company))
+        if clear:
+            Param.search([("key", "=", key)]).unlink()
+            return 0
+        if value is not None:
+            Param.set_param(key, "%s:%s" % (day, value))
+            return value
+        stored = Param.get_param(key) or ""
+        stored_day, _sep, last_id = stored.partition(":")
+        return int(last_id) if stored_day == day and last_id.isdigit() else 0
+
+    @api.model
+    def _cron_run(self, batch_size=1000):
+        """The scheduled computation, in chunks of ``batch_size`` accounts.
+
+        Each chunk is committed with the run's cursor (the last account
+        done), and progress is reported to ``ir.cron`` (``_notify_progress``):
+        a run cut short (killed, timed out) leaves its cursor, and the next
+        run of the day starts after it; Odoo reschedules a partially done
+        cron at once. A chunk whose company and period are being computed by
+        another transaction (a button, another worker) is not written twice:
+        the run logs it and stops there, leaving the rest to its next run.
+        A failing chunk is retried account by account; one account never
+        stops the run.
+        """
+        testing = modules.module.current_test
+        Value = self.env["key.account.kpi.value"].sudo()
+        Cron = self.env["ir.cron"]
+        plan = self._cron_plan()
+        total = sum(len(ids) for *_period, ids in plan)
+        done = 0
+        for company, date_from, date_to, partner_ids in plan:
+            Company_value = Value.with_company(company)
+            start_after = self._cron_cursor(company, date_from, date_to)
+            todo = [pid for pid in partner_ids if pid > start_after]
+            done += len(partner_ids) - len(todo)
+            if start_after and todo:
+                _logger.info("KPI run of %s for %s..%s resumes after account %s (%s left)",
+                             company.name, date_from, date_to, start_after, len(todo))
+            finished = True
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                if not self._try_lock(company, date_from, date_to):
+                    _logger.info("KPI run of %s for %s..%s skipped: another computation of "
+                                 "this period is running; the next run goes on from account %s",
+                                 company.name, date_from, date_to, chunk[0])
+                    finished = False
+                    break
+                self._cron_chunk(Company_value, chunk, date_from, date_to, company)
+                self._cron_cursor(company, date_from, date_to, value=chunk[-1])
+                done += len(chunk)
+                Cron._notify_progress(done=done, remaining=max(total - done, 0))
+                if not testing:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            if finished:
+                self._cron_cursor(company, date_from, date_to, clear=True)
+                if not testing:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+        Cron._notify_progress(done=done, remaining=max(total - done, 0))
+        return True
+
+    @api.model
+    def _cron_chunk(self, Value, partner_ids, date_from, date_to, company):
+        partners = self.env["res.partner"].sudo().browse(partner_ids)
+        try:
+            with self.env.cr.savepoint():
+                Value._compute_values(partners, date_from, date_to, company)
+        except Exception:  # noqa: BLE001 - one chunk never stops the run
+            # isolate the culprit: retry the chunk one account at a time
+            for partner in partners:
+                try:
+                    with self.env.cr.savepoint():
+                        Value._compute_values(partner, date_from, date_to, company)
+                except Exception:  # noqa: BLE001
+                    _logger.exception(
+                        "Key account KPI computation failed for %s (%s) of %s",
+                        partner.display_name, partner.id, company.name)
+
+
+def _sql_path(model, alias, path, query):
+    from .key_account_kpi import _sql_path as sql_path
+    return sql_path(model, alias, path, query)
+
+
+def _pg_array(values):
+    """PostgreSQL array literal of numbers / booleans / identifiers / None.
+
+    Array literals ('{1,2,3}') parse far faster than ARRAY[...] of
+    100,000s of parameters."""
+    def item(value):
+        if value is None or (value is False):
+            return "NULL" if value is None else "f"
+        if value is True:
+            return "t"
+        if isinstance(value, str):
+            return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+        return repr(value)
+    return "{%s}" % ",".join(map(item, values))

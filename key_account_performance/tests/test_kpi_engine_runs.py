@@ -1,0 +1,326 @@
+"""The engine as a whole: score history, period bounds, shared scans,
+scheduled runs (chunks, resume after an interrupted run) and simultaneous
+computations of the same period from separate connections."""
+import datetime
+import functools
+import threading
+import time
+from unittest.mock import patch
+
+from odoo import Command, api
+from odoo.exceptions import UserError
+from odoo.service.model import retrying
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models.key_account_kpi_engine import KeyAccountKpiEngine
+from ..tools import kpi_math
+from .kpi_common import KpiCommon
+
+Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
+Q4 = (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
+CRON_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
+
+
+class SimulatedKill(BaseException):
+    """Stands for a SIGKILL: nothing catches it, the chunk's work is lost."""
+
+
+@tagged("post_install", "-at_install")
+class TestKpiEngineRuns(KpiCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._order(cls.partner_a, 900.0, cls._local(2024, 11, 10, 12, 0, 0))
+        cls._order(cls.partner_a, 300.0, cls._local(2025, 1, 10, 12, 0, 0))
+        cls._order(cls.partner_a, 700.0, cls._local(2025, 2, 10, 12, 0, 0))
+        cls._order(cls.partner_b, 100.0, cls._local(2025, 3, 10, 12, 0, 0))
+
+    # ------------------------------------------------------------------
+    # Score history
+    # ------------------------------------------------------------------
+    def test_score_history_written_with_the_values(self):
+        History = self.env["key.account.score.history"]
+        self.Value.compute_for_period(*Q4, partner_ids=[self.partner_a.id])
+        self.Value.compute_for_period(*Q1, partner_ids=(self.partner_a | self.partner_b).ids)
+        rows = History.search([("partner_id", "in", (self.partner_a | self.partner_b).ids),
+                               ("date_from", "=", Q1[0]), ("date_to", "=", Q1[1])])
+        self.assertEqual(len(rows), 2, "one row per account and period")
+        row_a = rows.filtered(lambda r: r.partner_id == self.partner_a)
+        # the closed period is the one the partner shows
+        self.assertEqual(self.partner_a.key_account_score_date, Q1[1])
+        self.assertAlmostEqual(row_a.score, self.partner_a.key_account_score)
+        self.assertEqual(row_a.grade, self.partner_a.key_account_grade)
+        self.assertAlmostEqual(row_a.trend, self.partner_a.key_account_trend)
+        self.assertTrue(row_a.has_previous)
+        previous = History.search([("partner_id", "=", self.partner_a.id),
+                                   ("date_from", "=", Q4[0])])
+        self.assertAlmostEqual(row_a.previous_score, previous.score)
+        self.assertEqual(row_a.period_label, "2025 Q1")
+        self.assertFalse(row_a.is_running)
+        self.assertEqual(row_a.tier_id, self.tier)
+        self.assertEqual(row_a.user_id, self.kam)
+        row_b = rows - row_a
+        self.assertFalse(row_b.has_previous)
+        # recomputing replaces, never duplicates
+        self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
+        self.assertEqual(History.search_count([("partner_id", "=", self.partner_a.id),
+                                               ("date_from", "=", Q1[0])]), 1)
+
+    def test_score_history_of_the_running_period(self):
+        today = datetime.date.today()
+        running = kpi_math.period_bounds(today, "quarter")
+        self._order(self.partner_a, 500.0, datetime.datetime.combine(running[0], datetime.time(12)))
+        self.Value.compute_for_period(*running, partner_ids=[self.partner_a.id])
+        row = self.env["key.account.score.history"].search([
+            ("partner_id", "=", self.partner_a.id), ("date_from", "=", running[0])])
+        self.assertEqual(len(row), 1)
+        self.assertTrue(row.is_running)
+        values = self._values(self.partner_a, *running)
+        bands = {line.kpi_id.code: line.weight for line in self.template.line_ids}
+        expected = kpi_math.weighted_score(
+            (v.score, bands[code]) for code, v in values.items() if code in bands)
+        self.assertAlmostEqual(row.score, expected)
+
+    # ------------------------------------------------------------------
+    # Bad input
+    # ------------------------------------------------------------------
+    def test_period_out_of_range_is_a_clear_error(self):
+        with self.assertRaises(UserError) as caught:
+            self.Value.compute_for_period("0001-01-01", "9999-12-31")
+        self.assertIn("out of range", str(caught.exception))
+        self.assertIn("1900-01-01", str(caught.exception))
+
+    # ------------------------------------------------------------------
+    # Shared scans give the figures of one query per KPI
+    # ------------------------------------------------------------------
+    def test_shared_scan_matches_one_query_per_kpi(self):
+        Engine = self.env["key.account.kpi.engine"]
+        kpis = self.env["key.account.kpi"].browse([self.kpi[c].id for c in (
+            "revenue", "order_count", "revenue_growth", "retention", "churn",
+            "repeat_purchase_rate", "gross_margin")])
+        ids = (self.partner_a | self.partner_b).ids
+        shared = {}
+        Engine._prefetch_shared_scans(kpis, ids, *Q1, shared, self.company)
+        self.assertIn((self.kpi["revenue"].id, *Q4), shared, "previous period in the same scan")
+        for (kpi_id, date_from, date_to), values in shared.items():
+            alone = self.env["key.account.kpi"].browse(kpi_id)._engine_values(
+                ids, date_from, date_to, {}, self.company)
+            self.assertEqual(set(values), set(alone))
+            for pid, value in alone.items():
+                self.assertAlmostEqual(values[pid], value)
+
+    # ------------------------------------------------------------------
+    # Query counts at two sizes: review generation
+    # ------------------------------------------------------------------
+    def test_review_generation_queries_do_not_depend_on_the_number_of_accounts(self):
+        Cycle = self.env["key.account.review.cycle"]
+        tier = self.env["key.account.tier"].create({"name": "Generation tier", "sequence": 98})
+
+        def make(count, tag):
+            partners = self.env["res.partner"].create([{
+                "name": "%s %s" % (tag, index), "is_company": True,
+                "key_account_tier_id": tier.id, "key_account_manager_id": self.kam.id,
+                "key_account_template_id": self.template.id} for index in range(count)])
+            for partner in partners:
+                self._order(partner, 400.0, self._local(2025, 2, 3, 12, 0, 0))
+            return partners
+
+        def generate(partners, period):
+            cycle = Cycle.create({"period_type": "quarter", "date_from": period[0],
+                                  "date_to": period[1]})
+            # only these accounts are key accounts of the company for the cycle
+            others = self.env["res.partner"].search([
+                ("is_key_account", "=", True), ("id", "not in", partners.ids)])
+            others.write({"key_account_tier_id": False})
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            cycle.action_generate_reviews()
+            self.env.flush_all()
+            count = self.cr.sql_log_count - before
+            self.assertEqual(len(cycle.review_ids), len(partners))
+            return count
+
+        small = make(3, "Small")
+        generate(small, (datetime.date(2024, 4, 1), datetime.date(2024, 6, 30)))  # warm-up
+        small_count = generate(small, Q4)
+        large = make(12, "Large")
+        small.write({"key_account_tier_id": False})
+        large_count = generate(large, Q1)
+        self.assertEqual(small_count, large_count)
+
+    # ------------------------------------------------------------------
+    # Scheduled runs
+    # ------------------------------------------------------------------
+    def _only_these_accounts(self, partners):
+        """The scheduled run covers every key account: keep only ours."""
+        self.env["res.partner"].search([
+            ("is_key_account", "=", True), ("id", "not in", partners.ids),
+        ]).write({"key_account_tier_id": False})
+
+    def _cron_periods(self):
+        today = self.env["key.account.kpi.engine"]._today(self.company)
+        period_type = self.company.key_account_period_type or "quarter"
+        return [kpi_math.last_closed_period(today, period_type),
+                kpi_math.period_bounds(today, period_type)]
+
+    def _snapshot(self, periods):
+        values = self.Value.search([("date_from", "in", [p[0] for p in periods])])
+        keys = [(v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to) for v in values]
+        self.assertEqual(len(keys), len(set(keys)), "one value per account, KPI and period")
+        return {key: round(v.value, 6) for key, v in zip(keys, values)}
+
+    def test_cron_resumes_after_an_interrupted_run(self):
+        partners = self.partner_a | self.partner_b
+        for index in range(5):
+            partner = self._make_account("Cron %s" % index)
+            self._order(partner, 100.0 * (index + 1), datetime.datetime.now())
+            partners |= partner
+        self._only_these_accounts(partners)
+        periods = self._cron_periods()
+        original = KeyAccountKpiEngine._cron_chunk
+        chunks = []
+
+        def chunk(self_, Value, partner_ids, date_from, date_to, company, kill_at=None):
+            chunks.append((date_from, list(partner_ids)))
+            if len(chunks) == kill_at:
+                raise SimulatedKill()
+            return original(self_, Value, partner_ids, date_from, date_to, company)
+
+        # the first run is killed in its second chunk
+        with patch.object(KeyAccountKpiEngine, "_cron_chunk",
+                          functools.partialmethod(chunk, kill_at=2)), \
+                self.assertRaises(SimulatedKill):
+            self.Value._cron_compute_kpis(batch_size=2)
+        first_from, first_ids = chunks[0]
+        param = CRON_PARAM % (self.company.id, periods[0][0], periods[0][1])
+        stored = self.env["ir.config_parameter"].get_param(param)
+        self.assertTrue(stored and stored.endswith(":%s" % first_ids[-1]),
+                        "the cursor is the last account of the committed chunk")
+        done = self.Value.search([("date_from", "=", periods[0][0])]).partner_id
+        self.assertTrue(set(first_ids) <= set(done.ids))
+        self.assertFalse(set(chunks[1][1]) & set(done.ids), "the killed chunk left nothing")
+
+        # the next run starts after the cursor and finishes the job
+        chunks.clear()
+        with patch.object(KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)):
+            self.Value._cron_compute_kpis(batch_size=2)
+        self.assertGreater(min(chunks[0][1]), first_ids[-1], "resumed, not restarted")
+        self.assertFalse(self.env["ir.config_parameter"].get_param(param), "run finished")
+        resumed = self._snapshot(periods)
+
+        # a clean run gives the same values
+        self.Value.search([("date_from", "in", [p[0] for p in periods])]).unlink()
+        self.Value._cron_compute_kpis(batch_size=2)
+        self.assertEqual(self._snapshot(periods), resumed)
+
+    def test_cron_skips_a_period_locked_by_another_computation(self):
+        periods = self._cron_periods()
+        Engine = self.env["key.account.kpi.engine"]
+        self._only_these_accounts(self.partner_a | self.partner_b)
+        # another transaction holds the lock of the closed period
+        with self.registry.cursor() as other_cr:
+            other = api.Environment(other_cr, self.env.uid, {})
+            self.assertTrue(other["key.account.kpi.engine"]._try_lock(
+                self.company, *periods[0]))
+            with self.assertLogs("odoo.addons.key_account_performance.models.key_account_kpi_engine",
+                                 "INFO") as logs:
+                self.Value._cron_compute_kpis(batch_size=2)
+            other_cr.rollback()
+        self.assertTrue(any("skipped" in line for line in logs.output))
+        self.assertFalse(self.Value.search_count([("date_from", "=", periods[0][0])]),
+                         "nothing written twice while the other computation runs")
+        self.assertTrue(self.Value.search_count([("date_from", "=", periods[1][0])]),
+                        "the other period went on")
+        self.assertTrue(Engine._try_lock(self.company, *periods[0]))
+
+
+@tagged("post_install", "-at_install")
+class TestKpiEngineConcurrency(KpiCommon):
+    """Simultaneous computations of one period from separate connections
+    (committed data, separate cursors in threads, each call wrapped the way
+    Odoo's RPC layer wraps it)."""
+
+    N_ACCOUNTS = 6
+
+    def _setup_committed(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            kpis = env["key.account.kpi"].search([
+                ("code", "in", ("revenue", "order_count")), ("company_id", "=", False)])
+            template = env["key.account.kpi.template"].create({
+                "name": "Concurrency template",
+                "line_ids": [Command.create({"kpi_id": kpi.id}) for kpi in kpis]})
+            tier = env["key.account.tier"].create({"name": "Concurrency tier"})
+            partners = env["res.partner"].create([{
+                "name": "Concurrent %s" % index, "is_company": True,
+                "key_account_tier_id": tier.id, "key_account_template_id": template.id,
+            } for index in range(self.N_ACCOUNTS)])
+            cr.commit()
+            return template.id, tier.id, partners.ids, kpis.ids
+
+    def _cleanup(self, template_id, tier_id, partner_ids):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            env["key.account.kpi.value"].search([("partner_id", "in", partner_ids)]).unlink()
+            env["res.partner"].browse(partner_ids).unlink()
+            env["key.account.tier"].browse(tier_id).unlink()
+            env["key.account.kpi.template"].browse(template_id).unlink()
+            cr.commit()
+
+    def _simultaneous(self, callers, partner_ids):
+        barrier = threading.Barrier(callers)
+        results, failures = [], []
+        original = KeyAccountKpiEngine._run
+
+        def slow_run(self_, *args, **kwargs):
+            ids = original(self_, *args, **kwargs)
+            time.sleep(0.3)  # hold the lock long enough for the others to meet it
+            return ids
+
+        def call():
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, self.env.uid, {})
+                    Value = env["key.account.kpi.value"]
+                    env.cr.execute("SELECT 1")  # the transaction (and its snapshot) has begun
+                    barrier.wait(timeout=30)
+                    ids = retrying(functools.partial(
+                        Value.compute_for_period, *Q1, partner_ids), env)
+                    cr.commit()
+                    results.append(sorted(ids))
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                failures.append(repr(exc))
+
+        with patch.object(KeyAccountKpiEngine, "_run", slow_run), \
+                patch("odoo.service.model.random.uniform", lambda a, b: 0.05), \
+                mute_logger("odoo.service.model"):
+            threads = [threading.Thread(target=call) for _i in range(callers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        return results, failures
+
+    def test_two_and_four_simultaneous_computations(self):
+        template_id, tier_id, partner_ids, kpi_ids = self._setup_committed()
+        try:
+            for callers in (2, 4):
+                results, failures = self._simultaneous(callers, partner_ids)
+                self.assertFalse(failures, "no caller sees an error")
+                self.assertEqual(len(results), callers)
+                self.assertTrue(all(ids == results[0] for ids in results),
+                                "every caller gets the same values")
+                with self.registry.cursor() as cr:
+                    cr.execute("""
+                        SELECT partner_id, kpi_id, COUNT(*) FROM key_account_kpi_value
+                         WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+                      GROUP BY partner_id, kpi_id""", [partner_ids, *Q1])
+                    rows = cr.fetchall()
+                self.assertEqual(len(rows), len(partner_ids) * len(kpi_ids), "none lost")
+                self.assertTrue(all(count == 1 for _p, _k, count in rows), "none twice")
+                self.assertEqual(len(results[0]), len(rows))
+        finally:
+            self._cleanup(template_id, tier_id, partner_ids)
