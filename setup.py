@@ -4,7 +4,8 @@
 as ``odoo/addons/key_account_performance/`` (``odoo`` and ``odoo.addons`` are
 namespace packages), so an Odoo 18.0 whose ``odoo`` package is importable finds
 the addon without any addons-path setting. Odoo itself is not on PyPI and is
-therefore not an install requirement.
+therefore not an install requirement; the addon's own Python dependencies
+(``external_dependencies["python"]`` of the manifest) are.
 """
 import ast
 import os
@@ -32,11 +33,14 @@ for rel, files in _walk():
         name = PKG if rel == "." else PKG + "." + rel.replace(os.sep, ".")
         packages.append(name)
         package_dir[name] = ADDON if rel == "." else os.path.join(ADDON, rel)
-    # every non-python file (xml, csv, static/**, i18n, ...) rides on the root package
+    # every other file (xml, csv, static/**, i18n, ...) rides on the root package, and
+    # so do the python files of folders that are not packages: migrations/<version>/
+    # pre-/post-*.py scripts, which Odoo loads by path
+    is_package = "__init__.py" in files
     data_files += [
         os.path.normpath(os.path.join(rel, f))
         for f in files
-        if not f.endswith((".py", ".pyc", ".pyo"))
+        if not f.endswith((".pyc", ".pyo")) and not (is_package and f.endswith(".py"))
     ]
 
 setup(
@@ -54,6 +58,9 @@ setup(
     package_dir=package_dir,
     package_data={PKG: data_files},
     include_package_data=False,
+    # the addon's own Python dependencies, as the manifest names them (PEP 508
+    # requirement strings of PyPI distributions, which Odoo 18 checks at install)
+    install_requires=MANIFEST.get("external_dependencies", {}).get("python", []),
     zip_safe=False,
     python_requires=">=3.10",
     classifiers=[
