@@ -27,6 +27,9 @@ class KeyAccountReviewLine(models.Model):
         check_company=True)
     kpi_code = fields.Char(related="kpi_id.code", string="KPI Code")
     unit = fields.Char(related="kpi_id.unit")
+    display_unit = fields.Char(
+        string="Unit Shown", compute="_compute_display_unit",
+        help="The KPI's unit; amounts show the company currency.")
     is_manual = fields.Boolean(
         string="Manual", readonly=True, help="Entered by the KAM in the review.")
     direction = fields.Selection([
@@ -62,6 +65,17 @@ class KeyAccountReviewLine(models.Model):
     action_ids = fields.One2many(
         "key.account.improvement.action", "review_line_id", string="Improvement Actions")
     action_count = fields.Integer(compute="_compute_action_count")
+    # why the review's score moved against the previous review
+    points = fields.Float(
+        compute="_compute_points", digits=(16, 1),
+        help="What this KPI adds to the review's score (the points add up to it).")
+    previous_points = fields.Float(
+        compute="_compute_points", digits=(16, 1),
+        help="What this KPI added to the previous review's score.")
+    delta_points = fields.Float(
+        string="Change (points)", compute="_compute_points", digits=(16, 1),
+        help="Change of this KPI's points against the previous review: the changes add up "
+        "to the review's trend.")
 
     _sql_constraints = [
         ("review_kpi_unique", "UNIQUE(review_id, kpi_id)", "A KPI appears once in a review."),
@@ -75,6 +89,32 @@ class KeyAccountReviewLine(models.Model):
             ) if line.has_value else None
             line.score = score or 0.0
             line.status = kpi_math.score_status(score)
+
+    @api.depends("score", "weight", "has_value", "review_id.previous_review_id")
+    def _compute_points(self):
+        for review in self.review_id:
+            # the previous review may be hidden from the reader (the account changed hands)
+            previous = review.previous_review_id.sudo()
+            lines = review.line_ids
+            comparable = bool(previous and review.grade)
+            points = kpi_math.score_points(
+                {line: (line.score if line.has_value else None, line.weight) for line in lines})
+            previous_points = kpi_math.score_points(
+                {line.kpi_id.id: (line.score if line.has_value else None, line.weight)
+                 for line in previous.line_ids}) if comparable else {}
+            for line in self.filtered(lambda line, review=review: line.review_id == review):
+                line.points = points.get(line, 0.0)
+                line.previous_points = previous_points.get(line.kpi_id.id, 0.0)
+                line.delta_points = line.points - line.previous_points if comparable else 0.0
+        for line in self.filtered(lambda line: not line.review_id):
+            line.points = line.previous_points = line.delta_points = 0.0
+
+    @api.depends("kpi_id.unit", "company_id")
+    def _compute_display_unit(self):
+        for company, lines in self.grouped("company_id").items():
+            units = lines.kpi_id._display_units(company or None)
+            for line in lines:
+                line.display_unit = units.get(line.kpi_id.id, "")
 
     def _compute_action_count(self):
         counts = dict(self.env["key.account.improvement.action"]._read_group(
