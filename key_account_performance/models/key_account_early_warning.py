@@ -24,6 +24,8 @@ import re
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.tools import SQL
+from odoo.tools.mail import generate_tracking_message_id
 
 from ..tools import kpi_math
 
@@ -75,20 +77,22 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                           date_from, date_to):
         """[(partner id, kpi, threshold, before, now)] of a closed period."""
         result = []
-        by_id = {kpi.id: kpi for kpi in kpis}
+        by_id = {kpi.id: (kpi, kpi.direction) for kpi in kpis}
         for pid, by_kpi in current.items():
             template_id = template_of.get(pid)
-            if not template_id:
-                continue
-            for kpi_id, (value, _score) in by_kpi.items():
-                kpi, band = by_id.get(kpi_id), bands[template_id].get(kpi_id)
-                if not kpi or not band or value is None:
+            before_by_kpi = previous_values.get(pid)
+            if not template_id or not before_by_kpi:
+                continue  # no value before: nothing was crossed
+            for kpi_id, (value, score) in by_kpi.items():
+                if score is None or score > 0 or kpi_id not in by_id:
+                    continue  # not beyond the threshold now
+                kpi, direction = by_id[kpi_id]
+                band = bands[template_id].get(kpi_id)
+                before = before_by_kpi.get(kpi_id, (None, None))[0]
+                if not band or value is None or before is None:
                     continue
-                before = previous_values.get(pid, {}).get(kpi_id, (None, None))[0]
-                if before is None:
-                    continue  # no value before: nothing was crossed
-                if self._beyond(value, band, kpi.direction) and not self._beyond(
-                        before, band, kpi.direction):
+                if self._beyond(value, band, direction) and not self._beyond(
+                        before, band, direction):
                     result.append((pid, kpi, band[1], before, value))
         return result
 
@@ -243,6 +247,36 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                                           partner=info.get("name") or partner.name),
                     "note": Markup("<ul>%s</ul>") % items,
                 })
-        partners_sudo._message_log_batch(bodies, message_type="comment")
+        self._log_notes(bodies)
         if new_activities:
             self.env["mail.activity"].sudo().create(new_activities)
+
+    @api.model
+    def _log_notes(self, bodies):
+        """{partner id: body} as internal notes in the partners' chatter: what
+        ``_message_log_batch`` writes (author, note subtype, no notification),
+        in one INSERT rather than through the ORM's per-message work."""
+        if not bodies:
+            return
+        Message = self.env["mail.message"]
+        Message.flush_model()
+        author_id, email_from = self.env["res.partner"]._message_compute_author(
+            None, None, raise_on_email=False)
+        res_ids = list(bodies)
+        now = fields.Datetime.now()
+        self.env.execute_query(SQL("""
+            INSERT INTO mail_message (
+                model, res_id, body, message_type, subtype_id, is_internal,
+                author_id, email_from, date, message_id,
+                create_uid, create_date, write_uid, write_date)
+            SELECT 'res.partner', x.res_id, x.body, 'comment', %(subtype)s, TRUE,
+                   %(author)s, %(email_from)s, %(now)s, x.message_id,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(res_ids)s::int[], %(bodies)s::text[], %(message_ids)s::varchar[])
+                   AS x(res_id, body, message_id)
+        """, subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+            author=author_id or None, email_from=email_from or None, now=now,
+            uid=self.env.uid, res_ids=res_ids, bodies=[str(bodies[pid]) for pid in res_ids],
+            message_ids=[generate_tracking_message_id("message-notify") for _pid in res_ids]))
+        Message.invalidate_model()
+        self.env["res.partner"].browse(res_ids).invalidate_recordset(["message_ids"])

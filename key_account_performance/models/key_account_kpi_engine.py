@@ -14,6 +14,7 @@ keeps the public entry point ``compute_for_period``; the KPI model gathers
 source data (``_engine_values``); early warnings are
 ``key.account.early.warning``; period arithmetic is ``tools/kpi_math.py``.
 """
+import json
 import logging
 from collections import defaultdict
 
@@ -84,9 +85,9 @@ class KeyAccountKpiEngine(models.AbstractModel):
             return []
         partner_ids = list(partners)
         Template = self.env["key.account.kpi.template"]
-        template_of = {pid: template.id or None for pid, template in
-                       Template._resolve_for_partners(
-                           self._partner_records(partners), company).items()}
+        template_of = Template._resolve_for_rows(
+            {pid: (info["template_id"], info["tier_id"], info["segment_id"])
+             for pid, info in partners.items()}, company)
         bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
         kpis = self.env["key.account.kpi"].sudo().browse(
             {kpi_id for band in bands.values() for kpi_id in band})
@@ -136,21 +137,6 @@ class KeyAccountKpiEngine(models.AbstractModel):
               FROM res_partner WHERE id = ANY(%s) ORDER BY id
         """, list(partner_ids)))
         return {row["id"]: row for row in rows}
-
-    @api.model
-    def _partner_records(self, partners):
-        """The partners as records whose classification fields are already in
-        the cache (from the plain query), so that template resolution reads
-        nothing more per partner."""
-        records = self.env["res.partner"].sudo().browse(list(partners))
-        Partner = self.env["res.partner"]
-        cache = self.env.cache
-        for fname, key in (("key_account_template_id", "template_id"),
-                           ("key_account_tier_id", "tier_id"),
-                           ("key_account_segment_id", "segment_id")):
-            cache.update(records, Partner._fields[fname],
-                         [partners[pid][key] for pid in records.ids])
-        return records
 
     # ------------------------------------------------------------------
     # Gathering: KPIs reading the same source share one scan
@@ -647,14 +633,8 @@ def _sql_path(model, alias, path, query):
 def _pg_array(values):
     """PostgreSQL array literal of numbers / booleans / identifiers / None.
 
-    Array literals ('{1,2,3}') parse far faster than ARRAY[...] of
-    100,000s of parameters."""
-    def item(value):
-        if value is None or (value is False):
-            return "NULL" if value is None else "f"
-        if value is True:
-            return "t"
-        if isinstance(value, str):
-            return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
-        return repr(value)
-    return "{%s}" % ",".join(map(item, values))
+    Array literals ('{1,2,3}') parse far faster than ARRAY[...] of 100,000s
+    of parameters, and JSON's encoder (in C) writes them: its numbers, null,
+    true / false and double-quoted strings (identifiers and codes, no control
+    characters) are what PostgreSQL's array input reads."""
+    return "{%s}" % json.dumps(list(values), ensure_ascii=False)[1:-1]

@@ -99,28 +99,39 @@ class KeyAccountKpiTemplate(models.Model):
         segment (a template without segments matches any segment), else the
         tier's default, else the company default. Two queries in all.
         """
+        rows = {partner.id: (partner.key_account_template_id.id, partner.key_account_tier_id.id,
+                             partner.key_account_segment_id.id) for partner in partners}
+        template_ids = self._resolve_for_rows(rows, company)
+        return {pid: self.browse(template_id) for pid, template_id in template_ids.items()}
+
+    def _resolve_for_rows(self, rows, company=None):
+        """The same precedence on plain data (the engine reads partners in
+        SQL): ``rows`` {partner id: (own template id, tier id, segment id)}
+        -> {partner id: template id or None}."""
         company = company or self.env.company
         templates = self.sudo().search([("company_id", "in", [company.id, False])])
         # own-company templates first, then shared, then by sequence
         templates = templates.sorted(lambda t: (not t.company_id, t.sequence, t.id))
-        default = templates.filtered("is_company_default")[:1]
+        default = templates.filtered("is_company_default")[:1].id or None
         by_tier_segment = {}
         by_tier = {}
         for template in templates:
             for tier in template.tier_ids:
                 if template.segment_ids:
                     for segment in template.segment_ids:
-                        by_tier_segment.setdefault((tier.id, segment.id), template)
+                        by_tier_segment.setdefault((tier.id, segment.id), template.id)
                 else:
-                    by_tier.setdefault(tier.id, template)
+                    by_tier.setdefault(tier.id, template.id)
+        tier_ids = {tier_id for _own, tier_id, _segment in rows.values() if tier_id}
+        tier_default = {tier.id: tier.template_id.id for tier in
+                        self.env["key.account.tier"].sudo().browse(tier_ids)}
         result = {}
-        for partner in partners:
-            template = partner.key_account_template_id
-            tier = partner.key_account_tier_id
-            if not template and tier:
-                template = (by_tier_segment.get((tier.id, partner.key_account_segment_id.id))
-                            or by_tier.get(tier.id) or tier.template_id)
-            result[partner.id] = template or default
+        for pid, (own, tier_id, segment_id) in rows.items():
+            template_id = own
+            if not template_id and tier_id:
+                template_id = (by_tier_segment.get((tier_id, segment_id))
+                               or by_tier.get(tier_id) or tier_default.get(tier_id))
+            result[pid] = template_id or default
         return result
 
     def _kpi_bands(self):
