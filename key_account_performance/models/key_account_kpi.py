@@ -8,6 +8,7 @@ partners. This file is the only place where the engine reads source data.
 import ast
 import datetime
 import logging
+import math
 
 import pytz
 
@@ -15,7 +16,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import datetime as safe_datetime
-from odoo.tools.safe_eval import _BUILTINS, _SAFE_OPCODES, safe_eval, test_expr, test_python_expr
+from odoo.tools.safe_eval import _SAFE_OPCODES, safe_eval, test_expr, test_python_expr
 
 from ..tools import kpi_math
 
@@ -26,6 +27,10 @@ FORMULA_BUILTINS = {
     "min": min, "max": max, "abs": abs, "round": round,
 }
 FORMULA_PERIOD_NAMES = ("period_days", "period_months")
+# what validation gives the period names (a quarter)
+FORMULA_PERIOD_DEFAULTS = {"period_days": 90.0, "period_months": 3.0}
+# a formula is a short arithmetic expression; longer ones are refused unparsed
+FORMULA_MAX_LENGTH = 2000
 MIN_DATE = datetime.date(1900, 1, 1)
 
 
@@ -283,21 +288,30 @@ class KeyAccountKpi(models.Model):
         return False
 
     def _formula_names(self):
-        tree = ast.parse((self.formula or "").strip(), mode="eval")
+        expression = (self.formula or "").strip()
+        if len(expression) > FORMULA_MAX_LENGTH:
+            return set()  # refused unparsed (see _formula_problem)
+        tree = ast.parse(expression, mode="eval")
         return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
     def _formula_problem(self):
         _ = self.env._
-        if not (self.formula or "").strip():
+        expression = (self.formula or "").strip()
+        if not expression:
             return _("the formula is empty.")
+        if len(expression) > FORMULA_MAX_LENGTH:
+            # refused before any parsing; the message never echoes the formula
+            return _("the formula is too long (%(length)s characters, at most %(max)s).",
+                     length=len(expression), max=FORMULA_MAX_LENGTH)
         try:
-            message = test_python_expr(self.formula.strip(), mode="eval")
+            message = test_python_expr(expression, mode="eval")
         except Exception as exc:  # noqa: BLE001 - safe_eval refuses names with NameError
             message = str(exc)
         if not message:
-            message = _formula_shape_problem(self.formula.strip())
+            message = _formula_shape_problem(expression)
         if message:
-            return _("the formula is not a safe expression: %(error)s", error=message)
+            return _("the formula is not a safe expression: %(error)s",
+                     error=_shorten(message))
         codes = set(self._kpis_by_code().keys())
         unknown = []
         for name in sorted(self._formula_names()):
@@ -309,15 +323,20 @@ class KeyAccountKpi(models.Model):
         if unknown:
             return _("the formula refers to unknown names: %(names)s (use KPI codes, "
                      "<code>_prev, period_days, period_months, min, max, abs, round).",
-                     names=", ".join(unknown))
-        context = dict.fromkeys(self._formula_names(), 1.0)
-        context.update(FORMULA_BUILTINS)
+                     names=_shorten(", ".join(unknown)))
+        # evaluated with floats only: bounded in time and memory (9**9**9**9
+        # overflows at once instead of building an integer of billions of digits)
+        context = dict.fromkeys(self._formula_names() - set(FORMULA_BUILTINS), 1.0)
+        context.update(FORMULA_PERIOD_DEFAULTS)
         try:
-            safe_eval(self.formula.strip(), context)
+            formula_evaluate(formula_compile(expression), context)
         except ZeroDivisionError:
             pass
+        except OverflowError:
+            return _("the formula does not evaluate: its result overflows (numbers are limited "
+                     "to about 1e308).")
         except Exception as exc:  # noqa: BLE001
-            return _("the formula does not evaluate: %(error)s", error=exc)
+            return _("the formula does not evaluate: %(error)s", error=_shorten(str(exc) or repr(exc)))
         return False
 
     def _dependencies(self):
@@ -377,6 +396,27 @@ class KeyAccountKpi(models.Model):
             "context_today": datetime.date.today,
             "uid": self.env.uid,
         }) if self.domain else []
+
+    # ------------------------------------------------------------------
+    # Display
+    # ------------------------------------------------------------------
+    def _display_units(self, company=None):
+        """{kpi id: unit to show}: the KPI's unit, else the company currency
+        for sums and averages of a monetary field (amounts are converted to it)."""
+        currency = (company or self.env.company).currency_id
+        units = {}
+        for kpi in self.sudo():
+            unit = kpi.unit or ""
+            if not unit and kpi.computation_mode in ("sum", "average") and kpi.model_name \
+                    and kpi.value_field and kpi.model_name in self.env:
+                try:
+                    _model, field = _resolve_path(self.env[kpi.model_name], kpi.value_field)
+                except ValueError:
+                    field = None
+                if field is not None and field.type == "monetary":
+                    unit = currency.name
+            units[kpi.id] = unit
+        return units
 
     # ------------------------------------------------------------------
     # Actions
@@ -464,16 +504,21 @@ class KeyAccountKpi(models.Model):
             elif name in by_code:
                 columns[name] = by_code[name]._engine_values(
                     partner_ids, date_from, date_to, memo, company)
-        base_context = dict(FORMULA_BUILTINS)
+        base_context = {}
         base_context["period_days"] = kpi_math.period_days(date_from, date_to)
         base_context["period_months"] = kpi_math.month_span(date_from, date_to)
-        expression = self.formula.strip()
+        expression = (self.formula or "").strip()
+        if len(expression) > FORMULA_MAX_LENGTH:
+            raise ValidationError(self.env._(
+                "the formula is too long (%(length)s characters, at most %(max)s).",
+                length=len(expression), max=FORMULA_MAX_LENGTH))
         problem = _formula_shape_problem(expression)
         if problem:
             raise ValidationError(problem)
-        # validated once by safe_eval's own checker, then evaluated per partner
-        # with safe_eval's restricted builtins (the check is the costly part)
-        code = test_expr(expression, _SAFE_OPCODES, mode="eval")
+        # safe_eval's own opcode check once, then evaluated per partner with
+        # floats only and restricted builtins (the check is the costly part)
+        test_expr(expression, _SAFE_OPCODES, mode="eval")
+        code = formula_compile(expression)
         result = {}
         for pid in partner_ids:
             context = dict(base_context)
@@ -482,11 +527,11 @@ class KeyAccountKpi(models.Model):
             if any(context[name] is None for name in columns):
                 continue  # a missing input means no data, not zero
             try:
-                value = eval(code, {"__builtins__": dict(_BUILTINS)}, context)  # noqa: S307
-            except (ZeroDivisionError, OverflowError):
-                continue
+                value = formula_evaluate(code, context)
+            except (ArithmeticError, TypeError, ValueError):
+                continue  # division by zero, overflow, complex result: no value
             if value is not None:
-                result[pid] = float(value)
+                result[pid] = value
         return result
 
     def _datetime_bounds(self, date_from, date_to, company):
@@ -632,6 +677,65 @@ _FORMULA_NODES = (
     ast.Call, ast.Name, ast.Load, ast.Constant,
     ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
 )
+
+
+def _shorten(text, limit=200):
+    """``text`` cut to ``limit`` characters: messages and logs never echo a
+    huge formula whole."""
+    text = str(text)
+    return text if len(text) <= limit else "%s… (%d characters)" % (text[:limit], len(text))
+
+
+def _float_round(number, ndigits=None):
+    # round() of a float without ndigits returns an int: keep floats only
+    digits = 0 if ndigits is None else max(-400, min(400, int(ndigits)))
+    return float(round(float(number), digits))
+
+
+def _float_min(*args):
+    return float(min(*args))
+
+
+def _float_max(*args):
+    return float(max(*args))
+
+
+def _float_abs(number):
+    return float(abs(number))
+
+
+FORMULA_EVAL_BUILTINS = {
+    "min": _float_min, "max": _float_max, "abs": _float_abs, "round": _float_round,
+    "True": True, "False": False, "None": None,
+}
+
+
+def formula_compile(expression):
+    """Compile a formula (already checked by ``_formula_shape_problem``) for
+    ``formula_evaluate``: numbers become floats."""
+    tree = ast.parse(expression, mode="eval")
+    # every number becomes a float: float arithmetic takes constant time and
+    # memory and raises OverflowError where integer arithmetic would build
+    # numbers of billions of digits (9**9**9**9)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            node.value = float(node.value)
+    return compile(tree, "<formula>", "eval")
+
+
+def formula_evaluate(code, context):
+    """Evaluate compiled formula ``code`` with ``context`` {name: number}:
+    a finite float, or None (no value: infinite or not a number).
+
+    Raises ArithmeticError (division by zero, overflow), TypeError (e.g. a
+    complex result) or ValueError."""
+    names = {name: float(value) if isinstance(value, (int, float)) else value
+             for name, value in context.items()}
+    value = eval(code, {"__builtins__": dict(FORMULA_EVAL_BUILTINS)}, names)  # noqa: S307
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def _formula_shape_problem(expression):

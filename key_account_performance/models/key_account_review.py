@@ -1,7 +1,10 @@
+import psycopg2
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+
+from odoo.tools import SQL
 
 from ..tools import kpi_math
 
@@ -9,8 +12,17 @@ EDITABLE_STATES = ("draft", "rejected")
 # fields the approval workflow writes on a submitted review
 WORKFLOW_FIELDS = {
     "state", "approver_id", "reject_reason", "submitted_date", "submitted_by_id",
-    "approved_date", "approved_by_id",
+    "approved_date", "approved_by_id", "rejected_by_id", "decider_ids",
 }
+# set only by action_submit / action_approve / action_reject (four eyes): a
+# direct write or create of one of them is refused, for every user
+DECISION_FIELDS = frozenset({
+    "state", "submitted_date", "submitted_by_id", "approved_date", "approved_by_id",
+    "rejected_by_id", "decider_ids", "reject_reason",
+})
+# context value the workflow methods write with: an object no RPC client can
+# send (a context from JSON-RPC or XML-RPC holds plain data only)
+_WORKFLOW = object()
 # written by mail.thread / mail.activity.mixin on any record, even a read-only one
 MAIL_FIELD_PREFIXES = ("message_", "activity_", "website_message_")
 MANAGER_GROUP = "key_account_performance.group_key_account_manager"
@@ -74,6 +86,9 @@ class KeyAccountReview(models.Model):
         ondelete="set null")
     trend = fields.Float(
         compute="_compute_trend", help="Score minus the previous review's score of the account.")
+    has_trend = fields.Boolean(
+        compute="_compute_trend",
+        help="Unset when there is no previous scored review: no trend, which is not a trend of 0.")
     alert_count = fields.Integer(
         string="KPIs beyond threshold", compute="_compute_score", store=True)
     comment = fields.Html(
@@ -83,6 +98,13 @@ class KeyAccountReview(models.Model):
     submitted_by_id = fields.Many2one("res.users", string="Submitted By", readonly=True, copy=False)
     approved_date = fields.Datetime(readonly=True, copy=False)
     approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False)
+    rejected_by_id = fields.Many2one(
+        "res.users", string="Rejected By", readonly=True, copy=False, index="btree_not_null",
+        help="Who rejected the review last.")
+    decider_ids = fields.Many2many(
+        "res.users", "key_account_review_decider_rel", "review_id", "user_id",
+        string="Decided By", readonly=True, copy=False,
+        help="Everyone who approved or rejected the review: they keep read access to it.")
 
     # ------------------------------------------------------------------
     # Improvement actions
@@ -150,12 +172,13 @@ class KeyAccountReview(models.Model):
             review.grade = kpi_math.grade_for(score, bands[company]) if score is not None else False
             review.alert_count = len(review.line_ids.filtered(lambda line: line.status == "alert"))
 
-    @api.depends("score", "previous_review_id.score")
+    @api.depends("score", "grade", "previous_review_id.score", "previous_review_id.grade")
     def _compute_trend(self):
         for review in self:
             # the previous review may be hidden from the reader (the account changed hands)
             previous = review.previous_review_id.sudo()
-            review.trend = review.score - previous.score if previous and review.grade else 0.0
+            review.has_trend = bool(previous and previous.grade and review.grade)
+            review.trend = review.score - previous.score if review.has_trend else 0.0
 
     def _compute_color(self):
         colors = {"draft": 0, "submitted": 3, "approved": 10, "rejected": 1}
@@ -203,7 +226,34 @@ class KeyAccountReview(models.Model):
     # ------------------------------------------------------------------
     # ORM: approved reviews are read-only, submitted ones frozen
     # ------------------------------------------------------------------
+    def _check_decision_fields(self, vals_list):
+        """Four eyes: the state and who/when of a decision change only through
+        the workflow methods, for every user (administrators included)."""
+        if self.env.context.get("key_account_review_workflow") is _WORKFLOW:
+            return
+        for vals in vals_list:
+            protected = DECISION_FIELDS.intersection(vals)
+            if not self:
+                # a new review starts as an undecided draft
+                protected = {name for name in protected
+                             if vals[name] and not (name == "state" and vals[name] == "draft")}
+            if protected:
+                raise UserError(self.env._(
+                    "The status of a review and who submitted, approved or rejected it are set "
+                    "by its buttons only (Submit for Approval, Approve, Reject): %(fields)s cannot "
+                    "be written directly.", fields=", ".join(sorted(protected))))
+
+    def _workflow_write(self, vals):
+        """Write decision fields: the only way to change a review's state."""
+        return self.with_context(key_account_review_workflow=_WORKFLOW).write(vals)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_decision_fields(vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._check_decision_fields([vals])
         content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
         if content:
             approved = self.filtered(lambda r: r.state == "approved")
@@ -389,9 +439,12 @@ class KeyAccountReview(models.Model):
                     "Review %(name)s has no approver: the KAM's sales team has no leader and "
                     "there is no other key-account manager.", name=review.name))
         self._write_manual_values()
-        self.write({"state": "submitted", "submitted_date": fields.Datetime.now(),
-                    "submitted_by_id": self.env.uid, "reject_reason": False})
-        for review in self:
+        self._workflow_write({"state": "submitted", "submitted_date": fields.Datetime.now(),
+                              "submitted_by_id": self.env.uid, "reject_reason": False})
+        # chatter and activities as superuser (the author stays the current
+        # user): they must not need the author's e-mail address, and the
+        # approver is notified whether or not the submitter has one
+        for review in self.sudo():
             review.activity_feedback([ACTIVITY_REWORK])
             review.activity_schedule(
                 ACTIVITY_APPROVAL, user_id=review.approver_id.id,
@@ -405,10 +458,14 @@ class KeyAccountReview(models.Model):
     def action_approve(self):
         """Approver: accept the review; it becomes read-only."""
         self.check_access("read")
+        self._lock_for_decision()
         self._check_submitted()
         self._check_decider()
-        self.write({"state": "approved", "approved_date": fields.Datetime.now(),
-                    "approved_by_id": self.env.uid})
+        # the decision is allowed by _check_decider, not by the record rules
+        # (the designated approver may only read the review)
+        self.sudo()._workflow_write({
+            "state": "approved", "approved_date": fields.Datetime.now(),
+            "approved_by_id": self.env.uid, "decider_ids": [Command.link(self.env.uid)]})
         for review in self:
             review.sudo().activity_feedback(
                 [ACTIVITY_APPROVAL, ACTIVITY_REWORK],
@@ -427,17 +484,20 @@ class KeyAccountReview(models.Model):
             raise UserError(self.env._(
                 "A review is rejected with a reason: call action_reject(reason=\"...\") "
                 "or use the Reject button."))
+        self._lock_for_decision()
         self._check_submitted()
         self._check_decider()
-        self.write({"state": "rejected", "reject_reason": reason})
-        for review in self:
-            review.sudo().activity_feedback(
+        self.sudo()._workflow_write({
+            "state": "rejected", "reject_reason": reason, "rejected_by_id": self.env.uid,
+            "decider_ids": [Command.link(self.env.uid)]})
+        for review in self.sudo():
+            review.activity_feedback(
                 [ACTIVITY_APPROVAL],
                 feedback=self.env._("Rejected by %(user)s", user=self.env.user.name))
-            review.message_post(
+            # a note needs no e-mail address of its author
+            review._message_log(
                 body=Markup("<p><strong>%s</strong></p><p>%s</p>") % (
-                    self.env._("Review rejected"), reason),
-                subtype_xmlid="mail.mt_note")
+                    self.env._("Review rejected"), reason))
             if review.user_id:
                 review.activity_schedule(
                     ACTIVITY_REWORK, user_id=review.user_id.id,
@@ -456,6 +516,24 @@ class KeyAccountReview(models.Model):
             "target": "new",
             "context": {"default_review_ids": [Command.set(self.ids)]},
         }
+
+    def _lock_for_decision(self):
+        """Lock the reviews' rows until the end of the transaction, so that two
+        approvers deciding at once end with one decision and one clear error;
+        then re-read their state (the caller checks it)."""
+        if not self.ids:
+            return
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL(
+                    "SELECT id FROM key_account_review WHERE id IN %s FOR UPDATE NOWAIT",
+                    tuple(self.ids)))
+        except psycopg2.errors.LockNotAvailable:
+            raise UserError(self.env._(
+                "Someone else is approving or rejecting review %(name)s right now. "
+                "Reload it to see their decision.", name=self[:1].name)) from None
+        self.invalidate_recordset()
 
     def _check_submitted(self):
         for review in self:
@@ -566,3 +644,4 @@ class KeyAccountReview(models.Model):
     def _get_report_base_filename(self):
         self.ensure_one()
         return self.env._("Scorecard %(name)s", name=self.name)
+

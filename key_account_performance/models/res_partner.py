@@ -1,9 +1,28 @@
 import datetime
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
+
+KAM_GROUP = "key_account_performance.group_key_account_user"
+KAM_MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+# written by the engine only (in SQL, or through _key_account_engine_write):
+# a direct write or create is refused, for every user
+KEY_ACCOUNT_ENGINE_FIELDS = frozenset({
+    "key_account_score", "key_account_grade", "key_account_trend", "key_account_score_date",
+    "key_account_clv", "key_account_clv_predictive", "key_account_revenue_12m",
+    "key_account_last_order_date", "key_account_rfm_score", "key_account_rfm_segment",
+    "key_account_churn_risk", "key_account_buy_probability", "key_account_expected_orders",
+    "key_account_churn_reason", "key_account_value_date", "key_account_value_horizon",
+})
+# who manages an account and how it is measured: key-account managers only
+KEY_ACCOUNT_MANAGER_FIELDS = frozenset({
+    "key_account_tier_id", "key_account_manager_id", "key_account_template_id",
+})
+# context value of the engine's writes: an object no RPC client can send
+_ENGINE_WRITE = object()
 
 
 class ResPartner(models.Model):
@@ -33,13 +52,13 @@ class ResPartner(models.Model):
     # Scores (latest fully closed period)
     # ------------------------------------------------------------------
     key_account_score = fields.Float(
-        string="Key Account Score", readonly=True, aggregator="avg",
+        string="Key Account Score", readonly=True, copy=False, groups=KAM_GROUP, aggregator="avg",
         help="Weighted score 0-100 of the latest fully closed period.")
-    key_account_grade = fields.Char(string="Grade", readonly=True)
+    key_account_grade = fields.Char(string="Grade", readonly=True, copy=False, groups=KAM_GROUP)
     key_account_trend = fields.Float(
-        string="Trend", readonly=True, help="Score minus the previous period's score.")
+        string="Trend", readonly=True, copy=False, groups=KAM_GROUP, help="Score minus the previous period's score.")
     key_account_score_date = fields.Date(
-        string="Score Period End", readonly=True,
+        string="Score Period End", readonly=True, copy=False, groups=KAM_GROUP,
         help="Last day of the period the score shows.")
     key_account_value_count = fields.Integer(compute="_compute_key_account_value_count")
     key_account_review_count = fields.Integer(compute="_compute_key_account_review_count")
@@ -49,16 +68,16 @@ class ResPartner(models.Model):
     # Customer value
     # ------------------------------------------------------------------
     key_account_clv = fields.Monetary(
-        string="Historical CLV", readonly=True, currency_field="key_account_currency_id",
+        string="Historical CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
         help="Untaxed revenue of all confirmed orders, in company currency.")
     key_account_clv_predictive = fields.Monetary(
-        string="Predictive CLV", readonly=True, currency_field="key_account_currency_id",
+        string="Predictive CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
         help="Expected margin over the expected lifetime, discounted at 10% a year.")
     key_account_revenue_12m = fields.Monetary(
-        string="Trailing 12-Month Revenue", readonly=True,
+        string="Trailing 12-Month Revenue", readonly=True, copy=False, groups=KAM_GROUP,
         currency_field="key_account_currency_id")
-    key_account_last_order_date = fields.Date(string="Last Order", readonly=True)
-    key_account_rfm_score = fields.Char(string="RFM Score", readonly=True)
+    key_account_last_order_date = fields.Date(string="Last Order", readonly=True, copy=False, groups=KAM_GROUP)
+    key_account_rfm_score = fields.Char(string="RFM Score", readonly=True, copy=False, groups=KAM_GROUP)
     key_account_rfm_segment = fields.Selection([
         ("champion", "Champion"),
         ("loyal", "Loyal"),
@@ -66,9 +85,9 @@ class ResPartner(models.Model):
         ("needs_attention", "Needs attention"),
         ("at_risk", "At risk"),
         ("hibernating", "Hibernating"),
-    ], string="RFM Segment", readonly=True)
+    ], string="RFM Segment", readonly=True, copy=False, groups=KAM_GROUP)
     key_account_churn_risk = fields.Boolean(
-        string="Churn Risk", readonly=True,
+        string="Churn Risk", readonly=True, copy=False, groups=KAM_GROUP,
         help="No order for longer than twice the account's usual interval (at least 90 days).")
     key_account_currency_id = fields.Many2one(
         "res.currency", compute="_compute_key_account_currency_id")
@@ -97,6 +116,49 @@ class ResPartner(models.Model):
         for partner in self:
             partner.key_account_review_count = reviews.get(partner, 0)
             partner.key_account_action_count = actions.get(partner, 0)
+
+    # ------------------------------------------------------------------
+    # ORM: engine-only fields, manager-only fields
+    # ------------------------------------------------------------------
+    def _key_account_engine_write(self, vals):
+        """The engine's way to write KEY_ACCOUNT_ENGINE_FIELDS (and auto-tiers)."""
+        return self.with_context(key_account_engine_write=_ENGINE_WRITE).write(vals)
+
+    def _check_key_account_fields(self, vals_list):
+        if self.env.context.get("key_account_engine_write") is _ENGINE_WRITE or self.env.su:
+            return
+        for vals in vals_list:
+            engine = KEY_ACCOUNT_ENGINE_FIELDS.intersection(vals)
+            if not self:
+                engine = {name for name in engine if vals[name]}  # empty on create is the default
+            if engine:
+                raise UserError(self.env._(
+                    "%(fields)s are computed by the key-account engine and cannot be written "
+                    "directly: recompute them (Compute KPIs now, or compute_for_period / "
+                    "compute_key_account_value over RPC).",
+                    fields=", ".join(sorted(self._fields[name].string for name in engine
+                                            if name in self._fields) or sorted(engine))))
+            managed = KEY_ACCOUNT_MANAGER_FIELDS.intersection(vals)
+            if self:
+                # only real changes count (a form saving the same value is fine)
+                managed = {name for name in managed if any(
+                    partner[name].id != (vals[name] or False) for partner in self)}
+            else:
+                managed = {name for name in managed if vals[name]}
+            if managed and not self.env.user.has_group(KAM_MANAGER_GROUP):
+                raise UserError(self.env._(
+                    "Only key-account managers can change the tier, the key account manager or "
+                    "the KPI template of an account (%(fields)s).",
+                    fields=", ".join(sorted(self._fields[name].string for name in managed))))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_key_account_fields(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_key_account_fields([vals])
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Actions
@@ -226,5 +288,5 @@ class ResPartner(models.Model):
                 vals = {"key_account_churn_risk": True, "key_account_clv": 0.0,
                         "key_account_revenue_12m": 0.0}
             if vals and partner.is_key_account or "key_account_tier_id" in vals:
-                partner.write(vals)
+                partner._key_account_engine_write(vals)
         return True
