@@ -7,6 +7,7 @@ the addon without any addons-path setting. Odoo itself is not on PyPI and is
 therefore not an install requirement; the addon's own Python dependencies
 (``external_dependencies["python"]`` of the manifest) are.
 """
+
 import ast
 import os
 
@@ -23,7 +24,9 @@ with open(os.path.join(ADDON_DIR, "__manifest__.py"), encoding="utf-8") as f:
 
 def _walk():
     for root, dirs, files in os.walk(ADDON_DIR):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs if d != "__pycache__" and not d.startswith(".")
+        )
         yield os.path.relpath(root, ADDON_DIR), sorted(files)
 
 

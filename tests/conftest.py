@@ -15,6 +15,7 @@ KAP_DATA_DIR        the Odoo data dir (filestore) used by ./kap
 Run outside ``./kap`` these default to what ``./kap`` would use, so a plain
 ``pytest tests/`` works for the tests that need no database.
 """
+
 import os
 import pathlib
 import socket
@@ -23,7 +24,9 @@ import sys
 
 import pytest
 
-REPO = pathlib.Path(os.environ.get("KAP_REPO") or pathlib.Path(__file__).resolve().parent.parent)
+REPO = pathlib.Path(
+    os.environ.get("KAP_REPO") or pathlib.Path(__file__).resolve().parent.parent
+)
 ADDON = "key_account_performance"
 
 if str(REPO) not in sys.path:
@@ -61,9 +64,13 @@ def manifest(addon_dir):
 def odoo_src():
     src = _env("KAP_ODOO_SRC") or _env("ODOO_SRC")
     if not src:
-        src = subprocess.run(
-            [str(REPO / "kap"), "env"], capture_output=True, text=True, check=True
-        ).stdout.split("odoo source", 1)[1].split()[0]
+        src = (
+            subprocess.run(
+                [str(REPO / "kap"), "env"], capture_output=True, text=True, check=True
+            )
+            .stdout.split("odoo source", 1)[1]
+            .split()[0]
+        )
     return pathlib.Path(src)
 
 
@@ -71,7 +78,9 @@ def odoo_src():
 def venv_python():
     py = _env("KAP_PYTHON")
     if not py:
-        venv = _env("KAP_VENV", os.path.expanduser("~/.cache/key_account_performance/venv"))
+        venv = _env(
+            "KAP_VENV", os.path.expanduser("~/.cache/key_account_performance/venv")
+        )
         py = os.path.join(venv, "bin", "python")
     if not os.path.exists(py):
         pytest.skip(f"venv python {py} not found: run ./kap test")

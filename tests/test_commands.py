@@ -1,4 +1,5 @@
 """The ./kap command line: resolution of the Odoo source and error handling."""
+
 import os
 import subprocess
 
@@ -14,7 +15,9 @@ def run_kap(kap, *args, env=None):
 def test_env_reports_odoo_source(kap, odoo_src):
     res = run_kap(kap, "env")
     assert res.returncode == 0, res.stderr
-    src_lines = [line for line in res.stdout.splitlines() if line.startswith("odoo source")]
+    src_lines = [
+        line for line in res.stdout.splitlines() if line.startswith("odoo source")
+    ]
     assert len(src_lines) == 1, res.stdout
     assert str(odoo_src) in src_lines[0]
     assert "venv" in res.stdout and "postgresql" in res.stdout
@@ -50,7 +53,9 @@ def test_invalid_odoo_src_is_a_clear_error(kap, tmp_path):
 def test_odoo_src_of_another_version_is_rejected(kap, tmp_path):
     (tmp_path / "odoo").mkdir()
     (tmp_path / "odoo-bin").write_text("#!/usr/bin/env python3\n")
-    (tmp_path / "odoo" / "release.py").write_text("version_info = (17, 0, 0, 'final', 0, '')\n")
+    (tmp_path / "odoo" / "release.py").write_text(
+        "version_info = (17, 0, 0, 'final', 0, '')\n"
+    )
     res = run_kap(kap, "env", env={"ODOO_SRC": str(tmp_path)})
     assert res.returncode == 2
     assert "ODOO_SRC" in res.stderr

@@ -3,6 +3,7 @@
 The module is loaded from its file so that importing the addon package (which
 imports Odoo) is not needed.
 """
+
 import calendar
 import datetime
 import importlib.util
@@ -12,18 +13,28 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-PATH = pathlib.Path(__file__).resolve().parent.parent / "key_account_performance" / "tools" / "kpi_math.py"
+PATH = (
+    pathlib.Path(__file__).resolve().parent.parent
+    / "key_account_performance"
+    / "tools"
+    / "kpi_math.py"
+)
 spec = importlib.util.spec_from_file_location("kpi_math", PATH)
 km = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(km)
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
-positive = st.floats(min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False)
-days = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2090, 12, 31))
+positive = st.floats(
+    min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False
+)
+days = st.dates(
+    min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2090, 12, 31)
+)
 directions = st.sampled_from(["higher", "lower"])
 
 
 # ---------------------------------------------------------------- score
+
 
 @given(finite, finite, finite, directions)
 def test_score_is_between_0_and_100(value, target, threshold, direction):
@@ -39,15 +50,21 @@ def test_score_monotone_in_the_kpi_direction(v1, v2, a, b):
     low, high = sorted((v1, v2))
     # higher is better: target above threshold
     target, threshold = max(a, b), min(a, b)
-    assert km.kpi_score(low, target, threshold, "higher") <= km.kpi_score(high, target, threshold, "higher")
+    assert km.kpi_score(low, target, threshold, "higher") <= km.kpi_score(
+        high, target, threshold, "higher"
+    )
     # lower is better: target below threshold, mirrored
-    assert km.kpi_score(low, threshold, target, "lower") >= km.kpi_score(high, threshold, target, "lower")
+    assert km.kpi_score(low, threshold, target, "lower") >= km.kpi_score(
+        high, threshold, target, "lower"
+    )
 
 
 @given(finite, finite, directions)
 def test_score_at_target_and_threshold(a, b, direction):
     assume(a != b)
-    target, threshold = (max(a, b), min(a, b)) if direction == "higher" else (min(a, b), max(a, b))
+    target, threshold = (
+        (max(a, b), min(a, b)) if direction == "higher" else (min(a, b), max(a, b))
+    )
     assert km.kpi_score(target, target, threshold, direction) == 100.0
     assert km.kpi_score(threshold, target, threshold, direction) == 0.0
 
@@ -68,8 +85,12 @@ def test_score_examples_and_no_data():
     assert km.kpi_score(10, 5, 5) is None  # target equal to threshold is invalid
 
 
-@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0.01, 100)), min_size=1, max_size=12),
-       st.floats(0.01, 1000))
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100), st.floats(0.01, 100)), min_size=1, max_size=12
+    ),
+    st.floats(0.01, 1000),
+)
 def test_weighted_score_is_scale_invariant_and_bounded(pairs, factor):
     base = km.weighted_score(pairs)
     scaled = km.weighted_score([(score, weight * factor) for score, weight in pairs])
@@ -85,11 +106,14 @@ def test_weighted_score_ignores_missing_scores_and_zero_weights():
 @given(st.floats(0, 100))
 def test_grade_bands(score):
     grade = km.grade_for(score)
-    expected = "A" if score >= 85 else "B" if score >= 70 else "C" if score >= 50 else "D"
+    expected = (
+        "A" if score >= 85 else "B" if score >= 70 else "C" if score >= 50 else "D"
+    )
     assert grade == expected
 
 
 # ---------------------------------------------------------------- periods
+
 
 @given(days, st.sampled_from(km.PERIOD_TYPES))
 def test_period_bounds_contain_the_day_and_follow_the_calendar(day, period_type):
@@ -127,6 +151,7 @@ def test_previous_period_of_any_span_has_the_same_length(day, length):
 
 
 # ---------------------------------------------------------------- KPI arithmetic
+
 
 @given(finite, st.floats(min_value=0.001, max_value=1e9))
 def test_growth_sign_and_zero_base(current, previous):
@@ -174,7 +199,10 @@ def test_quintiles_are_1_to_5_and_monotone(values):
 @given(positive, positive, st.floats(0, 100), st.floats(0, 10), st.floats(0, 10))
 def test_predictive_clv_grows_with_lifetime(aov, orders, margin, years_a, years_b):
     short, long_ = sorted((years_a, years_b))
-    assert km.predictive_clv(aov, orders, margin, short) <= km.predictive_clv(aov, orders, margin, long_) + 1e-6
+    assert (
+        km.predictive_clv(aov, orders, margin, short)
+        <= km.predictive_clv(aov, orders, margin, long_) + 1e-6
+    )
 
 
 def test_rfm_segments():

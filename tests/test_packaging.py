@@ -1,4 +1,5 @@
 """setup.py packages the addon the OCA way, and Odoo finds the installed copy."""
+
 import json
 import os
 import pathlib
@@ -23,12 +24,27 @@ def installed(tmp_path_factory, repo, venv_python):
     for name in ("setup.py", "README.md", "MANIFEST.in", "setup.cfg", "pyproject.toml"):
         if (repo / name).exists():
             shutil.copy2(repo / name, src / name)
-    shutil.copytree(repo / ADDON, src / ADDON, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        repo / ADDON, src / ADDON, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     env = dict(os.environ, PIP_NO_INPUT="1", TMPDIR=str(build))
     res = subprocess.run(
-        [venv_python, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(src)],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            venv_python,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     return target
@@ -44,7 +60,9 @@ def _metadata(venv_python, target):
                           "python": d.metadata["Requires-Python"],
                           "requires": d.requires or []}}))
     """)
-    out = subprocess.run([venv_python, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [venv_python, "-c", code], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -54,9 +72,13 @@ def test_distribution_name_and_version(installed, venv_python, manifest):
     assert meta["version"] == manifest["version"]
     assert manifest["version"].startswith("18.0.")
     assert meta["python"] == ">=3.10"
-    assert not [r for r in meta["requires"] if r.lower().startswith("odoo")], meta["requires"]
+    assert not [r for r in meta["requires"] if r.lower().startswith("odoo")], meta[
+        "requires"
+    ]
     dist_infos = [p.name for p in installed.glob("*.dist-info")]
-    assert dist_infos == [f"odoo_addon_{ADDON}-{manifest['version']}.dist-info"], dist_infos
+    assert dist_infos == [f"odoo_addon_{ADDON}-{manifest['version']}.dist-info"], (
+        dist_infos
+    )
 
 
 def test_installed_tree_holds_every_file(installed, manifest, addon_dir):
@@ -67,14 +89,26 @@ def test_installed_tree_holds_every_file(installed, manifest, addon_dir):
     assert not (installed / "odoo" / "__init__.py").exists()
     assert not (installed / "odoo" / "addons" / "__init__.py").exists()
     for rel in manifest.get("data", []) + manifest.get("demo", []):
-        assert (dest / rel).is_file(), f"{rel} listed in the manifest is missing from the package"
-    static = [p.relative_to(addon_dir) for p in (addon_dir / "static").rglob("*") if p.is_file()]
+        assert (dest / rel).is_file(), (
+            f"{rel} listed in the manifest is missing from the package"
+        )
+    static = [
+        p.relative_to(addon_dir)
+        for p in (addon_dir / "static").rglob("*")
+        if p.is_file()
+    ]
     assert static, "the addon has no static/ files"
     # every file of the source addon (python or not) is installed
     for src in addon_dir.rglob("*"):
-        if src.is_file() and "__pycache__" not in src.parts and not src.name.endswith((".pyc", ".pyo")):
+        if (
+            src.is_file()
+            and "__pycache__" not in src.parts
+            and not src.name.endswith((".pyc", ".pyo"))
+        ):
             rel = src.relative_to(addon_dir)
-            assert (dest / rel).is_file(), f"{rel} is missing from the installed package"
+            assert (dest / rel).is_file(), (
+                f"{rel} is missing from the installed package"
+            )
 
 
 def test_odoo_finds_the_installed_addon(installed, venv_python, odoo_src):
@@ -82,14 +116,20 @@ def test_odoo_finds_the_installed_addon(installed, venv_python, odoo_src):
         import odoo
         from odoo.tools import config
         from odoo.modules import module
-        config.parse_config(["--addons-path", {str(odoo_src / 'addons')!r}])
+        config.parse_config(["--addons-path", {str(odoo_src / "addons")!r}])
         module.initialize_sys_path()
         print(odoo.addons.__path__)
         print(module.get_module_path({ADDON!r}))
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(installed), str(odoo_src)]))
-    res = subprocess.run([venv_python, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=str(installed), timeout=120)
+    res = subprocess.run(
+        [venv_python, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(installed),
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     path = pathlib.Path(res.stdout.strip().splitlines()[-1])
     assert path == installed / "odoo" / "addons" / ADDON, res.stdout

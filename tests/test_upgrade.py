@@ -53,11 +53,16 @@ def test_releases_file_names_versions_and_commits(repo, manifest):
 @pytest.fixture(scope="module")
 def previous_release(repo):
     version, commit = _releases(repo)[-1]
-    res = subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode:
-        pytest.fail(f"release {version} = commit {commit} is not in this clone "
-                    "(a shallow clone? run: git fetch --unshallow)")
+        pytest.fail(
+            f"release {version} = commit {commit} is not in this clone "
+            "(a shallow clone? run: git fetch --unshallow)"
+        )
     return version, commit
 
 
@@ -66,27 +71,44 @@ def release_tree(repo, previous_release, tmp_path_factory):
     """The previous release checked out into a temporary git worktree."""
     version, commit = previous_release
     path = tmp_path_factory.mktemp("release") / version
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(path), commit],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", str(path), commit],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     try:
-        manifest = ast.literal_eval((path / ADDON / "__manifest__.py").read_text("utf-8"))
+        manifest = ast.literal_eval(
+            (path / ADDON / "__manifest__.py").read_text("utf-8")
+        )
         assert manifest["version"] == version, "RELEASES names the wrong commit"
         yield path
     finally:
-        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(path)],
-                       capture_output=True)
-        subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(path)],
+            capture_output=True,
+        )
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "prune"], capture_output=True
+        )
 
 
 @pytest.fixture(scope="module")
 def upgrade_db(db_settings, data_dir):
     test_db = db_settings["db"]
-    name = ("kap_upgrade" + test_db[len("kap_test"):] if test_db.startswith("kap_test")
-            else "kap_upgrade_" + test_db)
+    name = (
+        "kap_upgrade" + test_db[len("kap_test") :]
+        if test_db.startswith("kap_test")
+        else "kap_upgrade_" + test_db
+    )
     import psycopg2
 
-    conn = psycopg2.connect(dbname="postgres", host=db_settings["host"],
-                            port=db_settings["port"], user=db_settings["user"])
+    conn = psycopg2.connect(
+        dbname="postgres",
+        host=db_settings["host"],
+        port=db_settings["port"],
+        user=db_settings["user"],
+    )
     conn.autocommit = True
     with conn.cursor() as cr:
         cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -100,45 +122,95 @@ class Odoo:
 
     def __init__(self, venv_python, odoo_src, db_settings, data_dir, db, logs):
         self.base = [venv_python, str(odoo_src / "odoo-bin")]
-        self.opts = [f"--db_host={db_settings['host']}", f"--db_port={db_settings['port']}",
-                     f"--db_user={db_settings['user']}", f"--data-dir={data_dir}",
-                     "-d", db, "--max-cron-threads=0"]
+        self.opts = [
+            f"--db_host={db_settings['host']}",
+            f"--db_port={db_settings['port']}",
+            f"--db_user={db_settings['user']}",
+            f"--data-dir={data_dir}",
+            "-d",
+            db,
+            "--max-cron-threads=0",
+        ]
         self.odoo_src, self.logs = odoo_src, logs
 
     def _addons(self, tree):
-        return f"--addons-path={self.odoo_src}/addons,{self.odoo_src}/odoo/addons,{tree}"
+        return (
+            f"--addons-path={self.odoo_src}/addons,{self.odoo_src}/odoo/addons,{tree}"
+        )
 
     def run(self, name, tree, *args):
-        res = subprocess.run([*self.base, self._addons(tree), *self.opts, *args,
-                              "--stop-after-init", "--no-http"],
-                             capture_output=True, text=True, timeout=1800)
+        res = subprocess.run(
+            [
+                *self.base,
+                self._addons(tree),
+                *self.opts,
+                *args,
+                "--stop-after-init",
+                "--no-http",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         log = res.stdout + res.stderr
         (self.logs / f"{name}.log").write_text(log, encoding="utf-8")
-        bad = [line for line in log.splitlines()
-               if " ERROR " in line or " CRITICAL " in line or "Traceback" in line]
+        bad = [
+            line
+            for line in log.splitlines()
+            if " ERROR " in line or " CRITICAL " in line or "Traceback" in line
+        ]
         assert res.returncode == 0 and not bad, f"{name} failed:\n" + "\n".join(
-            bad[:20] or log.splitlines()[-40:])
+            bad[:20] + log.splitlines()[-30:]
+        )
         return log
 
     def shell(self, name, tree, call):
         scenario = os.path.join(os.path.dirname(__file__), "upgrade_scenario.py")
-        code = (f"ns = {{}}\nexec(compile(open({scenario!r}).read(), {scenario!r}, 'exec'), ns)\n"
-                f"ns[{call!r}](env)\n")
-        res = subprocess.run([*self.base, "shell", self._addons(tree), *self.opts,
-                              "--no-http", "--log-level=warn"],
-                             input=code, capture_output=True, text=True, timeout=1800)
-        (self.logs / f"{name}.log").write_text(res.stdout + res.stderr, encoding="utf-8")
-        assert res.returncode == 0, f"{name} failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
+        code = (
+            f"ns = {{}}\nexec(compile(open({scenario!r}).read(), {scenario!r}, 'exec'), ns)\n"
+            f"ns[{call!r}](env)\n"
+        )
+        res = subprocess.run(
+            [
+                *self.base,
+                "shell",
+                self._addons(tree),
+                *self.opts,
+                "--no-http",
+                "--log-level=warn",
+            ],
+            input=code,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        (self.logs / f"{name}.log").write_text(
+            res.stdout + res.stderr, encoding="utf-8"
+        )
+        assert res.returncode == 0, (
+            f"{name} failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
+        )
         lines = [line for line in res.stdout.splitlines() if line.startswith(MARK)]
         if call == "build":
             return None
-        assert lines, f"{name} printed no result:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
-        return json.loads(lines[-1][len(MARK):])
+        assert lines, (
+            f"{name} printed no result:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+        )
+        return json.loads(lines[-1][len(MARK) :])
 
 
 @pytest.fixture(scope="module")
-def upgraded(repo, release_tree, previous_release, upgrade_db, venv_python, odoo_src,
-             db_settings, data_dir, tmp_path_factory):
+def upgraded(
+    repo,
+    release_tree,
+    previous_release,
+    upgrade_db,
+    venv_python,
+    odoo_src,
+    db_settings,
+    data_dir,
+    tmp_path_factory,
+):
     logs = tmp_path_factory.mktemp("upgrade-logs")
     odoo = Odoo(venv_python, odoo_src, db_settings, data_dir, upgrade_db, logs)
     odoo.run("install-previous", release_tree, "-i", ADDON, "--without-demo=all")
@@ -147,37 +219,60 @@ def upgraded(repo, release_tree, previous_release, upgrade_db, venv_python, odoo
     update_log = odoo.run("update", repo, "-u", ADDON)
     after = odoo.shell("snapshot-after", repo, "dump")
     working = odoo.shell("after-upgrade", repo, "after_upgrade")
-    return {"before": before, "after": after, "working": working, "update_log": update_log,
-            "release": previous_release}
+    return {
+        "before": before,
+        "after": after,
+        "working": working,
+        "update_log": update_log,
+        "release": previous_release,
+    }
 
 
 def test_previous_release_holds_every_state(upgraded):
     before = upgraded["before"]
     assert before["version"] == upgraded["release"][0]
     assert sorted(r["state"] for r in before["reviews"]) == [
-        "approved", "draft", "rejected", "submitted"]
+        "approved",
+        "draft",
+        "rejected",
+        "submitted",
+    ]
     assert sorted(a["state"] for a in before["actions"]) == [
-        "cancelled", "done", "in_progress", "todo"]
-    assert len(before["values"]) >= 12 and before["counts"]["key.account.review.line"] >= 12
+        "cancelled",
+        "done",
+        "in_progress",
+        "todo",
+    ]
+    assert (
+        len(before["values"]) >= 12
+        and before["counts"]["key.account.review.line"] >= 12
+    )
     assert all(r["messages"] for r in before["reviews"] if r["state"] != "draft")
 
 
 def test_update_reaches_the_working_tree_version(upgraded, manifest):
     assert upgraded["after"]["version"] == manifest["version"]
     assert manifest["version"] != upgraded["release"][0], (
-        "the data model changed since the last release: bump the manifest version")
+        "the data model changed since the last release: bump the manifest version"
+    )
 
 
-@pytest.mark.parametrize("part", ["counts", "partners", "values", "cycle", "reviews", "actions"])
+@pytest.mark.parametrize(
+    "part", ["counts", "partners", "values", "cycle", "reviews", "actions"]
+)
 def test_records_states_lines_and_messages_kept(upgraded, part):
     assert upgraded["after"][part] == upgraded["before"][part]
 
 
 def test_upgraded_data_still_works(upgraded):
     working = upgraded["working"]
-    assert working["frozen_kept"], "recomputing changed an approved review's frozen lines"
+    assert working["frozen_kept"], (
+        "recomputing changed an approved review's frozen lines"
+    )
     assert working["resubmitted"] == {
-        "Upgrade Account A": "submitted", "Upgrade Account D": "submitted"}
+        "Upgrade Account A": "submitted",
+        "Upgrade Account D": "submitted",
+    }
 
 
 def test_score_history_filled_for_existing_scores(upgraded):

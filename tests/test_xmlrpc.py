@@ -3,7 +3,7 @@
 The database is the one ``./kap test`` just installed ``key_account_performance``
 into (with demo data). The fixture serves it with ``odoo-bin`` on a free port.
 """
-import os
+
 import subprocess
 import time
 import urllib.request
@@ -29,7 +29,9 @@ def _db_has_addon(venv_python, db):
         "row = cr.fetchone()\n"
         "sys.exit(0 if row and row[0] == 'installed' else 4)\n"
     )
-    return subprocess.run([venv_python, "-c", code], capture_output=True).returncode == 0
+    return (
+        subprocess.run([venv_python, "-c", code], capture_output=True).returncode == 0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,25 @@ def server(venv_python, odoo_src, addons_path, data_dir, db_settings, tmp_path_f
     port = free_port()
     log = tmp_path_factory.mktemp("odoo") / "server.log"
     cmd = [
-        venv_python, str(odoo_src / "odoo-bin"),
-        f"--addons-path={addons_path}", f"--data-dir={data_dir}",
-        f"--db_host={db_settings['host']}", f"--db_port={db_settings['port']}",
-        f"--db_user={db_settings['user']}", "-d", db_settings["db"],
-        f"--db-filter=^{db_settings['db']}$", "--http-interface=127.0.0.1",
-        "--http-port", str(port), "--workers", "0", "--max-cron-threads", "0",
-        "--no-database-list", f"--logfile={log}",
+        venv_python,
+        str(odoo_src / "odoo-bin"),
+        f"--addons-path={addons_path}",
+        f"--data-dir={data_dir}",
+        f"--db_host={db_settings['host']}",
+        f"--db_port={db_settings['port']}",
+        f"--db_user={db_settings['user']}",
+        "-d",
+        db_settings["db"],
+        f"--db-filter=^{db_settings['db']}$",
+        "--http-interface=127.0.0.1",
+        "--http-port",
+        str(port),
+        "--workers",
+        "0",
+        "--max-cron-threads",
+        "0",
+        "--no-database-list",
+        f"--logfile={log}",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -56,7 +70,9 @@ def server(venv_python, odoo_src, addons_path, data_dir, db_settings, tmp_path_f
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"odoo exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+                pytest.fail(
+                    f"odoo exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/web/login", timeout=10) as resp:
                     if resp.status == 200:
@@ -64,7 +80,9 @@ def server(venv_python, odoo_src, addons_path, data_dir, db_settings, tmp_path_f
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"odoo did not answer /web/login in 120 s:\n{log.read_text()[-4000:]}")
+                pytest.fail(
+                    f"odoo did not answer /web/login in 120 s:\n{log.read_text()[-4000:]}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -79,12 +97,18 @@ def server(venv_python, odoo_src, addons_path, data_dir, db_settings, tmp_path_f
 class Rpc:
     def __init__(self, url, db):
         self.db = db
-        self.common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common", allow_none=True)
-        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+        self.common = xmlrpc.client.ServerProxy(
+            f"{url}/xmlrpc/2/common", allow_none=True
+        )
+        self.models = xmlrpc.client.ServerProxy(
+            f"{url}/xmlrpc/2/object", allow_none=True
+        )
         self.uid = self.common.authenticate(db, LOGIN, PASSWORD, {})
 
     def __call__(self, model, method, *args, **kw):
-        return self.models.execute_kw(self.db, self.uid, PASSWORD, model, method, list(args), kw)
+        return self.models.execute_kw(
+            self.db, self.uid, PASSWORD, model, method, list(args), kw
+        )
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +120,9 @@ def test_login(rpc, server):
     assert isinstance(rpc.uid, int) and rpc.uid > 0
     version = rpc.common.version()
     assert version["server_version_info"][0] == 18
-    bad = xmlrpc.client.ServerProxy(f"{server}/xmlrpc/2/common").authenticate(rpc.db, LOGIN, "wrong", {})
+    bad = xmlrpc.client.ServerProxy(f"{server}/xmlrpc/2/common").authenticate(
+        rpc.db, LOGIN, "wrong", {}
+    )
     assert bad is False
 
 
@@ -110,30 +136,66 @@ def test_kpi_library(rpc):
 @pytest.fixture(scope="module")
 def key_account_order(rpc):
     """A company-less key-account customer with one confirmed order in 2025-Q1."""
-    tiers = rpc("key.account.tier", "search", [("name", "ilike", "Strategic")], limit=1) or \
-        rpc("key.account.tier", "search", [], limit=1)
+    tiers = rpc(
+        "key.account.tier", "search", [("name", "ilike", "Strategic")], limit=1
+    ) or rpc("key.account.tier", "search", [], limit=1)
     assert tiers, "no key.account.tier record"
-    partner_id = rpc("res.partner", "create", {
-        "name": f"XML-RPC Key Account {time.time_ns()}",
-        "is_company": True,
-        "company_id": False,
-        "key_account_tier_id": tiers[0],
-        "key_account_manager_id": rpc.uid,
-    })
-    partner = rpc("res.partner", "read", [partner_id], fields=["is_key_account", "key_account_tier_id"])[0]
+    partner_id = rpc(
+        "res.partner",
+        "create",
+        {
+            "name": f"XML-RPC Key Account {time.time_ns()}",
+            "is_company": True,
+            "company_id": False,
+            "key_account_tier_id": tiers[0],
+            "key_account_manager_id": rpc.uid,
+        },
+    )
+    partner = rpc(
+        "res.partner",
+        "read",
+        [partner_id],
+        fields=["is_key_account", "key_account_tier_id"],
+    )[0]
     assert partner["key_account_tier_id"][0] == tiers[0]
     assert partner["is_key_account"] is True
-    product_id = rpc("product.product", "create", {
-        "name": "XML-RPC KPI product", "type": "service", "list_price": 1234.5, "taxes_id": [(6, 0, [])],
-    })
-    order_id = rpc("sale.order", "create", {
-        "partner_id": partner_id,
-        "order_line": [(0, 0, {"product_id": product_id, "product_uom_qty": 4, "price_unit": 1234.5})],
-    })
+    product_id = rpc(
+        "product.product",
+        "create",
+        {
+            "name": "XML-RPC KPI product",
+            "type": "service",
+            "list_price": 1234.5,
+            "taxes_id": [(6, 0, [])],
+        },
+    )
+    order_id = rpc(
+        "sale.order",
+        "create",
+        {
+            "partner_id": partner_id,
+            "order_line": [
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": product_id,
+                        "product_uom_qty": 4,
+                        "price_unit": 1234.5,
+                    },
+                )
+            ],
+        },
+    )
     rpc("sale.order", "action_confirm", [order_id])
     # action_confirm sets date_order to now: move the order into 2025-Q1 afterwards
     rpc("sale.order", "write", [order_id], {"date_order": "2025-02-14 10:00:00"})
-    order = rpc("sale.order", "read", [order_id], fields=["state", "amount_untaxed", "currency_id", "date_order"])[0]
+    order = rpc(
+        "sale.order",
+        "read",
+        [order_id],
+        fields=["state", "amount_untaxed", "currency_id", "date_order"],
+    )[0]
     assert order["state"] == "sale"
     assert order["date_order"].startswith("2025-02-14")
     return partner_id, order
@@ -141,24 +203,54 @@ def key_account_order(rpc):
 
 def test_compute_for_period(rpc, key_account_order):
     partner_id, order = key_account_order
-    ids = rpc("key.account.kpi.value", "compute_for_period", "2025-01-01", "2025-03-31", [partner_id])
+    ids = rpc(
+        "key.account.kpi.value",
+        "compute_for_period",
+        "2025-01-01",
+        "2025-03-31",
+        [partner_id],
+    )
     assert isinstance(ids, list) and ids, ids
     assert all(isinstance(i, int) for i in ids), ids
-    values = rpc("key.account.kpi.value", "read", ids, fields=[
-        "partner_id", "kpi_id", "date_from", "date_to", "value", "target", "threshold", "weight", "score",
-    ])
+    values = rpc(
+        "key.account.kpi.value",
+        "read",
+        ids,
+        fields=[
+            "partner_id",
+            "kpi_id",
+            "date_from",
+            "date_to",
+            "value",
+            "target",
+            "threshold",
+            "weight",
+            "score",
+        ],
+    )
     assert {v["partner_id"][0] for v in values} == {partner_id}
-    assert {(v["date_from"], v["date_to"]) for v in values} == {("2025-01-01", "2025-03-31")}
-    kpi_codes = {k["id"]: k["code"] for k in rpc("key.account.kpi", "search_read", [], fields=["code"])}
+    assert {(v["date_from"], v["date_to"]) for v in values} == {
+        ("2025-01-01", "2025-03-31")
+    }
+    kpi_codes = {
+        k["id"]: k["code"]
+        for k in rpc("key.account.kpi", "search_read", [], fields=["code"])
+    }
     by_code = {kpi_codes[v["kpi_id"][0]]: v for v in values}
     assert "revenue" in by_code, f"no revenue value among {sorted(by_code)}"
     assert by_code.get("order_count", {"value": 1})["value"] == 1
 
-    company = rpc("res.users", "read", [rpc.uid], fields=["company_id"])[0]["company_id"][0]
-    company_currency = rpc("res.company", "read", [company], fields=["currency_id"])[0]["currency_id"][0]
+    company = rpc("res.users", "read", [rpc.uid], fields=["company_id"])[0][
+        "company_id"
+    ][0]
+    company_currency = rpc("res.company", "read", [company], fields=["currency_id"])[0][
+        "currency_id"
+    ][0]
     if order["currency_id"][0] != company_currency:
-        pytest.skip(f"order currency {order['currency_id'][1]} differs from the company currency: "
-                    "revenue is converted, so it is not compared with amount_untaxed")
+        pytest.skip(
+            f"order currency {order['currency_id'][1]} differs from the company currency: "
+            "revenue is converted, so it is not compared with amount_untaxed"
+        )
     assert by_code["revenue"]["value"] == pytest.approx(order["amount_untaxed"])
     assert order["amount_untaxed"] == pytest.approx(4 * 1234.5)
 
@@ -166,7 +258,13 @@ def test_compute_for_period(rpc, key_account_order):
 def test_compute_for_period_rejects_a_bad_date(rpc, key_account_order):
     partner_id, _order = key_account_order
     with pytest.raises(xmlrpc.client.Fault) as exc:
-        rpc("key.account.kpi.value", "compute_for_period", "2025-13-45", "2025-03-31", [partner_id])
+        rpc(
+            "key.account.kpi.value",
+            "compute_for_period",
+            "2025-13-45",
+            "2025-03-31",
+            [partner_id],
+        )
     text = exc.value.faultString
     assert "2025-13-45" in text, text
     for sql_word in ("psycopg2", "DataError", "InvalidDatetimeFormat", "SQL"):
