@@ -194,8 +194,10 @@ class TestReviewSecurity(ReviewCommon):
         # the team's reviews, plus any review the leader is the approver of
         expected = self.review_a | self.review_b.filtered(lambda r: r.approver_id == self.leader)
         self.assertEqual(self._seen("key.account.review", self.review_a | self.review_b), expected)
+        # the designated approver of a review reads its actions too
         self.assertEqual(self._seen("key.account.improvement.action", self.action_a | self.action_b),
-                         self.action_a)
+                         self.action_a | self.action_b.filtered(
+                             lambda a: a.review_id.approver_id == self.leader))
         for model in ("key.account.review", "key.account.review.line",
                       "key.account.improvement.action", "key.account.review.cycle"):
             for operation in ("read", "write", "create", "unlink"):
