@@ -91,7 +91,7 @@ class TestI18nCoverage(TransactionCase):
 
     def test_translations_keep_placeholders(self):
         """A translation keeps the source's %(name)s / %s / {{ }} placeholders."""
-        placeholder = re.compile(r"%\(\w+\)[sdfr]|%[sdfr]|\{\{.*?\}\}")
+        placeholder = re.compile(r"%\(\w+\)[-+ #0]*\d*(?:\.\d+)?[sdfr]|%[sdfr]|\{\{.*?\}\}")
         wrong = [
             (source, target) for source, target in translated_terms().items()
             if sorted(placeholder.findall(source)) != sorted(placeholder.findall(target))
