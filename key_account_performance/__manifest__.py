@@ -15,6 +15,7 @@
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",
         "security/ir.model.access.csv",
+        "security/key_account_customer_value_security.xml",
         "data/key_account_tier_data.xml",
         "data/key_account_grade_data.xml",
         "data/survey_data.xml",
@@ -35,11 +36,13 @@
         "views/key_account_review_cycle_views.xml",
         "views/key_account_review_views.xml",
         "views/key_account_improvement_action_views.xml",
+        "views/key_account_customer_value_views.xml",
         "views/key_account_menus.xml",
     ],
     "demo": [
         "demo/key_account_demo.xml",
     ],
+    "external_dependencies": {"python": ["numpy", "scikit-learn"]},
     "application": True,
     "installable": True,
 }

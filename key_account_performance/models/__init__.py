@@ -15,3 +15,5 @@ from . import key_account_review
 from . import key_account_review_line
 from . import key_account_improvement_action
 from . import key_account_score_history
+from . import key_account_value_model
+from . import key_account_retention_cohort

@@ -645,3 +645,10 @@ class KeyAccountReview(models.Model):
         self.ensure_one()
         return self.env._("Scorecard %(name)s", name=self.name)
 
+    # ------------------------------------------------------------------
+    # Satisfaction survey (customer value)
+    # ------------------------------------------------------------------
+    def action_send_survey(self):
+        """Invite the account's contacts to the shipped NPS survey."""
+        self.ensure_one()
+        return self.partner_id.action_key_account_send_survey("nps")

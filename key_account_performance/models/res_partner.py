@@ -1,10 +1,12 @@
 import datetime
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+import numpy as np
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..tools import kpi_math
+from ..tools import customer_value, kpi_math
 
 KAM_GROUP = "key_account_performance.group_key_account_user"
 KAM_MANAGER_GROUP = "key_account_performance.group_key_account_manager"
@@ -69,10 +71,12 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     key_account_clv = fields.Monetary(
         string="Historical CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
-        help="Untaxed revenue of all confirmed orders, in company currency.")
+        help="Posted customer invoices net of refunds, untaxed, in company currency (confirmed "
+        "orders when the company does not invoice in Odoo).")
     key_account_clv_predictive = fields.Monetary(
         string="Predictive CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
-        help="Expected margin over the expected lifetime, discounted at 10% a year.")
+        help="Expected orders in the prediction horizon × the account's average margin per "
+        "order, discounted at the company's yearly rate.")
     key_account_revenue_12m = fields.Monetary(
         string="Trailing 12-Month Revenue", readonly=True, copy=False, groups=KAM_GROUP,
         currency_field="key_account_currency_id")
@@ -88,9 +92,31 @@ class ResPartner(models.Model):
     ], string="RFM Segment", readonly=True, copy=False, groups=KAM_GROUP)
     key_account_churn_risk = fields.Boolean(
         string="Churn Risk", readonly=True, copy=False, groups=KAM_GROUP,
-        help="No order for longer than twice the account's usual interval (at least 90 days).")
+        help="The predicted chance of no order in the horizon is above the company's churn-risk level.")
     key_account_currency_id = fields.Many2one(
         "res.currency", compute="_compute_key_account_currency_id")
+    # predictions of compute_key_account_value (written in SQL, engine-only)
+    key_account_buy_probability = fields.Float(
+        string="Buy Probability", readonly=True, copy=False, groups=KAM_GROUP, aggregator="avg",
+        digits=(16, 4),
+        help="Chance (0-1) of at least one confirmed order in the prediction horizon.")
+    key_account_expected_orders = fields.Float(
+        string="Expected Orders", readonly=True, copy=False, groups=KAM_GROUP, aggregator="sum",
+        digits=(16, 2), help="Expected number of confirmed orders in the prediction horizon.")
+    key_account_churn_reason = fields.Char(
+        string="Why at Risk", readonly=True, copy=False, groups=KAM_GROUP,
+        help="Recency against the account's own rhythm, falling frequency.")
+    key_account_value_date = fields.Date(
+        string="Value As Of", readonly=True, copy=False, groups=KAM_GROUP,
+        help="Day the customer value and the predictions were computed for.")
+    key_account_value_horizon = fields.Integer(
+        string="Prediction Horizon (days)", readonly=True, copy=False, groups=KAM_GROUP)
+    key_account_survey_input_ids = fields.Many2many(
+        "survey.user_input", groups=KAM_GROUP, string="Latest Survey Answers",
+        compute="_compute_key_account_survey")
+    key_account_nps_trend = fields.Char(
+        groups=KAM_GROUP, string="NPS Trend", compute="_compute_key_account_survey",
+        help="NPS of the account's contacts per quarter, oldest first (last four quarters with answers).")
 
     @api.depends("key_account_tier_id")
     def _compute_is_key_account(self):
@@ -199,94 +225,319 @@ class ResPartner(models.Model):
     # Customer value and auto-tiering
     # ------------------------------------------------------------------
     @api.model
-    def _key_account_order_stats(self, partner_ids, date_to, company):
-        """Per commercial partner: revenue to date, trailing 12 months, order
-        count, first and last order date — one grouped statement."""
-        start_12m = kpi_math.trailing_12_months(date_to)[0]
-        self.env["sale.order"].flush_model(
-            ["partner_id", "amount_untaxed", "currency_rate", "date_order", "state", "company_id"])
-        rows = self.env.execute_query(SQL("""
-            SELECT p.commercial_partner_id,
-                   SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1.0)),
-                   SUM(CASE WHEN o.date_order >= %(start)s
-                            THEN o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1.0)
-                            ELSE 0 END),
-                   COUNT(*), MIN(o.date_order), MAX(o.date_order),
-                   SUM(COALESCE(o.margin, 0) / COALESCE(NULLIF(o.currency_rate, 0), 1.0))
-              FROM sale_order o
-              JOIN res_partner p ON p.id = o.partner_id
-             WHERE o.state = 'sale' AND o.company_id = %(company)s
-               AND o.date_order < %(end)s
-               AND p.commercial_partner_id IN %(partners)s
-          GROUP BY p.commercial_partner_id
-        """, start=start_12m, end=date_to + datetime.timedelta(days=1), company=company.id,
-            partners=tuple(partner_ids) or (0,)))
-        return {row[0]: row[1:] for row in rows}
-
-    @api.model
     def _cron_key_account_customer_value(self):
         for company in self.env["res.company"].sudo().search([]):
-            self.sudo().with_company(company)._compute_key_account_customer_value(company)
+            self.sudo().with_company(company).compute_key_account_value()
         return True
 
     def _compute_key_account_customer_value(self, company=None, today=None):
-        """CLV, trailing revenue, RFM and churn risk of key accounts; auto-tiering."""
+        """Former entry point, kept for callers: see compute_key_account_value."""
         company = company or self.env.company
-        today = today or fields.Date.context_today(self)
-        partners = self or self.search([
-            ("is_key_account", "=", True), ("company_id", "in", [company.id, False])])
-        candidates = partners
-        auto_tiers = self.env["key.account.tier"].search(
-            [("auto_tier", "=", True), ("company_id", "in", [company.id, False])])
-        if auto_tiers and not self:
-            # customers that may earn a tier: anyone with a confirmed order
-            candidates |= self.search([
-                ("sale_order_ids.state", "=", "sale"), ("is_company", "=", True),
-                ("key_account_tier_locked", "=", False)])
-        stats = self._key_account_order_stats(candidates.ids, today, company)
-        recency = {}
-        frequency = {}
-        monetary = {}
-        for pid, (clv, _rev12, count, _first, last, _margin) in stats.items():
-            recency[pid] = -(today - last.date()).days
-            frequency[pid] = count
-            monetary[pid] = clv or 0.0
-        r_scores = kpi_math.quintile_scores(recency)
-        f_scores = kpi_math.quintile_scores(frequency)
-        m_scores = kpi_math.quintile_scores(monetary)
-        tiers_by_rank = auto_tiers.sorted(lambda t: (t.sequence, t.id))
-        for partner in candidates:
-            data = stats.get(partner.id)
-            vals = {}
-            if data:
-                clv, rev12, count, first, last, margin = data
-                years = max((today - first.date()).days / 365.25, 1.0 / 12)
-                interval_days = (last - first).days / (count - 1) if count > 1 else 90
-                churn_risk = (today - last.date()).days > max(90, 2 * interval_days)
-                margin_pct = (margin / clv * 100.0) if clv else None
-                lifetime = kpi_math.expected_lifetime_years(50.0 if churn_risk else 10.0)
-                vals = {
-                    "key_account_clv": clv or 0.0,
-                    "key_account_revenue_12m": rev12 or 0.0,
-                    "key_account_last_order_date": last.date(),
-                    "key_account_churn_risk": churn_risk,
-                    "key_account_clv_predictive": kpi_math.predictive_clv(
-                        (clv or 0.0) / count, count / years, margin_pct, lifetime) or 0.0,
-                    "key_account_rfm_score": "%s%s%s" % (
-                        r_scores[partner.id], f_scores[partner.id], m_scores[partner.id]),
-                    "key_account_rfm_segment": kpi_math.rfm_segment(
-                        r_scores[partner.id], f_scores[partner.id], m_scores[partner.id]),
-                }
-                if not partner.key_account_tier_locked:
-                    for tier in tiers_by_rank:
-                        if (tier.auto_min_revenue and rev12 >= tier.auto_min_revenue) or (
-                                tier.auto_min_clv and clv >= tier.auto_min_clv):
-                            if partner.key_account_tier_id != tier:
-                                vals["key_account_tier_id"] = tier.id
-                            break
-            elif partner.is_key_account:
-                vals = {"key_account_churn_risk": True, "key_account_clv": 0.0,
-                        "key_account_revenue_12m": 0.0}
-            if vals and partner.is_key_account or "key_account_tier_id" in vals:
-                partner._key_account_engine_write(vals)
-        return True
+        return self.with_company(company).compute_key_account_value(as_of=today)
+
+    @api.model
+    def compute_key_account_value(self, as_of=None, horizon_days=None):
+        """Recompute CLV, RFM, churn risk, predictions and auto-tiers.
+
+        Public, callable over RPC. The current company's customers are seen as
+        on ``as_of`` (``YYYY-MM-DD`` or a date; default today): only orders
+        and invoices up to that day count. Predictions cover the next
+        ``horizon_days`` (default: the length of the company's review period).
+        The model is fitted on this history and back-tested one horizon
+        earlier (a ``key.account.value.model`` record). Every customer with a
+        confirmed order gets ``key_account_buy_probability`` and
+        ``key_account_expected_orders``. Values are written in bulk SQL: the
+        number of queries does not depend on the number of customers.
+        Returns a dict of plain data (``partners``, ``model_id``, ``method``,
+        ``as_of``, ``horizon_days``, backtest figures; ``backtest_auc`` False when undefined).
+        """
+        if not (self.env.su or self.env.user._is_superuser() or self.env.user.has_group(KAM_GROUP)):
+            raise AccessError(self.env._("Only key-account users can recompute customer value."))
+        company = self.env.company
+        as_of = fields.Date.to_date(as_of) if as_of else fields.Date.context_today(self)
+        if horizon_days:
+            horizon = int(horizon_days)
+        else:
+            horizon = kpi_math.period_days(*kpi_math.period_bounds(
+                as_of, company.key_account_period_type or "quarter"))
+        if horizon <= 0:
+            raise UserError(self.env._("The prediction horizon must be at least one day."))
+        data = self._key_account_value_gather(company, as_of)
+        orders = data["orders"]
+        day = as_of.toordinal()
+        prediction = customer_value.predict(orders, day, horizon)
+        backtest = customer_value.backtest(orders, day, horizon)
+        model = self.env["key.account.value.model"].sudo().create({
+            "company_id": company.id,
+            "as_of": as_of,
+            "horizon_days": horizon,
+            "cutoff_date": datetime.date.fromordinal(int(backtest["cutoff"])),
+            "n_customers": int(prediction["known"].sum()),
+            "method": prediction["method"],
+            "training_window": prediction["window"],
+            "n_train": prediction["n_train"],
+            "backtest_customers": backtest["n_customers"],
+            "backtest_method": backtest["method"],
+            "auc": backtest["auc"] or 0.0,
+            "has_auc": backtest["auc"] is not None,
+            "predicted_orders": backtest["predicted_orders"],
+            "actual_orders": backtest["actual_orders"],
+        })
+        written = self._key_account_value_write(company, as_of, horizon, data, prediction)
+        self._key_account_auto_tier(company, data["partner_ids"], data["money"])
+        return {
+            "partners": written,
+            "as_of": fields.Date.to_string(as_of),
+            "horizon_days": horizon,
+            "method": prediction["method"],
+            "model_id": model.id,
+            "backtest_auc": backtest["auc"] if backtest["auc"] is not None else False,
+            "backtest_predicted_orders": backtest["predicted_orders"],
+            "backtest_actual_orders": backtest["actual_orders"],
+        }
+
+    @api.model
+    def _key_account_value_gather(self, company, as_of):
+        """Orders (one row per confirmed order) and money per customer, up to as_of.
+
+        Money (historical CLV, trailing 12 months) comes from posted customer
+        invoices net of refunds, untaxed, in company currency; from confirmed
+        orders when the company does not invoice in Odoo (setting) or has not
+        posted any customer invoice yet.
+        """
+        self.env["sale.order"].flush_model(
+            ["partner_id", "amount_untaxed", "currency_rate", "date_order", "state", "company_id", "margin"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        tz = company.partner_id.tz or "UTC"
+        rows = self.env.execute_query(SQL("""
+            SELECT p.commercial_partner_id,
+                   ((o.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date - DATE '0001-01-01') + 1,
+                   (o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1.0))::float8,
+                   (COALESCE(o.margin, 0) / COALESCE(NULLIF(o.currency_rate, 0), 1.0))::float8
+              FROM sale_order o
+              JOIN res_partner p ON p.id = o.partner_id
+             WHERE o.state = 'sale' AND o.company_id = %(company)s
+               AND (o.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date <= %(as_of)s
+        """, tz=tz, company=company.id, as_of=as_of))
+        if rows:
+            pids, days, amounts, margins = (np.array(col) for col in zip(*rows))
+        else:
+            pids = days = np.zeros(0, dtype=np.int64)
+            amounts = margins = np.zeros(0)
+        partner_ids, index = np.unique(pids.astype(np.int64), return_inverse=True)
+        orders = customer_value.Orders(index, days, amounts, margins, n_customers=len(partner_ids))
+        start_12m = kpi_math.trailing_12_months(as_of)[0]
+        money = None
+        source = "orders"
+        if company.key_account_invoicing:
+            self.env["account.move"].flush_model(
+                ["commercial_partner_id", "amount_untaxed_signed", "state", "move_type",
+                 "company_id", "invoice_date"])
+            invoiced = self.env.execute_query(SQL("""
+                SELECT m.commercial_partner_id,
+                       SUM(m.amount_untaxed_signed),
+                       SUM(CASE WHEN m.invoice_date >= %(start)s THEN m.amount_untaxed_signed ELSE 0 END)
+                  FROM account_move m
+                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.company_id = %(company)s AND m.invoice_date <= %(as_of)s
+              GROUP BY m.commercial_partner_id
+            """, start=start_12m, company=company.id, as_of=as_of))
+            if invoiced:
+                money = {pid: (float(total or 0.0), float(last12 or 0.0)) for pid, total, last12 in invoiced}
+                source = "invoices"
+        if money is None:
+            start_day = start_12m.toordinal()
+            total = np.bincount(orders.customer, weights=orders.amount, minlength=orders.n_customers)
+            recent = np.bincount(orders.customer, weights=np.where(orders.day >= start_day, orders.amount, 0.0),
+                                 minlength=orders.n_customers)
+            money = {int(pid): (float(total[i]), float(recent[i])) for i, pid in enumerate(partner_ids)}
+        return {"orders": orders, "partner_ids": [int(pid) for pid in partner_ids],
+                "money": money, "money_source": source}
+
+    @api.model
+    def _key_account_value_write(self, company, as_of, horizon, data, prediction):
+        """Write the customer value of every customer in a few bulk statements."""
+        partner_ids = data["partner_ids"]
+        money = data["money"]
+        stats = prediction["stats"]
+        probability = prediction["probability"]
+        expected = prediction["expected"]
+        threshold = company.key_account_churn_threshold
+        window = prediction["window"] or horizon
+        clv_of = {pid: values[0] for pid, values in money.items()}
+        r_scores = kpi_math.quintile_scores(
+            {pid: -float(stats["recency"][i]) for i, pid in enumerate(partner_ids)})
+        f_scores = kpi_math.quintile_scores(
+            {pid: float(stats["orders"][i]) for i, pid in enumerate(partner_ids)})
+        m_scores = kpi_math.quintile_scores({pid: clv_of.get(pid, 0.0) for pid in partner_ids})
+        n_orders = np.maximum(stats["orders"], 1.0)
+        margin_per_order = np.where(stats["margin"] != 0, stats["margin"], stats["amount"]) / n_orders
+        clv_predictive = customer_value.discounted_value(
+            expected, margin_per_order, horizon, (company.key_account_discount_rate or 0.0) / 100.0)
+        columns = {name: [] for name in (
+            "id", "clv", "rev12", "last", "prob", "exp", "pclv", "risk", "reason", "rfm", "segment")}
+        for i, pid in enumerate(partner_ids):
+            clv, rev12 = money.get(pid, (0.0, 0.0))
+            r, f, m = r_scores[pid], f_scores[pid], m_scores[pid]
+            risk = bool(1.0 - probability[i] > threshold)
+            columns["id"].append(pid)
+            columns["clv"].append(clv)
+            columns["rev12"].append(rev12)
+            columns["last"].append(datetime.date.fromordinal(int(stats["last"][i])))
+            columns["prob"].append(round(float(probability[i]), 4))
+            columns["exp"].append(round(float(expected[i]), 2))
+            columns["pclv"].append(round(float(clv_predictive[i]), 2))
+            columns["risk"].append(risk)
+            columns["reason"].append(self._key_account_churn_reason(
+                stats, i, window, horizon, probability[i]) if risk else None)
+            columns["rfm"].append("%s%s%s" % (r, f, m))
+            columns["segment"].append(kpi_math.rfm_segment(r, f, m))
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute(SQL("""
+            UPDATE res_partner p
+               SET key_account_clv = v.clv, key_account_revenue_12m = v.rev12,
+                   key_account_last_order_date = v.last, key_account_buy_probability = v.prob,
+                   key_account_expected_orders = v.exp, key_account_clv_predictive = v.pclv,
+                   key_account_churn_risk = v.risk, key_account_churn_reason = v.reason,
+                   key_account_rfm_score = v.rfm, key_account_rfm_segment = v.segment,
+                   key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
+              FROM unnest(%(id)s::int[], %(clv)s::numeric[], %(rev12)s::numeric[], %(last)s::date[],
+                          %(prob)s::float8[], %(exp)s::float8[], %(pclv)s::numeric[], %(risk)s::bool[],
+                          %(reason)s::varchar[], %(rfm)s::varchar[], %(segment)s::varchar[])
+                   AS v(id, clv, rev12, last, prob, exp, pclv, risk, reason, rfm, segment)
+             WHERE p.id = v.id
+        """, as_of=as_of, horizon=horizon, **columns))
+        # customers without an order up to as_of (yet, or any more): no prediction;
+        # a key account without orders is at risk
+        invoiced_only = [pid for pid in money if pid not in set(partner_ids)]
+        self.env.cr.execute(SQL("""
+            WITH inv AS (
+                SELECT * FROM unnest(%(inv_ids)s::int[], %(inv_clv)s::numeric[], %(inv_rev)s::numeric[])
+                    AS inv(id, clv, rev12))
+            UPDATE res_partner p
+               SET key_account_buy_probability = 0, key_account_expected_orders = 0,
+                   key_account_clv_predictive = 0, key_account_last_order_date = NULL,
+                   key_account_rfm_score = NULL, key_account_rfm_segment = NULL,
+                   key_account_clv = COALESCE(inv.clv, 0), key_account_revenue_12m = COALESCE(inv.rev12, 0),
+                   key_account_churn_risk = COALESCE(p.is_key_account, FALSE),
+                   key_account_churn_reason = CASE WHEN p.is_key_account THEN %(reason)s END,
+                   key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
+              FROM res_partner q
+              LEFT JOIN inv ON inv.id = q.id
+             WHERE q.id = p.id
+               AND p.id = p.commercial_partner_id
+               AND (p.company_id = %(company)s OR p.company_id IS NULL)
+               AND p.id != ALL(%(ids)s::int[])
+               AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
+        """, reason=self.env._("No confirmed order up to %(date)s.", date=as_of), as_of=as_of,
+            horizon=horizon, company=company.id, ids=partner_ids, inv_ids=invoiced_only,
+            inv_clv=[money[pid][0] for pid in invoiced_only],
+            inv_rev=[money[pid][1] for pid in invoiced_only]))
+        self.env["res.partner"].invalidate_model([
+            "key_account_clv", "key_account_revenue_12m", "key_account_last_order_date",
+            "key_account_buy_probability", "key_account_expected_orders",
+            "key_account_clv_predictive", "key_account_churn_risk", "key_account_churn_reason",
+            "key_account_rfm_score", "key_account_rfm_segment", "key_account_value_date",
+            "key_account_value_horizon"])
+        return len(partner_ids)
+
+    def _key_account_churn_reason(self, stats, i, window, horizon, probability):
+        """Why an account is at risk, in one short sentence (user's language)."""
+        parts = []
+        recency = int(stats["recency"][i])
+        mean_gap = stats["mean_gap"][i]
+        if stats["orders"][i] <= 1:
+            parts.append(self.env._("a single order, %(days)s days ago", days=recency))
+        elif np.isfinite(mean_gap) and recency > mean_gap:
+            parts.append(self.env._(
+                "no order for %(days)s days, %(ratio)s× its usual interval of %(gap)s days",
+                days=recency, ratio=round(recency / mean_gap, 1), gap=int(round(mean_gap))))
+        if stats["previous"][i] > stats["recent"][i]:
+            parts.append(self.env._(
+                "%(recent)s orders in the last %(window)s days against %(previous)s in the %(window)s days before",
+                recent=int(stats["recent"][i]), previous=int(stats["previous"][i]), window=window))
+        parts.append(self.env._(
+            "%(pct)s%% chance of an order in the next %(days)s days",
+            pct=int(round(probability * 100)), days=horizon))
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] + "."
+
+    @api.model
+    def _key_account_auto_tier(self, company, partner_ids, money):
+        """Assign auto-tiers (first tier by sequence whose threshold is reached)
+        to unlocked companies and key accounts; one write per tier."""
+        tiers = self.env["key.account.tier"].search(
+            [("auto_tier", "=", True), ("company_id", "in", [company.id, False])]
+        ).sorted(lambda tier: (tier.sequence, tier.id))
+        if not tiers or not partner_ids:
+            return
+        candidates = self.env.execute_query(SQL("""
+            SELECT id, key_account_tier_id FROM res_partner
+             WHERE id = ANY(%(ids)s::int[]) AND NOT COALESCE(key_account_tier_locked, FALSE)
+               AND (is_company OR is_key_account) AND active
+        """, ids=list(partner_ids)))
+        changes = {}
+        for pid, current in candidates:
+            clv, rev12 = money.get(pid, (0.0, 0.0))
+            for tier in tiers:
+                if (tier.auto_min_revenue and rev12 >= tier.auto_min_revenue) or (
+                        tier.auto_min_clv and clv >= tier.auto_min_clv):
+                    if current != tier.id:
+                        changes.setdefault(tier.id, []).append(pid)
+                    break
+        for tier_id, pids in changes.items():
+            self.browse(pids)._key_account_engine_write({"key_account_tier_id": tier_id})
+
+    # ------------------------------------------------------------------
+    # Surveys (NPS / CSAT of the account's contacts)
+    # ------------------------------------------------------------------
+    def _key_account_survey_contacts(self):
+        """The account's contacts that can receive an invitation (with an email)."""
+        accounts = self.commercial_partner_id
+        contacts = accounts | accounts.child_ids.filtered(lambda c: c.active and c.type in ("contact", "invoice", "other"))
+        return contacts.filtered("email")
+
+    def action_key_account_send_survey(self, survey="nps"):
+        """Open Odoo's survey invitation for the account's contacts."""
+        survey = self.env.ref("key_account_performance.survey_%s" % (
+            "csat" if survey == "csat" else "nps"))
+        contacts = self._key_account_survey_contacts()
+        if not contacts:
+            raise UserError(self.env._("None of the contacts of %(account)s has an email address.",
+                                       account=", ".join(self.commercial_partner_id.mapped("display_name"))))
+        action = survey.action_send_survey()
+        action["context"] = dict(action["context"], default_partner_ids=[Command.set(contacts.ids)])
+        return action
+
+    def action_key_account_send_csat(self):
+        return self.action_key_account_send_survey("csat")
+
+    def _compute_key_account_survey(self):
+        surveys = (self.env.ref("key_account_performance.survey_nps", raise_if_not_found=False),
+                   self.env.ref("key_account_performance.survey_csat", raise_if_not_found=False))
+        surveys = self.env["survey.survey"].union(*filter(None, surveys))
+        accounts = self.commercial_partner_id
+        inputs = self.env["survey.user_input"].search([
+            ("survey_id", "in", surveys.ids), ("state", "=", "done"),
+            ("partner_id.commercial_partner_id", "in", accounts.ids)], order="create_date desc, id desc")
+        nps_question = self.env.ref("key_account_performance.survey_nps_question", raise_if_not_found=False)
+        by_account = {}
+        quarters = {}
+        for answer in inputs:
+            account = answer.partner_id.commercial_partner_id.id
+            by_account.setdefault(account, self.env["survey.user_input"])
+            if len(by_account[account]) < 5:
+                by_account[account] |= answer
+            for line in answer.user_input_line_ids:
+                if nps_question and line.question_id == nps_question and not line.skipped:
+                    quarter = kpi_math.period_bounds(answer.create_date.date(), "quarter")[0]
+                    counts = quarters.setdefault(account, {}).setdefault(quarter, {})
+                    counts[line.value_scale] = counts.get(line.value_scale, 0) + 1
+        for partner in self:
+            account = partner.commercial_partner_id.id
+            partner.key_account_survey_input_ids = by_account.get(account, self.env["survey.user_input"])
+            trend = sorted(quarters.get(account, {}).items())[-4:]
+            partner.key_account_nps_trend = " → ".join(
+                "Q%s %s: %s" % ((quarter.month - 1) // 3 + 1, quarter.year,
+                                int(round(kpi_math.nps_from_counts(counts))))
+                for quarter, counts in trend) or False

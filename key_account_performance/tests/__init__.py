@@ -10,3 +10,4 @@ from . import test_locked_history
 from . import test_kpi_engine_runs
 from . import test_i18n
 from . import test_defects
+from . import test_customer_value
