@@ -301,6 +301,14 @@ class TestDefects(ReviewCommon):
         line_arch = self.env["key.account.review"].get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn("not has_value", line_arch)
 
+    def test_partner_without_score_shows_a_dash(self):
+        # never computed (no score date): a dash, not a score of 0
+        views = self.env["res.partner"].with_user(self.kam).get_views([(False, "form")])["views"]
+        arch = views["form"]["arch"].replace("'", '"')
+        self.assertIn('invisible="not key_account_score_date"', arch)
+        list_arch = self.env.ref("key_account_performance.res_partner_view_list_key_account").arch
+        self.assertIn('invisible="not key_account_score_date"', list_arch.replace("'", '"'))
+
     # ------------------------------------------------------------------
     # 8. the drill-down works for a KAM, within their own rights
     # ------------------------------------------------------------------
