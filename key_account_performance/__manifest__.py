@@ -32,6 +32,7 @@
         "views/key_account_kpi_template_views.xml",
         "views/key_account_kpi_value_views.xml",
         "views/res_partner_views.xml",
+        "views/key_account_score_history_views.xml",
         "views/res_config_settings_views.xml",
         "views/key_account_review_cycle_views.xml",
         "views/key_account_review_views.xml",
@@ -39,6 +40,14 @@
         "views/key_account_customer_value_views.xml",
         "views/key_account_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "key_account_performance/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "key_account_performance/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/key_account_demo.xml",
     ],

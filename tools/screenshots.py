@@ -11,6 +11,7 @@ Fails (exit code 1) when Chinese would render with a fallback: no CJK font
 known to fontconfig (``fc-list :lang=zh``), or a page whose Chinese glyphs
 draw like a missing glyph.
 """
+
 import argparse
 import base64
 import json
@@ -45,46 +46,75 @@ class Odoo:
     def __init__(self, url, db, login, password):
         self.url = url.rstrip("/")
         self.session = requests.Session()
-        result = self._post("/web/session/authenticate",
-                            {"db": db, "login": login, "password": password})
+        result = self._post(
+            "/web/session/authenticate",
+            {"db": db, "login": login, "password": password},
+        )
         if not result or not result.get("uid"):
             fail("cannot log in as %s on %s (database %s)" % (login, url, db))
         self.uid = result["uid"]
         self.session_id = self.session.cookies.get("session_id")
 
     def _post(self, path, params):
-        response = self.session.post(self.url + path, json={
-            "jsonrpc": "2.0", "method": "call", "params": params}, timeout=120)
+        response = self.session.post(
+            self.url + path,
+            json={"jsonrpc": "2.0", "method": "call", "params": params},
+            timeout=120,
+        )
         response.raise_for_status()
         data = response.json()
         if data.get("error"):
-            fail("%s: %s" % (path, data["error"].get("data", {}).get("message") or data["error"]))
+            fail(
+                "%s: %s"
+                % (path, data["error"].get("data", {}).get("message") or data["error"])
+            )
         return data.get("result")
 
     def call(self, model, method, *args, **kwargs):
-        return self._post("/web/dataset/call_kw/%s/%s" % (model, method), {
-            "model": model, "method": method, "args": list(args), "kwargs": kwargs})
+        return self._post(
+            "/web/dataset/call_kw/%s/%s" % (model, method),
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
 
 
 class Chromium:
     """A headless Chromium driven over the DevTools protocol."""
 
-    def __init__(self, width=1440, height=900):
-        binary = shutil.which("chromium") or shutil.which("google-chrome") or shutil.which("chromium-browser")
+    def __init__(self, width=1440, height=1350):
+        binary = (
+            shutil.which("chromium")
+            or shutil.which("google-chrome")
+            or shutil.which("chromium-browser")
+        )
         if not binary:
             fail("chromium not found (Debian: apt-get install chromium)")
         self.profile = tempfile.mkdtemp(prefix="kap-shots-")
         port = free_port()
-        self.process = subprocess.Popen([
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-extensions", "--hide-scrollbars", "--no-first-run", "--mute-audio",
-            "--remote-debugging-port=%d" % port, "--user-data-dir=%s" % self.profile,
-            "--window-size=%d,%d" % (width, height), "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-extensions",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--mute-audio",
+                "--remote-debugging-port=%d" % port,
+                "--user-data-dir=%s" % self.profile,
+                "--window-size=%d,%d" % (width, height),
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 30
         while True:
             try:
-                targets = requests.get("http://127.0.0.1:%d/json" % port, timeout=2).json()
+                targets = requests.get(
+                    "http://127.0.0.1:%d/json" % port, timeout=2
+                ).json()
                 page = next(t for t in targets if t.get("type") == "page")
                 break
             except Exception:  # noqa: BLE001 - not up yet
@@ -96,8 +126,13 @@ class Chromium:
         self.next_id = 0
         self.send("Page.enable")
         self.send("Network.enable")
-        self.send("Emulation.setDeviceMetricsOverride",
-                  width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def send(self, method, **params):
         self.next_id += 1
@@ -111,13 +146,19 @@ class Chromium:
                 return message.get("result", {})
 
     def evaluate(self, expression):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
+        result = self.send(
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+        )
         return result.get("result", {}).get("value")
 
     def login(self, url, session_id):
         self.send("Network.clearBrowserCookies")
-        self.send("Network.setCookie", name="session_id", value=session_id, url=url, path="/")
+        self.send(
+            "Network.setCookie", name="session_id", value=session_id, url=url, path="/"
+        )
 
     def open(self, url, selector, timeout=60):
         self.send("Page.navigate", url=url)
@@ -175,26 +216,37 @@ def check_page_fonts(browser, lang):
         return
     result = browser.evaluate(GLYPH_CHECK) or {}
     if result.get("bad"):
-        fail("Chinese characters %s render as missing glyphs with the page font %s: install a CJK "
-             "font (Debian fonts-noto-cjk)" % ("".join(result["bad"]), result.get("font")))
+        fail(
+            "Chinese characters %s render as missing glyphs with the page font %s: install a CJK "
+            "font (Debian fonts-noto-cjk)"
+            % ("".join(result["bad"]), result.get("font"))
+        )
     if not result.get("chinese"):
         fail("the page shows no Chinese text: is zh_CN installed?")
 
 
 def ensure_lang(admin, code):
     Lang = "res.lang"
-    found = admin.call(Lang, "search_read", [("code", "=", code), ("active", "in", [True, False])],
-                       fields=["active"])
+    found = admin.call(
+        Lang,
+        "search_read",
+        [("code", "=", code), ("active", "in", [True, False])],
+        fields=["active"],
+    )
     if not found:
         fail("language %s unknown to the database" % code)
     if not found[0]["active"]:
-        wizard = admin.call("base.language.install", "create", {"lang_ids": [(6, 0, [found[0]["id"]])]})
+        wizard = admin.call(
+            "base.language.install", "create", {"lang_ids": [(6, 0, [found[0]["id"]])]}
+        )
         admin.call("base.language.install", "lang_install", [wizard])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=os.environ.get("KAP_SHOTS_URL", "http://127.0.0.1:8069"))
+    parser.add_argument(
+        "--url", default=os.environ.get("KAP_SHOTS_URL", "http://127.0.0.1:8069")
+    )
     parser.add_argument("--db", default=os.environ.get("KAP_DEMO_DB", "kap_demo"))
     parser.add_argument("--out", default="docs/screenshots")
     parser.add_argument("--kam", default="kap_kam1")
@@ -206,7 +258,9 @@ def main():
     langs = [lang for lang in args.langs.split(",") if lang]
 
     if any(lang.startswith("zh") for lang in langs):
-        fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip()
+        fonts = subprocess.run(
+            ["fc-list", ":lang=zh"], capture_output=True, text=True
+        ).stdout.strip()
         if not fonts:
             fail("no Chinese font (fc-list :lang=zh is empty): install fonts-noto-cjk")
 
@@ -220,20 +274,37 @@ def main():
     try:
         for role, login in (("kam", args.kam), ("manager", args.manager)):
             user = Odoo(args.url, args.db, login, login)
-            original_lang = user.call("res.users", "read", [user.uid], ["lang"])[0]["lang"]
+            original_lang = user.call("res.users", "read", [user.uid], ["lang"])[0][
+                "lang"
+            ]
             # the account with the biggest score move among those the user sees
             accounts = user.call(
-                "res.partner", "search_read",
+                "res.partner",
+                "search_read",
                 [("is_key_account", "=", True), ("key_account_score_date", "!=", False)]
-                + ([("key_account_manager_id", "=", user.uid)] if role == "kam" else []),
-                fields=["key_account_trend"], limit=200)
+                + (
+                    [("key_account_manager_id", "=", user.uid)] if role == "kam" else []
+                ),
+                fields=["key_account_trend"],
+                limit=200,
+            )
             if not accounts:
                 fail("%s sees no scored key account: is the demo loaded?" % login)
-            account = max(accounts, key=lambda a: abs(a["key_account_trend"] or 0))["id"]
-            review_domain = ([("user_id", "=", user.uid), ("state", "in", ["draft", "rejected"])]
-                             if role == "kam" else [("state", "=", "submitted")])
-            reviews = user.call("key.account.review", "search", review_domain,
-                                order="date_to desc", limit=1)
+            account = max(accounts, key=lambda a: abs(a["key_account_trend"] or 0))[
+                "id"
+            ]
+            review_domain = (
+                [("user_id", "=", user.uid), ("state", "in", ["draft", "rejected"])]
+                if role == "kam"
+                else [("state", "=", "submitted")]
+            )
+            reviews = user.call(
+                "key.account.review",
+                "search",
+                review_domain,
+                order="date_to desc",
+                limit=1,
+            )
             try:
                 for lang in langs:
                     user.call("res.users", "write", [user.uid], {"lang": lang})
@@ -241,22 +312,41 @@ def main():
                     browser.login(args.url, user.session_id)
                     kanban_url = "%s/odoo/key-accounts" % args.url
                     if role == "manager":
-                        kanban_url = "%s/odoo/action-key_account_performance.action_key_account_partner_all" % args.url
+                        kanban_url = (
+                            "%s/odoo/action-key_account_performance.action_key_account_partner_all"
+                            % args.url
+                        )
                     shots = [
                         ("kanban", kanban_url, ".o_kanban_record .o_kap_score"),
-                        ("account", "%s/odoo/key-accounts/%d" % (args.url, account),
-                         ".o_field_widget[name=key_account_breakdown_ids] .o_data_row"),
+                        (
+                            "account",
+                            "%s/odoo/key-accounts/%d" % (args.url, account),
+                            ".o_field_widget[name=key_account_breakdown_ids] .o_data_row",
+                        ),
                     ]
                     if reviews:
-                        shots.append(("review", "%s/odoo/action-key_account_performance.action_key_account_review/%d"
-                                      % (args.url, reviews[0]), ".o_form_view .o_field_widget[name=line_ids] .o_data_row"))
+                        shots.append(
+                            (
+                                "review",
+                                "%s/odoo/action-key_account_performance.action_key_account_review/%d"
+                                % (args.url, reviews[0]),
+                                ".o_form_view .o_field_widget[name=line_ids] .o_data_row",
+                            )
+                        )
                     if role == "manager":
-                        shots.append(("to_approve", "%s/odoo/key-account-reviews-to-approve" % args.url,
-                                      ".o_list_view"))
+                        shots.append(
+                            (
+                                "to_approve",
+                                "%s/odoo/key-account-reviews-to-approve" % args.url,
+                                ".o_list_view",
+                            )
+                        )
                     for name, url, selector in shots:
                         browser.open(url, selector)
                         check_page_fonts(browser, lang)
-                        path = os.path.join(args.out, "%s_%s_%s.png" % (role, short, name))
+                        path = os.path.join(
+                            args.out, "%s_%s_%s.png" % (role, short, name)
+                        )
                         browser.screenshot(path)
                         saved.append(path)
                         print(path)

@@ -67,6 +67,17 @@ class KeyAccountKpiValue(models.Model):
     is_running = fields.Boolean(
         string="Running Period", compute="_compute_is_running", search="_search_is_running",
         help="The period is not over yet: figures are period-to-date.")
+    # why the account score moved (res.partner.key_account_score_breakdown)
+    points = fields.Float(
+        compute="_compute_points", aggregator="sum", digits=(16, 1),
+        help="What this KPI adds to the account score of the period (the points add up to it).")
+    previous_points = fields.Float(
+        compute="_compute_points", aggregator="sum", digits=(16, 1),
+        help="What this KPI added to the account score of the previous period.")
+    delta_points = fields.Float(
+        string="Change (points)", compute="_compute_points", aggregator="sum", digits=(16, 1),
+        help="Change of this KPI's points against the previous period: "
+        "the changes add up to the account's trend.")
 
     _sql_constraints = [
         ("partner_kpi_period_unique", "UNIQUE(partner_id, kpi_id, date_from, date_to)",
@@ -89,6 +100,17 @@ class KeyAccountKpiValue(models.Model):
             units = values.kpi_id._display_units(company or None)
             for value in values:
                 value.display_unit = units.get(value.kpi_id.id, "")
+
+    def _compute_points(self):
+        data = self.env["res.partner"]._key_account_breakdown_data(
+            {(v.partner_id.id, v.date_from, v.date_to) for v in self if v.partner_id and v.date_from})
+        rows = {row["value_id"]: row for period_rows in data.values() for row in period_rows
+                if row["value_id"]}
+        for value in self:
+            row = rows.get(value.id, {})
+            value.points = row.get("points", 0.0)
+            value.previous_points = row.get("previous_points", 0.0)
+            value.delta_points = row.get("delta_points", 0.0)
 
     def _compute_is_running(self):
         today = fields.Date.context_today(self)

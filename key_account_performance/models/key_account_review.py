@@ -119,6 +119,10 @@ class KeyAccountReview(models.Model):
     open_action_ids = fields.Many2many(
         "key.account.improvement.action", string="Open Actions of the Account",
         compute="_compute_open_action_ids")
+    breakdown_line_ids = fields.Many2many(
+        "key.account.review.line", string="Why the Score Moved",
+        compute="_compute_breakdown_line_ids",
+        help="The KPIs of the review, biggest movers against the previous review first.")
 
     # ------------------------------------------------------------------
     # UI helpers
@@ -179,6 +183,12 @@ class KeyAccountReview(models.Model):
             previous = review.previous_review_id.sudo()
             review.has_trend = bool(previous and previous.grade and review.grade)
             review.trend = review.score - previous.score if review.has_trend else 0.0
+
+    @api.depends("line_ids.points", "line_ids.delta_points")
+    def _compute_breakdown_line_ids(self):
+        for review in self:
+            review.breakdown_line_ids = review.line_ids.sorted(
+                lambda line: (-abs(line.delta_points), -line.points, line.sequence))
 
     def _compute_color(self):
         colors = {"draft": 0, "submitted": 3, "approved": 10, "rejected": 1}

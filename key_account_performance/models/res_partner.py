@@ -67,6 +67,52 @@ class ResPartner(models.Model):
     key_account_action_count = fields.Integer(compute="_compute_key_account_review_count")
 
     # ------------------------------------------------------------------
+    # Cockpit (kanban card, account page, filters)
+    # ------------------------------------------------------------------
+    key_account_team_id = fields.Many2one(
+        "crm.team", groups=KAM_GROUP, string="Key Account Team", related="key_account_manager_id.sale_team_id",
+        store=True, index="btree_not_null", help="Sales team of the key account manager.")
+    key_account_has_previous = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Has Previous Period", compute="_compute_key_account_cockpit",
+        help="The period before the one the score shows has a score: the trend means something.")
+    key_account_trend_arrow = fields.Char(
+        groups=KAM_GROUP,
+        string="Trend Arrow", compute="_compute_key_account_cockpit",
+        help="▲ up, ▼ down, – no previous period to compare with.")
+    key_account_grade_color = fields.Integer(
+        groups=KAM_GROUP,
+        string="Grade Colour", compute="_compute_key_account_cockpit")
+    key_account_warning_count = fields.Integer(
+        groups=KAM_GROUP,
+        string="Open Early Warnings", compute="_compute_key_account_warning_count",
+        search="_search_key_account_warning_count")
+    key_account_reviewed = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Reviewed This Period", compute="_compute_key_account_reviewed",
+        search="_search_key_account_reviewed",
+        help="The account has a review for the last closed review period.")
+    key_account_at_risk = fields.Boolean(
+        groups=KAM_GROUP,
+        string="At Risk", compute="_compute_key_account_at_risk",
+        search="_search_key_account_at_risk",
+        help="An open early warning, churn risk, the lowest grade, or a score fall beyond "
+        "the company's warning step.")
+    key_account_latest_review_id = fields.Many2one(
+        "key.account.review", groups=KAM_GROUP, string="Latest Review", compute="_compute_key_account_latest_review")
+    key_account_open_action_ids = fields.Many2many(
+        "key.account.improvement.action", groups=KAM_GROUP, string="Open Improvement Actions",
+        compute="_compute_key_account_latest_review")
+    key_account_breakdown_ids = fields.Many2many(
+        "key.account.kpi.value", groups=KAM_GROUP, string="Why the Score Moved",
+        compute="_compute_key_account_breakdown",
+        help="The KPI values of the period the score shows, biggest movers first.")
+    key_account_breakdown_gone_points = fields.Float(
+        groups=KAM_GROUP,
+        string="Points of KPIs Without a Value Now", compute="_compute_key_account_breakdown",
+        help="Points the previous period had from KPIs that have no value in this period.")
+
+    # ------------------------------------------------------------------
     # Customer value
     # ------------------------------------------------------------------
     key_account_clv = fields.Monetary(
@@ -144,6 +190,148 @@ class ResPartner(models.Model):
             partner.key_account_action_count = actions.get(partner, 0)
 
     # ------------------------------------------------------------------
+    # Cockpit computes (batched: a fixed number of queries for any number of partners)
+    # ------------------------------------------------------------------
+    @api.depends("key_account_score", "key_account_grade", "key_account_trend",
+                 "key_account_score_date")
+    def _compute_key_account_cockpit(self):
+        dated = self.filtered("key_account_score_date")
+        history = {}
+        if dated:
+            for row in self.env["key.account.score.history"].sudo().search_fetch(
+                    [("partner_id", "in", dated.ids),
+                     ("date_to", "in", list(set(dated.mapped("key_account_score_date"))))],
+                    ["partner_id", "date_to", "has_previous"]):
+                history[row.partner_id.id, row.date_to] = row.has_previous
+        colors = {}
+        for grade in self.env["key.account.grade"].sudo().search(
+                [("company_id", "in", [self.env.company.id, False])]):
+            # the company's own band wins over a shared one of the same name
+            if grade.company_id or grade.name not in colors:
+                colors[grade.name] = grade.color
+        for partner in self:
+            known = history.get((partner.id, partner.key_account_score_date))
+            has_previous = known if known is not None else bool(partner.key_account_trend)
+            partner.key_account_has_previous = has_previous
+            trend = partner.key_account_trend
+            if not partner.key_account_score_date or not has_previous:
+                arrow = "–"
+            elif trend >= 0.05:
+                arrow = "▲"
+            elif trend <= -0.05:
+                arrow = "▼"
+            else:
+                arrow = "="
+            partner.key_account_trend_arrow = arrow
+            partner.key_account_grade_color = colors.get(partner.key_account_grade, 0)
+
+    def _key_account_warning_counts(self, partner_ids=None):
+        """{partner id: open early-warning activities}; all partners when no ids."""
+        activity_type = self.env.ref(
+            "key_account_performance.mail_activity_type_key_account_warning",
+            raise_if_not_found=False)
+        if not activity_type:
+            return {}
+        domain = [("res_model", "=", "res.partner"), ("activity_type_id", "=", activity_type.id)]
+        if partner_ids is not None:
+            domain.append(("res_id", "in", list(partner_ids)))
+        # counting activities of partners the reader may see: no content is disclosed
+        return dict(self.env["mail.activity"].sudo()._read_group(domain, ["res_id"], ["__count"]))
+
+    def _compute_key_account_warning_count(self):
+        counts = self._key_account_warning_counts(self.ids)
+        for partner in self:
+            partner.key_account_warning_count = counts.get(partner.id, 0)
+
+    def _search_key_account_warning_count(self, operator, value):
+        if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(value, int):
+            raise UserError(self.env._("Unsupported search on open early warnings."))
+        import operator as py_operator
+        compare = {"=": py_operator.eq, "!=": py_operator.ne, ">": py_operator.gt,
+                   ">=": py_operator.ge, "<": py_operator.lt, "<=": py_operator.le}[operator]
+        counts = self._key_account_warning_counts()
+        if compare(0, value):  # partners without any warning match too
+            return [("id", "not in", [pid for pid, count in counts.items() if not compare(count, value)])]
+        return [("id", "in", [pid for pid, count in counts.items() if compare(count, value)])]
+
+    def _key_account_reviewed_ids(self):
+        """Ids of the accounts that have a review for the last closed period."""
+        company = self.env.company
+        today = fields.Date.context_today(self)
+        date_from, date_to = kpi_math.last_closed_period(today, company.key_account_period_type)
+        return {partner.id for [partner] in self.env["key.account.review"].sudo()._read_group(
+            [("date_from", "=", date_from), ("date_to", "=", date_to),
+             ("company_id", "=", company.id)], ["partner_id"])}
+
+    def _compute_key_account_reviewed(self):
+        reviewed = self._key_account_reviewed_ids()
+        for partner in self:
+            partner.key_account_reviewed = partner.commercial_partner_id.id in reviewed
+
+    def _search_key_account_reviewed(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on reviewed accounts."))
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", list(self._key_account_reviewed_ids()))]
+
+    def _compute_key_account_at_risk(self):
+        at_risk = set(self.search([("id", "in", self.ids), ("key_account_at_risk", "=", True)]).ids)
+        for partner in self:
+            partner.key_account_at_risk = partner.id in at_risk
+
+    def _search_key_account_at_risk(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on accounts at risk."))
+        company = self.env.company
+        bands = self.env["key.account.grade"]._get_bands(company)
+        lowest = min(bands, key=lambda band: band[1])[0] if bands else False
+        warned = [pid for pid, count in self._key_account_warning_counts().items() if count]
+        domain = [
+            "|", "|", "|",
+            ("key_account_churn_risk", "=", True),
+            ("id", "in", warned),
+            "&", ("key_account_grade", "=", lowest), ("key_account_grade", "!=", False),
+            ("key_account_trend", "<", -(company.key_account_score_drop_step or 10.0)),
+        ]
+        positive = (operator == "=") == bool(value)
+        return [("is_key_account", "=", True)] + (domain if positive else ["!"] + domain)
+
+    def _compute_key_account_latest_review(self):
+        Review = self.env["key.account.review"]
+        latest = {}
+        for review in Review.search(
+                [("partner_id", "in", self.commercial_partner_id.ids)], order="date_to desc, id desc"):
+            latest.setdefault(review.partner_id.id, review)
+        actions = self.env["key.account.improvement.action"].search([
+            ("partner_id", "in", self.commercial_partner_id.ids),
+            ("state", "in", ("todo", "in_progress"))], order="date_deadline, id")
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            partner.key_account_latest_review_id = latest.get(commercial.id, Review)
+            partner.key_account_open_action_ids = actions.filtered(
+                lambda action: action.partner_id == commercial)
+
+    @api.depends("key_account_score_date", "key_account_score")
+    def _compute_key_account_breakdown(self):
+        Value = self.env["key.account.kpi.value"]
+        periods = {}
+        company = self.env.company
+        for partner in self:
+            date_to = partner.key_account_score_date
+            if partner.is_key_account and date_to:
+                bounds = kpi_math.period_bounds(date_to, company.key_account_period_type)
+                if bounds[1] == date_to:
+                    periods[partner.id] = bounds
+        data = self._key_account_breakdown_data(
+            {(pid, *bounds) for pid, bounds in periods.items()}) if periods else {}
+        for partner in self:
+            rows = data.get((partner.id, *periods[partner.id]), []) if partner.id in periods else []
+            partner.key_account_breakdown_ids = Value.browse(
+                [row["value_id"] for row in rows if row["value_id"]])
+            partner.key_account_breakdown_gone_points = sum(
+                row["delta_points"] for row in rows if not row["value_id"])
+
+    # ------------------------------------------------------------------
     # ORM: engine-only fields, manager-only fields
     # ------------------------------------------------------------------
     def _key_account_engine_write(self, vals):
@@ -207,19 +395,142 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "key_account_performance.action_key_account_kpi_value")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {"search_default_group_period": 1}
+        # grouped by the company's review period (a quarter reads "Q4 2024", not "October 2024")
+        period_type = self.env.company.key_account_period_type or "quarter"
+        action["context"] = {"group_by": ["date_from:%s" % period_type]}
         return action
 
     def action_compute_key_account_kpis(self):
         """Compute the running and the last closed period for these accounts."""
+        from .key_account_review_cycle import period_label
+
         company = self.env.company
         today = fields.Date.context_today(self)
         Value = self.env["key.account.kpi.value"]
+        period_type = company.key_account_period_type
+        counts = []
         for date_from, date_to in (
-                kpi_math.last_closed_period(today, company.key_account_period_type),
-                kpi_math.period_bounds(today, company.key_account_period_type)):
-            Value.compute_for_period(date_from, date_to, self.commercial_partner_id.ids)
-        return True
+                kpi_math.last_closed_period(today, period_type),
+                kpi_math.period_bounds(today, period_type)):
+            ids = Value.compute_for_period(date_from, date_to, self.commercial_partner_id.ids)
+            counts.append((period_label(period_type, date_from, date_to), len(ids)))
+        accounts = self.commercial_partner_id
+        accounts.invalidate_recordset()
+        message = self.env._(
+            "%(accounts)s: %(closed_count)s KPI values for %(closed)s (closed) and "
+            "%(running_count)s for %(running)s (running, period to date).",
+            accounts=", ".join(accounts[:3].mapped("display_name")) + ("…" if len(accounts) > 3 else ""),
+            closed_count=counts[0][1], closed=counts[0][0],
+            running_count=counts[1][1], running=counts[1][0])
+        if len(accounts) == 1 and accounts.key_account_grade:
+            message += " " + self.env._(
+                "Score %(score)s / 100, grade %(grade)s.",
+                score=round(accounts.key_account_score), grade=accounts.key_account_grade)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("KPIs computed"),
+                "message": message,
+                "type": "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Why the score moved
+    # ------------------------------------------------------------------
+    def key_account_score_breakdown(self, date_from, date_to):
+        """Per KPI of the account's template with a value: what it adds to the score.
+
+        Public, callable over RPC (dates as ``YYYY-MM-DD`` strings). Returns a
+        list of dicts, biggest movers first, with the keys ``kpi_code``,
+        ``value``, ``score``, ``weight``, ``points``, ``previous_points``,
+        ``delta_points`` and the extras ``kpi_id``, ``kpi_name``,
+        ``value_id``, ``unit``, ``previous_value``, ``has_previous``.
+        ``points`` add up to the account score of the period (the weighted
+        mean of the KPI scores) and ``delta_points`` to the change against the
+        previous period of the same length (the trend; 0 when either period
+        has no score). A KPI that had a value in the previous period but has
+        none now is listed too, with ``value`` None and 0 points, so that the
+        changes still add up. Contacts answer for their company.
+        """
+        self.ensure_one()
+        date_from, date_to = self.env["key.account.kpi.value"]._parse_period(date_from, date_to)
+        partner = self.commercial_partner_id
+        return self._key_account_breakdown_data({(partner.id, date_from, date_to)}).get(
+            (partner.id, date_from, date_to), [])
+
+    @api.model
+    def _key_account_breakdown_data(self, periods):
+        """{(partner id, date_from, date_to): [rows]} for a set of such triples.
+
+        One read of the KPI values of every period and its previous one, one
+        template resolution: the number of queries does not depend on the
+        number of accounts, periods or KPIs.
+        """
+        company = self.env.company
+        bounds = {}
+        for pid, date_from, date_to in periods:
+            bounds[pid, date_from, date_to] = kpi_math.previous_period(date_from, date_to)
+        wanted = {(date_from, date_to) for _pid, date_from, date_to in periods}
+        wanted |= set(bounds.values())
+        period_domain = []
+        for date_from, date_to in wanted:
+            period_domain = (["|"] if period_domain else []) + period_domain + [
+                "&", ("date_from", "=", date_from), ("date_to", "=", date_to)]
+        partner_ids = list({pid for pid, _f, _t in periods})
+        values = self.env["key.account.kpi.value"].search_fetch(
+            [("partner_id", "in", partner_ids)] + period_domain,
+            ["partner_id", "kpi_id", "date_from", "date_to", "value", "score"])
+        by_period = {}
+        for record in values:
+            by_period.setdefault(
+                (record.partner_id.id, record.date_from, record.date_to), {})[record.kpi_id.id] = record
+        Template = self.env["key.account.kpi.template"]
+        partners = self.browse(partner_ids)
+        template_of = {pid: template.id for pid, template in
+                       Template._resolve_for_partners(partners, company).items()}
+        bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
+        kpis = self.env["key.account.kpi"].sudo().browse(
+            {kpi_id for band in bands.values() for kpi_id in band})
+        kpis.fetch(["code", "name", "unit"])
+        result = {}
+        for key, (prev_from, prev_to) in bounds.items():
+            pid, date_from, date_to = key
+            band = bands.get(template_of.get(pid)) or {}
+            current = {kpi_id: record for kpi_id, record in
+                       by_period.get((pid, date_from, date_to), {}).items() if kpi_id in band}
+            previous = {kpi_id: record for kpi_id, record in
+                        by_period.get((pid, prev_from, prev_to), {}).items() if kpi_id in band}
+            points = kpi_math.score_breakdown(
+                {kpi_id: (record.score, band[kpi_id][2]) for kpi_id, record in current.items()},
+                {kpi_id: (record.score, band[kpi_id][2]) for kpi_id, record in previous.items()})
+            has_previous = bool(current) and bool(previous)
+            rows = []
+            for kpi_id, (now, before, delta) in points.items():
+                kpi = kpis.browse(kpi_id)
+                record = current.get(kpi_id)
+                old = previous.get(kpi_id)
+                rows.append({
+                    "kpi_id": kpi_id,
+                    "kpi_code": kpi.code,
+                    "kpi_name": kpi.name,
+                    "value_id": record.id if record else None,
+                    "value": record.value if record else None,
+                    "unit": kpi.unit or "",
+                    "score": record.score if record else None,
+                    "weight": band[kpi_id][2],
+                    "points": now,
+                    "previous_value": old.value if old else None,
+                    "previous_points": before,
+                    "delta_points": delta,
+                    "has_previous": has_previous,
+                })
+            rows.sort(key=lambda row: (-abs(row["delta_points"]), -row["points"], row["kpi_code"] or ""))
+            result[key] = rows
+        return result
 
     # ------------------------------------------------------------------
     # Customer value and auto-tiering

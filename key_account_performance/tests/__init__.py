@@ -7,7 +7,9 @@ from . import test_early_warning
 from . import test_review_report
 from . import test_review_ui
 from . import test_locked_history
+from . import test_cockpit
+from . import test_tours
+from . import test_defects
 from . import test_kpi_engine_runs
 from . import test_i18n
-from . import test_defects
 from . import test_customer_value

@@ -11,6 +11,8 @@ Points in P: revenue 2·50/3 = 33.33, orders 50/3 = 16.67 (sum 50).
 Points in P0: revenue 2·100/3 = 66.67, orders 25/3 = 8.33 (sum 75).
 Changes: revenue −33.33, orders +8.33 (sum −25 = the trend).
 """
+
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..tools import kpi_math
@@ -19,7 +21,6 @@ from .common import ReviewCommon
 
 @tagged("post_install", "-at_install")
 class TestScoreBreakdown(ReviewCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -38,8 +39,11 @@ class TestScoreBreakdown(ReviewCommon):
     def test_points_add_up_to_score_and_changes_to_trend(self):
         rows = self._rows()
         by_code = self._by_code(rows)
-        self.assertEqual(set(by_code), {"revenue", "order_count"},
-                         "the manual KPI has no value in either period: not listed")
+        self.assertEqual(
+            set(by_code),
+            {"revenue", "order_count"},
+            "the manual KPI has no value in either period: not listed",
+        )
         self.assertAlmostEqual(by_code["revenue"]["value"], 600.0)
         self.assertAlmostEqual(by_code["revenue"]["score"], 50.0)
         self.assertAlmostEqual(by_code["revenue"]["weight"], 2.0)
@@ -54,13 +58,20 @@ class TestScoreBreakdown(ReviewCommon):
         self.assertAlmostEqual(sum(row["delta_points"] for row in rows), -25.0)
         self.assertAlmostEqual(self.partner_a.key_account_score, 50.0)
         self.assertAlmostEqual(self.partner_a.key_account_trend, -25.0)
-        self.assertAlmostEqual(sum(row["points"] for row in rows), self.partner_a.key_account_score)
-        self.assertAlmostEqual(sum(row["delta_points"] for row in rows), self.partner_a.key_account_trend)
+        self.assertAlmostEqual(
+            sum(row["points"] for row in rows), self.partner_a.key_account_score
+        )
+        self.assertAlmostEqual(
+            sum(row["delta_points"] for row in rows), self.partner_a.key_account_trend
+        )
         # biggest movers first
         self.assertEqual([row["kpi_code"] for row in rows], ["revenue", "order_count"])
         # extras: the value record, names, plain data only
         value = self.env["key.account.kpi.value"].browse(by_code["revenue"]["value_id"])
-        self.assertEqual((value.partner_id, value.kpi_id, value.date_from), (self.partner_a, self.kpi_revenue, self.P[0]))
+        self.assertEqual(
+            (value.partner_id, value.kpi_id, value.date_from),
+            (self.partner_a, self.kpi_revenue, self.P[0]),
+        )
         self.assertTrue(by_code["revenue"]["has_previous"])
         for row in rows:
             for item in row.values():
@@ -69,8 +80,15 @@ class TestScoreBreakdown(ReviewCommon):
     def test_manual_value_and_vanished_kpi(self):
         """A KPI with a value only now, and one with a value only before: the sums still hold."""
         Value = self.env["key.account.kpi.value"]
-        common = {"partner_id": self.partner_a.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
-                  "target": 5.0, "threshold": 1.0, "weight": 1.0, "company_id": self.company.id}
+        common = {
+            "partner_id": self.partner_a.id,
+            "kpi_id": self.kpi_manual.id,
+            "is_manual": True,
+            "target": 5.0,
+            "threshold": 1.0,
+            "weight": 1.0,
+            "company_id": self.company.id,
+        }
         # manual 5 in P0 only (score 100): P0 = (200 + 25 + 100) / 4 = 81.25
         Value.create(dict(common, date_from=self.P0[0], date_to=self.P0[1], value=5.0))
         rows = self._rows()
@@ -84,7 +102,9 @@ class TestScoreBreakdown(ReviewCommon):
         self.assertAlmostEqual(by_code["revenue"]["previous_points"], 50.0)
         self.assertAlmostEqual(sum(row["points"] for row in rows), 50.0)
         self.assertAlmostEqual(sum(row["delta_points"] for row in rows), 50.0 - 81.25)
-        self.assertEqual(rows[0]["kpi_code"], "t_rv_relationship", "the biggest mover comes first")
+        self.assertEqual(
+            rows[0]["kpi_code"], "t_rv_relationship", "the biggest mover comes first"
+        )
         # manual 5 in P too: P = (100 + 50 + 100) / 4 = 62.5
         Value.create(dict(common, date_from=self.P[0], date_to=self.P[1], value=5.0))
         rows = self._rows()
@@ -104,12 +124,20 @@ class TestScoreBreakdown(ReviewCommon):
         self.assertFalse(any(row["has_previous"] for row in rows))
 
     def test_contact_rpc_dates_and_no_data(self):
-        contact = self.env["res.partner"].create({"name": "Buyer", "parent_id": self.partner_a.id})
-        self.assertEqual(contact.key_account_score_breakdown(str(self.P[0]), str(self.P[1])), self._rows(),
-                         "a contact answers for its company")
-        self.assertEqual(self._rows(period=kpi_math.previous_period(*self.P0)), [],
-                         "no value in the period: an empty breakdown")
-        with self.assertRaises(Exception):
+        contact = self.env["res.partner"].create(
+            {"name": "Buyer", "parent_id": self.partner_a.id}
+        )
+        self.assertEqual(
+            contact.key_account_score_breakdown(str(self.P[0]), str(self.P[1])),
+            self._rows(),
+            "a contact answers for its company",
+        )
+        self.assertEqual(
+            self._rows(period=kpi_math.previous_period(*self.P0)),
+            [],
+            "no value in the period: an empty breakdown",
+        )
+        with self.assertRaises(ValidationError):
             self.partner_a.key_account_score_breakdown("not a date", str(self.P[1]))
 
     def test_batched(self):
@@ -136,10 +164,16 @@ class TestScoreBreakdown(ReviewCommon):
         self.assertAlmostEqual(sum(values.mapped("delta_points")), -25.0)
         self.assertEqual(partner.key_account_trend_arrow, "▼")
         self.assertTrue(partner.key_account_has_previous)
-        self.assertEqual(values.filtered(lambda v: v.kpi_id == self.kpi_revenue).display_unit,
-                         self.company.currency_id.name, "amounts show the company currency")
-        self.assertEqual(values.filtered(lambda v: v.kpi_id == self.kpi_orders).display_unit,
-                         self.kpi_orders.unit or "", "other KPIs keep their own unit")
+        self.assertEqual(
+            values.filtered(lambda v: v.kpi_id == self.kpi_revenue).display_unit,
+            self.company.currency_id.name,
+            "amounts show the company currency",
+        )
+        self.assertEqual(
+            values.filtered(lambda v: v.kpi_id == self.kpi_orders).display_unit,
+            self.kpi_orders.unit or "",
+            "other KPIs keep their own unit",
+        )
 
     def test_review_lines_points(self):
         """The review shows the same breakdown, against the previous review."""
@@ -160,12 +194,13 @@ class TestScoreBreakdown(ReviewCommon):
         lines.invalidate_recordset()
         self.assertAlmostEqual(review.score, 62.5)
         self.assertAlmostEqual(sum(review.line_ids.mapped("points")), 62.5)
-        self.assertAlmostEqual(sum(review.line_ids.mapped("delta_points")), review.trend)
+        self.assertAlmostEqual(
+            sum(review.line_ids.mapped("delta_points")), review.trend
+        )
 
 
 @tagged("post_install", "-at_install")
 class TestCockpit(ReviewCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -174,21 +209,47 @@ class TestCockpit(ReviewCommon):
         Value.compute_for_period(*cls.P)
 
     def _search(self, user, domain):
-        return self.env["res.partner"].with_user(user).search(
-            [("is_key_account", "=", True), ("id", "in", (self.partner_a | self.partner_b).ids)] + domain)
+        return (
+            self.env["res.partner"]
+            .with_user(user)
+            .search(
+                [
+                    ("is_key_account", "=", True),
+                    ("id", "in", (self.partner_a | self.partner_b).ids),
+                ]
+                + domain
+            )
+        )
 
     def test_filters(self):
         partners = self.partner_a | self.partner_b
-        self.assertEqual(self._search(self.kam, [("key_account_manager_id", "=", self.kam.id)]), self.partner_a)
+        self.assertEqual(
+            self._search(self.kam, [("key_account_manager_id", "=", self.kam.id)]),
+            self.partner_a,
+        )
         # the team leader's team: A (kam is a member), not B (kam2 has no team)
-        self.assertEqual(self._search(self.leader, [
-            "|", ("key_account_team_id.user_id", "=", self.leader.id),
-            ("key_account_team_id.member_ids", "in", [self.leader.id])]), self.partner_a)
+        self.assertEqual(
+            self._search(
+                self.leader,
+                [
+                    "|",
+                    ("key_account_team_id.user_id", "=", self.leader.id),
+                    ("key_account_team_id.member_ids", "in", [self.leader.id]),
+                ],
+            ),
+            self.partner_a,
+        )
         # nobody has a review for P yet; after generating the cycle, both do
-        self.assertEqual(self._search(self.admin, [("key_account_reviewed", "=", False)]), partners)
+        self.assertEqual(
+            self._search(self.admin, [("key_account_reviewed", "=", False)]), partners
+        )
         self._generate_cycle()
-        self.assertFalse(self._search(self.admin, [("key_account_reviewed", "=", False)]))
-        self.assertEqual(self._search(self.admin, [("key_account_reviewed", "=", True)]), partners)
+        self.assertFalse(
+            self._search(self.admin, [("key_account_reviewed", "=", False)])
+        )
+        self.assertEqual(
+            self._search(self.admin, [("key_account_reviewed", "=", True)]), partners
+        )
         self.assertTrue(self.partner_a.key_account_reviewed)
 
     def test_at_risk_and_warnings(self):
@@ -199,17 +260,32 @@ class TestCockpit(ReviewCommon):
         self.assertTrue(self.partner_a.key_account_at_risk)
         if self.partner_b.key_account_grade == "D":
             self.assertIn(self.partner_b, at_risk)
-        warning = self.env.ref("key_account_performance.mail_activity_type_key_account_warning")
-        open_warnings = self.env["mail.activity"].search([
-            ("res_model", "=", "res.partner"), ("res_id", "=", self.partner_a.id),
-            ("activity_type_id", "=", warning.id)])
+        warning = self.env.ref(
+            "key_account_performance.mail_activity_type_key_account_warning"
+        )
+        open_warnings = self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "res.partner"),
+                ("res_id", "=", self.partner_a.id),
+                ("activity_type_id", "=", warning.id),
+            ]
+        )
         self.assertEqual(self.partner_a.key_account_warning_count, len(open_warnings))
         self.assertEqual(
-            bool(self._search(self.admin, [("key_account_warning_count", ">", 0),
-                                           ("id", "=", self.partner_a.id)])),
-            bool(open_warnings))
+            bool(
+                self._search(
+                    self.admin,
+                    [
+                        ("key_account_warning_count", ">", 0),
+                        ("id", "=", self.partner_a.id),
+                    ],
+                )
+            ),
+            bool(open_warnings),
+        )
         grade = self.env["key.account.grade"].search(
-            [("name", "=", self.partner_a.key_account_grade)], limit=1)
+            [("name", "=", self.partner_a.key_account_grade)], limit=1
+        )
         self.assertTrue(grade)
         self.assertEqual(self.partner_a.key_account_grade_color, grade.color)
 
@@ -226,26 +302,40 @@ class TestCockpit(ReviewCommon):
         action = self.partner_a.action_view_key_account_values()
         self.assertEqual(action["context"]["group_by"], ["date_from:quarter"])
         self.company.key_account_period_type = "month"
-        action = self.partner_a.with_company(self.company).action_view_key_account_values()
+        action = self.partner_a.with_company(
+            self.company
+        ).action_view_key_account_values()
         self.assertEqual(action["context"]["group_by"], ["date_from:month"])
         # group rows do not average values of different units
         groups = self.env["key.account.kpi.value"].read_group(
-            [("partner_id", "=", self.partner_a.id)], ["value", "score"], ["date_from:quarter"])
+            [("partner_id", "=", self.partner_a.id)],
+            ["value", "score"],
+            ["date_from:quarter"],
+        )
         self.assertTrue(groups)
         self.assertNotIn("value", groups[0])
 
     def test_kanban_and_list_views_load(self):
         Partner = self.env["res.partner"].with_user(self.kam)
-        for xmlid in ("key_account_performance.res_partner_view_kanban_key_account",
-                      "key_account_performance.res_partner_view_list_key_account",
-                      "key_account_performance.res_partner_view_search_key_account_cockpit"):
+        for xmlid in (
+            "key_account_performance.res_partner_view_kanban_key_account",
+            "key_account_performance.res_partner_view_list_key_account",
+            "key_account_performance.res_partner_view_search_key_account_cockpit",
+        ):
             view = self.env.ref(xmlid)
             arch = Partner.get_views([(view.id, view.type)])["views"][view.type]["arch"]
             self.assertTrue(arch)
         records = Partner.search_read(
             [("id", "=", self.partner_a.id)],
-            ["key_account_score", "key_account_trend_arrow", "key_account_action_count",
-             "key_account_warning_count", "key_account_grade_color", "key_account_has_previous"])
+            [
+                "key_account_score",
+                "key_account_trend_arrow",
+                "key_account_action_count",
+                "key_account_warning_count",
+                "key_account_grade_color",
+                "key_account_has_previous",
+            ],
+        )
         self.assertEqual(records[0]["key_account_trend_arrow"], "▼")
 
     def test_settings(self):
@@ -255,7 +345,8 @@ class TestCockpit(ReviewCommon):
         self.assertTrue(self.template.is_company_default)
         # a company template of its own, chosen as default: the settings show it, the old one is unset
         own = self.env["key.account.kpi.template"].create(
-            {"name": "Own default", "company_id": self.company.id})
+            {"name": "Own default", "company_id": self.company.id}
+        )
         settings = self.env["res.config.settings"].with_company(self.company).create({})
         settings.key_account_default_template_id = own
         settings.execute()

@@ -43,6 +43,8 @@ export const kapScoreField = {
     component: KapScoreField,
     displayName: "Key account score",
     supportedTypes: ["float", "integer"],
+    // room for the bar and "100 / 100" in list columns
+    listViewWidth: [150, 220],
     extractProps: ({ options }) => ({ hideBar: Boolean(options.hide_bar) }),
 };
 
