@@ -5,7 +5,7 @@ import datetime
 from sklearn.metrics import roc_auc_score
 
 from odoo import Command, fields
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, tagged
 from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -241,6 +241,52 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         self.assertEqual(free.key_account_tier_id, tier)
         self.assertTrue(free.is_key_account)
 
+    def test_retention_cohorts_and_screens(self):
+        self.Partner.compute_key_account_value(AS_OF, 60)
+        Cohort = self.env["key.account.retention.cohort"]
+        rows = Cohort.search([("partner_id", "in", self.customers.ids)])
+        self.assertTrue(rows)
+        # every customer bought in its first quarter; the stoppers are gone by the last one
+        first = rows.filtered(lambda row: row.quarter_offset == 0)
+        self.assertEqual(set(first.mapped("retention")), {100.0})
+        self.assertEqual(first.partner_id, self.customers)
+        last_quarter = datetime.date(2025, 4, 1)
+        stopped = rows.filtered(
+            lambda r: r.period_date == last_quarter and r.partner_id in self.stoppers
+        )
+        self.assertEqual(set(stopped.mapped("retention")), {0.0})
+        groups = Cohort._read_group(
+            [
+                ("partner_id", "in", self.customers.ids),
+                ("period_date", "=", last_quarter),
+            ],
+            [],
+            ["retention:avg", "customer_count:sum"],
+        )
+        self.assertEqual(groups[0][1], 100)
+        self.assertAlmostEqual(groups[0][0], 50.0)  # half the customers still buying
+        # the screens load: customer value analysis, models, settings
+        for model, view_types in (
+            ("res.partner", ["pivot", "graph", "list", "search"]),
+            ("key.account.retention.cohort", ["pivot", "graph", "search"]),
+            ("key.account.value.model", ["list", "form"]),
+        ):
+            action = {
+                "res.partner": "action_key_account_customer_value",
+                "key.account.retention.cohort": "action_key_account_retention_cohort",
+                "key.account.value.model": "action_key_account_value_model",
+            }[model]
+            self.env.ref("key_account_performance.%s" % action)
+            views = self.env[model].get_views(
+                [(False, view_type) for view_type in view_types]
+            )
+            self.assertEqual(set(views["views"]), set(view_types))
+        model = self.env["key.account.value.model"].search(
+            [("company_id", "=", self.company.id)], limit=1
+        )
+        self.assertEqual(Form(model).as_of, fields.Date.to_string(AS_OF))
+        self.assertTrue(Form(self.customers[1]).key_account_churn_reason)
+
     def test_query_count_does_not_grow_with_customers(self):
         self.Partner.compute_key_account_value(AS_OF, 60)  # warm-up
         with self.assertQueryCount(40):
@@ -279,7 +325,9 @@ class TestCustomerValueInvoices(AccountTestInvoicingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id = [
-            Command.link(cls.env.ref("key_account_performance.group_key_account_user").id)
+            Command.link(
+                cls.env.ref("key_account_performance.group_key_account_user").id
+            )
         ]
         cls.other_currency = cls.setup_other_currency("EUR")  # 2 EUR = 1 company unit
         cls.customer = cls.env["res.partner"].create(
@@ -383,8 +431,9 @@ class TestKeyAccountSurvey(TransactionCase):
         self.assertEqual(invite.survey_id, self.nps)
         self.assertEqual(invite.partner_ids, self.account | self.contacts[:2])
         invite.action_invite()
+        family = self.account | self.contacts | self.outsider
         answers = self.env["survey.user_input"].search(
-            [("survey_id", "=", self.nps.id)]
+            [("survey_id", "=", self.nps.id), ("partner_id", "in", family.ids)]
         )
         self.assertEqual(answers.partner_id, self.account | self.contacts[:2])
         mails = self.env["mail.mail"].search(
