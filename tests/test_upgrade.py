@@ -276,8 +276,14 @@ def test_upgraded_data_still_works(upgraded):
 
 
 def test_score_history_filled_for_existing_scores(upgraded):
+    """The post-migration scored every stored period: the same rows the engine
+    writes when it computes the quarter again, and the quarter before too."""
     working = upgraded["working"]
     assert working["history"] is not None, "key.account.score.history is missing"
-    assert working["expected_history"], "no account had a score before the update"
-    for row in working["expected_history"]:
+    recomputed = working["recomputed_history"]
+    assert len(recomputed) == 4, recomputed
+    for row in recomputed:
         assert row in working["history"], (row, working["history"])
+    p0 = working["periods"][0]
+    earlier = {row[0] for row in working["history"] if row[1:3] == p0}
+    assert {"Upgrade Account A", "Upgrade Account B", "Upgrade Account C"} <= earlier

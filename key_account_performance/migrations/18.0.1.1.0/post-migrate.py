@@ -35,13 +35,18 @@ def migrate(cr, version):
     for company_id, date_from, date_to, partner_ids in periods:
         company = env["res.company"].browse(company_id)
         partners = engine._read_partners(partner_ids)
-        template_of = {
-            pid: template.id or None
-            for pid, template in templates._resolve_for_partners(
-                engine._partner_records(partners), company
-            ).items()
-        }
-        bands = templates.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
+        # the first and last steps of the engine's _run(), without gathering,
+        # writing values or early warnings
+        template_of = templates._resolve_for_rows(
+            {
+                pid: (info["template_id"], info["tier_id"], info["segment_id"])
+                for pid, info in partners.items()
+            },
+            company,
+        )
+        bands = templates.browse(
+            list(set(filter(None, template_of.values())))
+        )._kpi_bands()
         scores = engine._account_scores(
             engine._stored_scores(partner_ids, date_from, date_to), template_of, bands
         )
@@ -50,7 +55,15 @@ def migrate(cr, version):
             engine._stored_scores(partner_ids, prev_from, prev_to), template_of, bands
         )
         engine._write_score_history(
-            partners, scores, previous, env["key.account.grade"]._get_bands(company),
-            date_from, date_to, engine._today(company), company,
+            partners,
+            scores,
+            previous,
+            env["key.account.grade"]._get_bands(company),
+            date_from,
+            date_to,
+            engine._today(company),
+            company,
         )
-    _logger.info("key_account_performance: score history filled for %s periods", len(periods))
+    _logger.info(
+        "key_account_performance: score history filled for %s periods", len(periods)
+    )
