@@ -65,7 +65,8 @@ class KeyAccountReview(models.Model):
         ("submitted", "Submitted"),
         ("approved", "Approved"),
         ("rejected", "Rejected"),
-    ], default="draft", required=True, tracking=True, copy=False, index=True)
+    ], default="draft", required=True, tracking=True, copy=False, index=True,
+        group_expand=True)  # the review kanban shows every state, in workflow order
     color = fields.Integer(compute="_compute_color")
 
     # ------------------------------------------------------------------
