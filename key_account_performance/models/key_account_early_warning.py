@@ -249,7 +249,12 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 })
         self._log_notes(bodies)
         if new_activities:
-            self.env["mail.activity"].sudo().create(new_activities)
+            # the activities' record names, read in one query (not one per activity)
+            partners_sudo.browse([vals["res_id"] for vals in new_activities]).mapped("display_name")
+            # the activity itself tells the KAM (activity menu, bus); no e-mail
+            # per warned account, which would also cost queries per account
+            self.env["mail.activity"].sudo().with_context(
+                mail_activity_quick_update=True).create(new_activities)
 
     @api.model
     def _log_notes(self, bodies):

@@ -553,7 +553,8 @@ class KeyAccountKpiEngine(models.AbstractModel):
         if value is not None:
             Param.set_param(key, "%s:%s" % (day, value))
             return value
-        stored = Param.get_param(key) or ""
+        # read without the parameters' cache: another transaction may have moved it
+        stored = Param.search([("key", "=", key)], limit=1).value or ""
         stored_day, _sep, last_id = stored.partition(":")
         return int(last_id) if stored_day == day and last_id.isdigit() else 0
 
