@@ -5,7 +5,8 @@ sudo-without-reason
     every user who may read the record, and ``sudo()`` inside it bypasses
     access rights and record rules. pylint-odoo has no check of ``sudo()``, so
     this one asks each such call to say why it is safe, in a comment on the
-    line of the call or the line above it: ``# sudo: <reason>``. Private
+    line above the statement or on any of its lines up to the ``sudo()``:
+    ``# sudo: <reason>``. Private
     methods, tests and migration scripts are not checked.
 """
 
@@ -44,8 +45,9 @@ class SudoReasonChecker(BaseChecker):
             return
         with open(path, encoding="utf-8") as source:
             lines = source.read().split("\n")
-        first = (func.expr.end_lineno or node.lineno) - 1  # the line of `.sudo(`
-        last = node.end_lineno or node.lineno
+        # from the line above the statement holding the call to the line of `.sudo(`
+        first = node.statement().fromlineno - 1
+        last = func.expr.end_lineno or node.lineno
         around = lines[max(first - 1, 0) : last]
         if not any(MARK in line for line in around):
             self.add_message("sudo-without-reason", node=node, args=(method.name,))
