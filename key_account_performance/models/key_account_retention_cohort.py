@@ -24,7 +24,7 @@ class KeyAccountRetentionCohort(models.Model):
     )
     retention = fields.Float(string="Still Buying (%)", readonly=True, aggregator="avg")
     customer_count = fields.Integer(string="Customers", readonly=True, aggregator="sum")
-    tier_id = fields.Many2one("key.account.tier", string="Tier", readonly=True)
+    tier_id = fields.Many2one("key.account.tier", readonly=True)
     segment_id = fields.Many2one(
         "key.account.segment", string="Account Type", readonly=True
     )
@@ -36,7 +36,7 @@ class KeyAccountRetentionCohort(models.Model):
         string="RFM Segment",
         readonly=True,
     )
-    churn_risk = fields.Boolean(string="Churn Risk", readonly=True)
+    churn_risk = fields.Boolean(readonly=True)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

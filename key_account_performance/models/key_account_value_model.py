@@ -21,9 +21,7 @@ class KeyAccountValueModel(models.Model):
     fit_date = fields.Datetime(
         string="Fitted On", default=fields.Datetime.now, required=True
     )
-    as_of = fields.Date(
-        string="As Of", required=True, help="Only orders up to this day were used."
-    )
+    as_of = fields.Date(required=True, help="Only orders up to this day were used.")
     horizon_days = fields.Integer(string="Horizon (days)")
     method = fields.Selection(
         [
@@ -34,7 +32,6 @@ class KeyAccountValueModel(models.Model):
             ),
             ("rhythm", "Rhythm estimate (too little history)"),
         ],
-        string="Method",
     )
     training_window = fields.Integer(string="Training Window (days)")
     n_train = fields.Integer(string="Training Rows")
@@ -46,9 +43,9 @@ class KeyAccountValueModel(models.Model):
         "compares its predictions with the orders placed after it, up to As Of.",
     )
     backtest_method = fields.Selection(
-        selection="_selection_method", string="Backtest Method"
+        selection="_selection_method",
     )
-    backtest_customers = fields.Integer(string="Backtest Customers")
+    backtest_customers = fields.Integer()
     auc = fields.Float(
         string="AUC",
         digits=(16, 3),
@@ -59,8 +56,8 @@ class KeyAccountValueModel(models.Model):
     has_auc = fields.Boolean(
         string="AUC Defined", help="Both buyers and non-buyers in the backtest."
     )
-    predicted_orders = fields.Float(string="Predicted Orders", digits=(16, 1))
-    actual_orders = fields.Float(string="Actual Orders", digits=(16, 1))
+    predicted_orders = fields.Float(digits=(16, 1))
+    actual_orders = fields.Float(digits=(16, 1))
     error_pct = fields.Float(
         string="Total Error (%)",
         compute="_compute_error_pct",

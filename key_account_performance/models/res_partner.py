@@ -537,8 +537,9 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_key_account_customer_value(self):
-        for company in self.env["res.company"].sudo().search([]):
-            self.sudo().with_company(company).compute_key_account_value()
+        # sudo: the scheduled action computes every company's customers
+        for company in self.env["res.company"].sudo().search([("active", "=", True)]):
+            self.sudo().with_company(company).compute_key_account_value()  # sudo: same
         return True
 
     def _compute_key_account_customer_value(self, company=None, today=None):
@@ -578,6 +579,7 @@ class ResPartner(models.Model):
         day = as_of.toordinal()
         prediction = customer_value.predict(orders, day, horizon)
         backtest = customer_value.backtest(orders, day, horizon)
+        # sudo: the fit record is written for every key-account user who recomputes (read-only to them)
         model = self.env["key.account.value.model"].sudo().create({
             "company_id": company.id,
             "as_of": as_of,

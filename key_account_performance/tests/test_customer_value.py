@@ -427,7 +427,7 @@ class TestKeyAccountSurvey(TransactionCase):
     def test_send_survey_invites_the_contacts_with_email(self):
         action = self.contacts[0].action_key_account_send_survey()
         self.assertEqual(action["res_model"], "survey.invite")
-        invite = self.env["survey.invite"].with_context(action["context"]).create({})
+        invite = self.env["survey.invite"].with_context(**action["context"]).create({})
         self.assertEqual(invite.survey_id, self.nps)
         self.assertEqual(invite.partner_ids, self.account | self.contacts[:2])
         invite.action_invite()
@@ -456,7 +456,7 @@ class TestKeyAccountSurvey(TransactionCase):
 
     def test_send_survey_from_a_review_and_csat(self):
         action = self.account.action_key_account_send_csat()
-        invite = self.env["survey.invite"].with_context(action["context"]).create({})
+        invite = self.env["survey.invite"].with_context(**action["context"]).create({})
         self.assertEqual(
             invite.survey_id, self.env.ref("key_account_performance.survey_csat")
         )
