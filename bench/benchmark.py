@@ -22,6 +22,7 @@ Each size's figures are saved in ``.kap/bench/<size>.json``; the table printed
 at the end puts both sizes side by side (the other one from its last run).
 It asserts nothing (speed targets are not tests).
 """
+
 import datetime
 import json
 import os
@@ -35,9 +36,12 @@ from collections import defaultdict
 from odoo import Command
 from odoo.tools import SQL
 
-from odoo.addons.key_account_performance.models.key_account_kpi_engine import KeyAccountKpiEngine
 from odoo.addons.key_account_performance.models.key_account_early_warning import (
-    KeyAccountEarlyWarning)
+    KeyAccountEarlyWarning,
+)
+from odoo.addons.key_account_performance.models.key_account_kpi_engine import (
+    KeyAccountKpiEngine,
+)
 from odoo.addons.key_account_performance.tools import kpi_math
 
 SIZE = os.environ.get("KAP_BENCH_SIZE", "small")
@@ -45,8 +49,18 @@ FULL = SIZE == "full"
 N_PARTNERS = int(os.environ.get("KAP_BENCH_PARTNERS", "20000" if FULL else "2000"))
 N_ORDERS = int(os.environ.get("KAP_BENCH_ORDERS", "1000000" if FULL else "40000"))
 LOOP_SAMPLE = int(os.environ.get("KAP_BENCH_LOOP_SAMPLE", "200"))
-ALL_CODES = ["revenue", "order_count", "revenue_growth", "margin_amount", "gross_margin",
-             "active_months", "repeat_purchase_rate", "retention", "churn", "clv"]
+ALL_CODES = [
+    "revenue",
+    "order_count",
+    "revenue_growth",
+    "margin_amount",
+    "gross_margin",
+    "active_months",
+    "repeat_purchase_rate",
+    "retention",
+    "churn",
+    "clv",
+]
 CODES = ALL_CODES if FULL else ["revenue", "order_count"]
 
 env = env  # noqa: F821 - provided by odoo-bin shell
@@ -61,55 +75,112 @@ def log(message):
 
 
 def columns(table, exclude):
-    cr.execute("""SELECT column_name FROM information_schema.columns
-                  WHERE table_name = %s ORDER BY ordinal_position""", [table])
+    cr.execute(
+        """SELECT column_name FROM information_schema.columns
+                  WHERE table_name = %s ORDER BY ordinal_position""",
+        [table],
+    )
     return [c for (c,) in cr.fetchall() if c not in exclude]
 
 
 def build():
     tier = env["key.account.tier"].search([("name", "=", "Bench")])
-    if tier and env["res.partner"].search_count([("key_account_tier_id", "=", tier.id)]) >= N_PARTNERS:
+    if (
+        tier
+        and env["res.partner"].search_count([("key_account_tier_id", "=", tier.id)])
+        >= N_PARTNERS
+    ):
         log("reusing the bench data already in this database")
         return tier
-    log("building %s accounts and %s confirmed orders over 24 months" % (N_PARTNERS, N_ORDERS))
-    kpis = env["key.account.kpi"].search([("code", "in", CODES), ("company_id", "=", False)])
-    template = env["key.account.kpi.template"].create({
-        "name": "Bench template",
-        "line_ids": [Command.create({"kpi_id": kpi.id}) for kpi in kpis],
-    })
+    log(
+        "building %s accounts and %s confirmed orders over 24 months"
+        % (N_PARTNERS, N_ORDERS)
+    )
+    kpis = env["key.account.kpi"].search(
+        [("code", "in", CODES), ("company_id", "=", False)]
+    )
+    template = env["key.account.kpi.template"].create(
+        {
+            "name": "Bench template",
+            "line_ids": [Command.create({"kpi_id": kpi.id}) for kpi in kpis],
+        }
+    )
     tier = env["key.account.tier"].create({"name": "Bench", "template_id": template.id})
-    product = env["product.product"].create({
-        "name": "Bench product", "list_price": 100.0, "standard_price": 60.0, "type": "service"})
-    seed = env["res.partner"].create({"name": "Bench seed", "is_company": True,
-                                      "key_account_tier_id": tier.id})
-    order = env["sale.order"].create({
-        "partner_id": seed.id,
-        "order_line": [Command.create({"product_id": product.id, "price_unit": 100.0})]})
+    product = env["product.product"].create(
+        {
+            "name": "Bench product",
+            "list_price": 100.0,
+            "standard_price": 60.0,
+            "type": "service",
+        }
+    )
+    seed = env["res.partner"].create(
+        {"name": "Bench seed", "is_company": True, "key_account_tier_id": tier.id}
+    )
+    order = env["sale.order"].create(
+        {
+            "partner_id": seed.id,
+            "order_line": [
+                Command.create({"product_id": product.id, "price_unit": 100.0})
+            ],
+        }
+    )
     order.action_confirm()
     env.flush_all()
 
-    pcols = columns("res_partner", {"id", "name", "complete_name", "commercial_partner_id"})
-    cr.execute(SQL("""
+    pcols = columns(
+        "res_partner", {"id", "name", "complete_name", "commercial_partner_id"}
+    )
+    cr.execute(
+        SQL(
+            """
         INSERT INTO res_partner (name, complete_name, %(cols)s)
         SELECT 'Bench account ' || g, 'Bench account ' || g, %(cols)s
           FROM res_partner, generate_series(1, %(n)s) g WHERE res_partner.id = %(seed)s
-    """, cols=SQL(", ").join(SQL.identifier(c) for c in pcols), n=N_PARTNERS - 1, seed=seed.id))
-    cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE key_account_tier_id = %s",
-               [tier.id])
-    cr.execute("SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id", [tier.id])
+    """,
+            cols=SQL(", ").join(SQL.identifier(c) for c in pcols),
+            n=N_PARTNERS - 1,
+            seed=seed.id,
+        )
+    )
+    cr.execute(
+        "UPDATE res_partner SET commercial_partner_id = id WHERE key_account_tier_id = %s",
+        [tier.id],
+    )
+    cr.execute(
+        "SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id",
+        [tier.id],
+    )
     partner_ids = [r[0] for r in cr.fetchall()]
 
-    ocols = columns("sale_order", {"id", "name", "partner_id", "partner_invoice_id",
-                                   "partner_shipping_id", "date_order", "amount_untaxed",
-                                   "amount_total", "margin", "margin_percent"})
+    ocols = columns(
+        "sale_order",
+        {
+            "id",
+            "name",
+            "partner_id",
+            "partner_invoice_id",
+            "partner_shipping_id",
+            "date_order",
+            "amount_untaxed",
+            "amount_total",
+            "margin",
+            "margin_percent",
+        },
+    )
     span = (Q_TO - START).days + 1
     rng = random.Random(7)
     # each account gets a size: a few large accounts, many small ones
     weights = [rng.paretovariate(1.5) for _ in partner_ids]
     cr.execute("CREATE TEMP TABLE bench_p (idx int, pid int, w float8)")
-    cr.execute("INSERT INTO bench_p SELECT i - 1, p, w FROM unnest(%s::int[], %s::float8[]) "
-               "WITH ORDINALITY AS x(p, w, i)", [partner_ids, weights])
-    cr.execute(SQL("""
+    cr.execute(
+        "INSERT INTO bench_p SELECT i - 1, p, w FROM unnest(%s::int[], %s::float8[]) "
+        "WITH ORDINALITY AS x(p, w, i)",
+        [partner_ids, weights],
+    )
+    cr.execute(
+        SQL(
+            """
         INSERT INTO sale_order (name, partner_id, partner_invoice_id, partner_shipping_id,
                                 date_order, amount_untaxed, amount_total, margin, margin_percent,
                                 %(cols)s)
@@ -122,9 +193,16 @@ def build():
                                      AS amount) a,
                sale_order o
          WHERE o.id = %(seed)s
-    """, cols=SQL(", ").join(SQL.identifier(c) for c in ocols),
-        cols_o=SQL(", ").join(SQL.identifier("o", c) for c in ocols),
-        start=START, span=span, n=N_ORDERS, np=len(partner_ids), seed=order.id))
+    """,
+            cols=SQL(", ").join(SQL.identifier(c) for c in ocols),
+            cols_o=SQL(", ").join(SQL.identifier("o", c) for c in ocols),
+            start=START,
+            span=span,
+            n=N_ORDERS,
+            np=len(partner_ids),
+            seed=order.id,
+        )
+    )
     cr.execute("ANALYZE sale_order; ANALYZE res_partner")
     cr.commit()
     env.invalidate_all()
@@ -144,28 +222,42 @@ def timed(cls, name, phase):
             return original(self, *args, **kwargs)
         finally:
             PHASES[phase] += time.perf_counter() - started
+
     setattr(cls, name, wrapper)
 
 
-for _name, _phase in (("_read_partners", "partners"), ("_prefetch_shared_scans", "gather"),
-                      ("_gather_rows", "gather"), ("_upsert_values", "write values"),
-                      ("_current_scores", "score accounts"), ("_stored_scores", "score accounts"),
-                      ("_update_partner_scores", "score accounts"),
-                      ("_write_score_history", "score history")):
+for _name, _phase in (
+    ("_read_partners", "partners"),
+    ("_prefetch_shared_scans", "gather"),
+    ("_gather_rows", "gather"),
+    ("_upsert_values", "write values"),
+    ("_current_scores", "score accounts"),
+    ("_stored_scores", "score accounts"),
+    ("_update_partner_scores", "score accounts"),
+    ("_write_score_history", "score history"),
+):
     timed(KeyAccountKpiEngine, _name, _phase)
 timed(KeyAccountEarlyWarning, "_detect_and_notify", "early warnings")
 
 
 def clear_period(date_from, date_to):
-    cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
-               [date_from, date_to])
-    cr.execute("DELETE FROM key_account_score_history WHERE date_from = %s AND date_to = %s",
-               [date_from, date_to])
-    cr.execute("UPDATE res_partner SET key_account_score_date = NULL, key_account_score = 0, "
-               "key_account_grade = NULL, key_account_trend = 0 WHERE key_account_tier_id = %s",
-               [tier.id])
-    cr.execute("DELETE FROM mail_message WHERE model = 'res.partner' AND body ILIKE %s",
-               ["%o_kap_warning_%"])
+    cr.execute(
+        "DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
+        [date_from, date_to],
+    )
+    cr.execute(
+        "DELETE FROM key_account_score_history WHERE date_from = %s AND date_to = %s",
+        [date_from, date_to],
+    )
+    cr.execute(
+        "UPDATE res_partner SET key_account_score_date = NULL, key_account_score = 0, "
+        "key_account_grade = NULL, key_account_trend = 0 WHERE key_account_tier_id = %s",
+        [tier.id],
+    )
+    cr.execute(
+        "DELETE FROM mail_message WHERE model = 'res.partner' AND body ILIKE %s",
+        ["%o_kap_warning_%"],
+    )
     cr.execute("DELETE FROM mail_activity WHERE res_model = 'res.partner'")
     cr.commit()
     env.invalidate_all()
@@ -187,8 +279,13 @@ def time_engine(partner_ids, memory=False):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     cr.commit()
-    return {"s": elapsed, "queries": cr.sql_log_count - before, "values": len(ids),
-            "phases": dict(PHASES), "peak_mb": peak / 1e6}
+    return {
+        "s": elapsed,
+        "queries": cr.sql_log_count - before,
+        "values": len(ids),
+        "phases": dict(PHASES),
+        "peak_mb": peak / 1e6,
+    }
 
 
 def time_loop(sample_ids):
@@ -197,8 +294,12 @@ def time_loop(sample_ids):
     create)."""
     SaleOrder = env["sale.order"]
     Value = env["key.account.kpi.value"]
-    kpis = {k.code: k for k in env["key.account.kpi"].search(
-        [("code", "in", CODES), ("company_id", "=", False)])}
+    kpis = {
+        k.code: k
+        for k in env["key.account.kpi"].search(
+            [("code", "in", CODES), ("company_id", "=", False)]
+        )
+    }
     prev_from, prev_to = kpi_math.previous_period(Q_FROM, Q_TO)
     end = Q_TO + datetime.timedelta(days=1)
     started = time.perf_counter()
@@ -206,36 +307,63 @@ def time_loop(sample_ids):
         base = [("state", "=", "sale"), ("partner_id.commercial_partner_id", "=", pid)]
         period = [("date_order", ">=", Q_FROM), ("date_order", "<", end)]
         revenue, count, margin = SaleOrder._read_group(
-            base + period, [], ["amount_untaxed:sum", "__count", "margin:sum"])[0]
+            base + period, [], ["amount_untaxed:sum", "__count", "margin:sum"]
+        )[0]
         figures = {"revenue": revenue, "order_count": count}
         if FULL:
-            months = len(SaleOrder._read_group(base + period, ["date_order:month"], ["__count"]))
-            revenue_prev = SaleOrder._read_group(base + [
-                ("date_order", ">=", prev_from), ("date_order", "<", Q_FROM)],
-                [], ["amount_untaxed:sum"])[0][0]
-            clv = SaleOrder._read_group(base + [("date_order", "<", end)],
-                                        [], ["amount_untaxed:sum"])[0][0]
-            retention = (min(revenue, revenue_prev) * 100.0 / revenue_prev) if revenue_prev else None
-            figures.update({
-                "margin_amount": margin, "active_months": months, "clv": clv,
-                "revenue_growth": kpi_math.growth(revenue, revenue_prev),
-                "gross_margin": kpi_math.ratio(margin, revenue),
-                "repeat_purchase_rate": kpi_math.ratio(months, 3),
-                "retention": retention,
-                "churn": 100.0 - retention if retention is not None else None,
-            })
+            months = len(
+                SaleOrder._read_group(base + period, ["date_order:month"], ["__count"])
+            )
+            revenue_prev = SaleOrder._read_group(
+                base + [("date_order", ">=", prev_from), ("date_order", "<", Q_FROM)],
+                [],
+                ["amount_untaxed:sum"],
+            )[0][0]
+            clv = SaleOrder._read_group(
+                base + [("date_order", "<", end)], [], ["amount_untaxed:sum"]
+            )[0][0]
+            retention = (
+                (min(revenue, revenue_prev) * 100.0 / revenue_prev)
+                if revenue_prev
+                else None
+            )
+            figures.update(
+                {
+                    "margin_amount": margin,
+                    "active_months": months,
+                    "clv": clv,
+                    "revenue_growth": kpi_math.growth(revenue, revenue_prev),
+                    "gross_margin": kpi_math.ratio(margin, revenue),
+                    "repeat_purchase_rate": kpi_math.ratio(months, 3),
+                    "retention": retention,
+                    "churn": 100.0 - retention if retention is not None else None,
+                }
+            )
         for code, value in figures.items():
             if value is None:
                 continue
             kpi = kpis[code]
-            existing = Value.search([("partner_id", "=", pid), ("kpi_id", "=", kpi.id),
-                                     ("date_from", "=", Q_FROM), ("date_to", "=", Q_TO)])
+            existing = Value.search(
+                [
+                    ("partner_id", "=", pid),
+                    ("kpi_id", "=", kpi.id),
+                    ("date_from", "=", Q_FROM),
+                    ("date_to", "=", Q_TO),
+                ]
+            )
             vals = {"value": value, "target": kpi.target, "threshold": kpi.threshold}
             if existing:
                 existing.write(vals)
             else:
-                Value.create(dict(vals, partner_id=pid, kpi_id=kpi.id,
-                                  date_from=Q_FROM, date_to=Q_TO))
+                Value.create(
+                    dict(
+                        vals,
+                        partner_id=pid,
+                        kpi_id=kpi.id,
+                        date_from=Q_FROM,
+                        date_to=Q_TO,
+                    )
+                )
     env.flush_all()
     elapsed = time.perf_counter() - started
     cr.rollback()
@@ -246,8 +374,12 @@ def floor_sql():
     """One hand-written GROUP BY over sale_order (the only source table)
     computing every KPI of the template, its rows written into the value
     table (one row per account and KPI)."""
-    kpis = {k.code: k.id for k in env["key.account.kpi"].search(
-        [("code", "in", CODES), ("company_id", "=", False)])}
+    kpis = {
+        k.code: k.id
+        for k in env["key.account.kpi"].search(
+            [("code", "in", CODES), ("company_id", "=", False)]
+        )
+    }
     prev_from, _prev_to = kpi_math.previous_period(Q_FROM, Q_TO)
     aggregates = {
         "revenue": "SUM(amount) FILTER (WHERE d >= %(f)s)",
@@ -264,12 +396,16 @@ def floor_sql():
         "retention": "LEAST(revenue, prev) * 100.0 / NULLIF(prev, 0)",
         "churn": "100.0 - LEAST(revenue, prev) * 100.0 / NULLIF(prev, 0)",
     }
-    names = [c for c in ("revenue", "order_count", "margin_amount", "active_months", "clv")
-             if c in CODES] + (["prev"] if FULL else [])
+    names = [
+        c
+        for c in ("revenue", "order_count", "margin_amount", "active_months", "clv")
+        if c in CODES
+    ] + (["prev"] if FULL else [])
     selects = ",\n".join("%s AS %s" % (aggregates[n], n) for n in names)
     pairs = ", ".join("(%s, %s::float8)" % (kpis[c], derived.get(c, c)) for c in CODES)
     scan_from = "" if FULL else "AND o.date_order >= %(f)s"
-    return """
+    return (
+        """
         INSERT INTO key_account_kpi_value (partner_id, kpi_id, date_from, date_to, company_id,
                                            value, weight)
         SELECT g.cp, x.kpi, %%(f)s, %%(t)s, %%(c)s, x.value, 1
@@ -283,16 +419,25 @@ def floor_sql():
               GROUP BY p.commercial_partner_id) g
           CROSS JOIN LATERAL (VALUES %s) AS x(kpi, value)
          WHERE x.value IS NOT NULL
-    """ % (selects, scan_from, pairs), {
-        "f": Q_FROM, "t": Q_TO, "pf": prev_from, "e": Q_TO + datetime.timedelta(days=1),
-        "c": env.company.id}
+    """
+        % (selects, scan_from, pairs),
+        {
+            "f": Q_FROM,
+            "t": Q_TO,
+            "pf": prev_from,
+            "e": Q_TO + datetime.timedelta(days=1),
+            "c": env.company.id,
+        },
+    )
 
 
 def time_floor():
     query, params = floor_sql()
     cr.execute("SAVEPOINT floor")
-    cr.execute("DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
-               [Q_FROM, Q_TO])
+    cr.execute(
+        "DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
+        [Q_FROM, Q_TO],
+    )
     started = time.perf_counter()
     cr.execute(query, params)
     rows = cr.rowcount
@@ -308,7 +453,9 @@ def time_generation():
         cr.execute("DELETE FROM key_account_review WHERE cycle_id = %s", [cycle.id])
         cycle.invalidate_recordset()
     else:
-        cycle = Cycle.create({"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO})
+        cycle = Cycle.create(
+            {"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO}
+        )
     env.flush_all()
     env.invalidate_all()
     before = cr.sql_log_count
@@ -316,8 +463,11 @@ def time_generation():
     cycle.action_generate_reviews()
     env.flush_all()
     elapsed = time.perf_counter() - started
-    result = {"s": elapsed, "queries": cr.sql_log_count - before,
-              "reviews": len(cycle.review_ids)}
+    result = {
+        "s": elapsed,
+        "queries": cr.sql_log_count - before,
+        "reviews": len(cycle.review_ids),
+    }
     cr.rollback()
     return result
 
@@ -325,15 +475,21 @@ def time_generation():
 tier = build()
 if os.environ.get("KAP_BENCH_BUILD_ONLY"):
     raise SystemExit(0)
-cr.execute("SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id", [tier.id])
+cr.execute(
+    "SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id", [tier.id]
+)
 all_ids = [r[0] for r in cr.fetchall()]
 cr.execute("SELECT COUNT(*) FROM sale_order WHERE state = 'sale'")
 n_orders = cr.fetchone()[0]
-log("period %s..%s, %s accounts, %s confirmed orders, %s KPIs" % (
-    Q_FROM, Q_TO, len(all_ids), n_orders, len(CODES)))
+log(
+    "period %s..%s, %s accounts, %s confirmed orders, %s KPIs"
+    % (Q_FROM, Q_TO, len(all_ids), n_orders, len(CODES))
+)
 
 PREV = kpi_math.previous_period(Q_FROM, Q_TO)
-env["key.account.kpi.value"].compute_for_period(*PREV, all_ids)  # what the warnings compare with
+env["key.account.kpi.value"].compute_for_period(
+    *PREV, all_ids
+)  # what the warnings compare with
 cr.commit()
 time_engine(all_ids[:50])  # warm caches
 clear_period(Q_FROM, Q_TO)
@@ -353,6 +509,7 @@ loop_sample_s = time_loop(sample)
 loop_s = loop_sample_s * len(all_ids) / len(sample)
 log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
 
+
 # ---------------------------------------------------------------------------
 # Customer value: res.partner.compute_key_account_value (issue 10; own section)
 # ---------------------------------------------------------------------------
@@ -367,30 +524,57 @@ def time_customer_value():
     env.flush_all()
     elapsed = time.perf_counter() - started
     queries = cr.sql_log_count - before
-    log("customer value: %.2f s, %s queries, %s customers, method %s, backtest AUC %s, "
-        "predicted %.0f vs actual %.0f orders (goal: <= 60 s at 20,000 customers / 1M orders)" % (
-            elapsed, queries, result["partners"], result["method"], result["backtest_auc"],
-            result["backtest_predicted_orders"], result["backtest_actual_orders"]))
+    log(
+        "customer value: %.2f s, %s queries, %s customers, method %s, backtest AUC %s, "
+        "predicted %.0f vs actual %.0f orders (goal: <= 60 s at 20,000 customers / 1M orders)"
+        % (
+            elapsed,
+            queries,
+            result["partners"],
+            result["method"],
+            result["backtest_auc"],
+            result["backtest_predicted_orders"],
+            result["backtest_actual_orders"],
+        )
+    )
     cr.rollback()
     return {"s": elapsed, "queries": queries, "customers": result["partners"]}
 
 
-customer_value_figures = None if os.environ.get("KAP_BENCH_ENGINE_ONLY") else time_customer_value()
+customer_value_figures = (
+    None if os.environ.get("KAP_BENCH_ENGINE_ONLY") else time_customer_value()
+)
 
 cr.execute("SELECT version()")
 figures = {
-    "size": SIZE, "date": str(datetime.date.today()), "accounts": len(all_ids),
-    "orders": n_orders, "kpis": len(CODES), "values": first["values"],
-    "engine_first_s": first["s"], "engine_again_s": again["s"],
-    "phases_first": first["phases"], "phases_again": again["phases"],
-    "queries": first["queries"], "queries_100": small["queries"],
-    "peak_mb": memory["peak_mb"], "floor_s": floor_s, "floor_rows": floor_rows,
-    "loop_s": loop_s, "loop_sample": len(sample), "loop_sample_s": loop_sample_s,
-    "generation_s": generation["s"], "generation_queries": generation["queries"],
+    "size": SIZE,
+    "date": str(datetime.date.today()),
+    "accounts": len(all_ids),
+    "orders": n_orders,
+    "kpis": len(CODES),
+    "values": first["values"],
+    "engine_first_s": first["s"],
+    "engine_again_s": again["s"],
+    "phases_first": first["phases"],
+    "phases_again": again["phases"],
+    "queries": first["queries"],
+    "queries_100": small["queries"],
+    "peak_mb": memory["peak_mb"],
+    "floor_s": floor_s,
+    "floor_rows": floor_rows,
+    "loop_s": loop_s,
+    "loop_sample": len(sample),
+    "loop_sample_s": loop_sample_s,
+    "generation_s": generation["s"],
+    "generation_queries": generation["queries"],
     "reviews": generation["reviews"],
-    "machine": "%s, %s CPUs, Python %s, %s" % (
-        platform.machine(), os.cpu_count(), platform.python_version(),
-        cr.fetchone()[0].split(" on ")[0]),
+    "machine": "%s, %s CPUs, Python %s, %s"
+    % (
+        platform.machine(),
+        os.cpu_count(),
+        platform.python_version(),
+        cr.fetchone()[0].split(" on ")[0],
+    ),
 }
 out_dir = pathlib.Path(os.environ.get("KAP_BENCH_OUT", ".kap/bench"))
 out_dir.mkdir(parents=True, exist_ok=True)
@@ -417,24 +601,57 @@ print()
 print("| measure | small | full | goal (small / full) |")
 print("| --- | --- | --- | --- |")
 row("run date", "%s", lambda d: d["date"])
-row("accounts × orders × KPIs", "%s", lambda d: "%s × %s × %s" % (
-    format(d["accounts"], ","), format(d["orders"], ","), d["kpis"]))
+row(
+    "accounts × orders × KPIs",
+    "%s",
+    lambda d: (
+        "%s × %s × %s"
+        % (format(d["accounts"], ","), format(d["orders"], ","), d["kpis"])
+    ),
+)
 row("values written", "%s", lambda d: format(d["values"], ","))
 row("engine, first computation (s)", "%.2f", lambda d: d["engine_first_s"])
 row("engine, recomputation (s)", "%.2f", lambda d: d["engine_again_s"])
-for phase in ("partners", "gather", "write values", "score accounts", "early warnings",
-              "score history"):
-    row("· %s, first / again (s)" % phase, "%s",
-        lambda d, p=phase: "%.2f / %.2f" % (d["phases_first"].get(p, 0), d["phases_again"].get(p, 0)))
+for phase in (
+    "partners",
+    "gather",
+    "write values",
+    "score accounts",
+    "early warnings",
+    "score history",
+):
+    row(
+        "· %s, first / again (s)" % phase,
+        "%s",
+        lambda d, p=phase: (
+            "%.2f / %.2f" % (d["phases_first"].get(p, 0), d["phases_again"].get(p, 0))
+        ),
+    )
 row("per-account loop, extrapolated (s)", "%.1f", lambda d: d["loop_s"])
 row("floor: GROUP BY writing its rows (s)", "%.2f", lambda d: d["floor_s"])
-row("engine speed-up over the loop, first", "%.1f×",
-    lambda d: d["loop_s"] / d["engine_first_s"], "≥ 20× / ≥ 50×")
-row("engine speed-up over the loop, again", "%.1f×", lambda d: d["loop_s"] / d["engine_again_s"])
-row("engine / floor, first", "%.1f×", lambda d: d["engine_first_s"] / d["floor_s"], "≤ 5× / ≤ 3×")
+row(
+    "engine speed-up over the loop, first",
+    "%.1f×",
+    lambda d: d["loop_s"] / d["engine_first_s"],
+    "≥ 20× / ≥ 50×",
+)
+row(
+    "engine speed-up over the loop, again",
+    "%.1f×",
+    lambda d: d["loop_s"] / d["engine_again_s"],
+)
+row(
+    "engine / floor, first",
+    "%.1f×",
+    lambda d: d["engine_first_s"] / d["floor_s"],
+    "≤ 5× / ≤ 3×",
+)
 row("engine / floor, again", "%.1f×", lambda d: d["engine_again_s"] / d["floor_s"])
-row("SQL queries, all accounts / 100 accounts", "%s",
-    lambda d: "%s / %s" % (d["queries"], d["queries_100"]))
+row(
+    "SQL queries, all accounts / 100 accounts",
+    "%s",
+    lambda d: "%s / %s" % (d["queries"], d["queries_100"]),
+)
 row("peak Python memory of one computation (MB)", "%.0f", lambda d: d["peak_mb"])
 row("review generation, all accounts (s)", "%.2f", lambda d: d["generation_s"])
 row("review generation, SQL queries", "%s", lambda d: d["generation_queries"])

@@ -8,6 +8,7 @@ sale orders, the upsert of the values, the score-history upsert, the reads of
 the previous period) under ``EXPLAIN (ANALYZE, BUFFERS)``, each rolled back.
 The output is what bench/README.md shows.
 """
+
 import re
 
 from odoo.sql_db import Cursor
@@ -16,13 +17,24 @@ from odoo.addons.key_account_performance.tools import kpi_math
 
 env = env  # noqa: F821 - provided by odoo-bin shell
 cr = env.cr
-Q_FROM, Q_TO = kpi_math.last_closed_period(__import__("datetime").date.today(), "quarter")
+Q_FROM, Q_TO = kpi_math.last_closed_period(
+    __import__("datetime").date.today(), "quarter"
+)
 PATTERNS = [
     ("shared scan of sale orders", re.compile(r"FROM \"sale_order\"", re.S)),
     ("upsert of the values", re.compile(r"INSERT INTO key_account_kpi_value", re.S)),
-    ("previous period's values", re.compile(r"SELECT partner_id, kpi_id, value, score FROM")),
-    ("score history upsert", re.compile(r"INSERT INTO key_account_score_history", re.S)),
-    ("partner scores", re.compile(r"UPDATE res_partner p\s+SET key_account_score", re.S)),
+    (
+        "previous period's values",
+        re.compile(r"SELECT partner_id, kpi_id, value, score FROM"),
+    ),
+    (
+        "score history upsert",
+        re.compile(r"INSERT INTO key_account_score_history", re.S),
+    ),
+    (
+        "partner scores",
+        re.compile(r"UPDATE res_partner p\s+SET key_account_score", re.S),
+    ),
 ]
 recorded = {}
 original = Cursor.execute
@@ -37,8 +49,10 @@ def recording(self, query, params=None, log_exceptions=True):
     return original(self, query, params, log_exceptions)
 
 
-cr.execute("SELECT id FROM res_partner WHERE key_account_tier_id = "
-           "(SELECT id FROM key_account_tier WHERE name->>'en_US' = 'Bench') ORDER BY id")
+cr.execute(
+    "SELECT id FROM res_partner WHERE key_account_tier_id = "
+    "(SELECT id FROM key_account_tier WHERE name->>'en_US' = 'Bench') ORDER BY id"
+)
 ids = [r[0] for r in cr.fetchall()]
 Cursor.execute = recording
 try:
@@ -56,6 +70,11 @@ for label, _pattern in PATTERNS:
     cr.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + text, params)
     plan = "\n".join(row[0] for row in cr.fetchall())
     cr.execute("ROLLBACK TO SAVEPOINT explain")
-    short = re.sub(r"'\{[^']{200,}\}'", "'{…}'", cr.mogrify(text, params).decode()[:3000])
-    print("\n### %s (%s accounts)\n\n```sql\n%s\n```\n\n```\n%s\n```" % (label, len(ids), short.strip(), plan))
+    short = re.sub(
+        r"'\{[^']{200,}\}'", "'{…}'", cr.mogrify(text, params).decode()[:3000]
+    )
+    print(
+        "\n### %s (%s accounts)\n\n```sql\n%s\n```\n\n```\n%s\n```"
+        % (label, len(ids), short.strip(), plan)
+    )
 cr.rollback()

@@ -18,6 +18,7 @@ account (extended, never stacked). Detection is plain Python over the dicts
 the engine already holds, and the notes and activities are written in one
 batch each: the number of queries does not depend on the number of accounts.
 """
+
 import datetime
 import re
 
@@ -38,8 +39,20 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     _description = "Key Account Early Warning"
 
     @api.model
-    def _detect_and_notify(self, partners, kpis, template_of, bands, current, previous_values,
-                           score_changes, date_from, date_to, today, company):
+    def _detect_and_notify(
+        self,
+        partners,
+        kpis,
+        template_of,
+        bands,
+        current,
+        previous_values,
+        score_changes,
+        date_from,
+        date_to,
+        today,
+        company,
+    ):
         """Detect and notify the warnings of one computation.
 
         ``current`` / ``previous_values``: {partner id: {kpi id: (value, score)}}
@@ -53,11 +66,23 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         span = kpi_math.elapsed_span(date_from, date_to, today)
         if span:
             crossings = self._running_crossings(
-                partners, kpis, template_of, bands, current, date_from, date_to, span, company)
+                partners,
+                kpis,
+                template_of,
+                bands,
+                current,
+                date_from,
+                date_to,
+                span,
+                company,
+            )
         else:
             crossings = self._closed_crossings(
-                kpis, template_of, bands, current, previous_values, date_from, date_to)
-        warnings = self._format(crossings, score_changes, date_from, date_to, span, company)
+                kpis, template_of, bands, current, previous_values, date_from, date_to
+            )
+        warnings = self._format(
+            crossings, score_changes, date_from, date_to, span, company
+        )
         warnings = self._forget_said(warnings)
         if warnings:
             self._notify(warnings, partners)
@@ -73,8 +98,9 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return score is not None and score <= 0
 
     @api.model
-    def _closed_crossings(self, kpis, template_of, bands, current, previous_values,
-                          date_from, date_to):
+    def _closed_crossings(
+        self, kpis, template_of, bands, current, previous_values, date_from, date_to
+    ):
         """[(partner id, kpi, threshold, before, now)] of a closed period."""
         result = []
         by_id = {kpi.id: (kpi, kpi.direction) for kpi in kpis}
@@ -92,13 +118,24 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 if not band or value is None or before is None:
                     continue
                 if self._beyond(value, band, direction) and not self._beyond(
-                        before, band, direction):
+                    before, band, direction
+                ):
                     result.append((pid, kpi, band[1], before, value))
         return result
 
     @api.model
-    def _running_crossings(self, partners, kpis, template_of, bands, current,
-                           date_from, date_to, span, company):
+    def _running_crossings(
+        self,
+        partners,
+        kpis,
+        template_of,
+        bands,
+        current,
+        date_from,
+        date_to,
+        span,
+        company,
+    ):
         """[(partner id, kpi, threshold, before, now)] of a running period:
         first day .. today against the same days of the previous period."""
         elapsed, (ref_from, ref_to), fraction = span
@@ -107,16 +144,22 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         partner_ids = list(partners)
         memo = {}
         computed = kpis.filtered(lambda k: k.computation_mode != "manual")
-        Engine._prefetch_shared_scans(computed, partner_ids, date_from, today_to, memo, company)
-        Engine._prefetch_shared_scans(computed, partner_ids, ref_from, ref_to, memo, company)
+        Engine._prefetch_shared_scans(
+            computed, partner_ids, date_from, today_to, memo, company
+        )
+        Engine._prefetch_shared_scans(
+            computed, partner_ids, ref_from, ref_to, memo, company
+        )
         now_values, before_values = {}, {}
         for kpi in computed:
             try:
                 with self.env.cr.savepoint():
                     now_values[kpi.id] = kpi._engine_values(
-                        partner_ids, date_from, today_to, memo, company)
+                        partner_ids, date_from, today_to, memo, company
+                    )
                     before_values[kpi.id] = kpi._engine_values(
-                        partner_ids, ref_from, ref_to, memo, company)
+                        partner_ids, ref_from, ref_to, memo, company
+                    )
             except Exception:  # noqa: BLE001 - the engine already recorded the KPI's error
                 now_values.pop(kpi.id, None)
         result = []
@@ -143,7 +186,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 if now is None or before is None:
                     continue
                 if self._beyond(now, band, kpi.direction) and not self._beyond(
-                        before, band, kpi.direction):
+                    before, band, kpi.direction
+                ):
                     result.append((pid, kpi, band[1], before, now))
         return result
 
@@ -156,44 +200,89 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         _ = self.env._
         period = kpi_math.period_label(None, date_from, date_to)
         if span:
-            previous = kpi_math.period_label(None, *kpi_math.previous_period(date_from, date_to))
-            period = _("%(period)s to date (day %(day)s, against the same days of %(previous)s)",
-                       period=period, day=span[0], previous=previous)
+            previous = kpi_math.period_label(
+                None, *kpi_math.previous_period(date_from, date_to)
+            )
+            period = _(
+                "%(period)s to date (day %(day)s, against the same days of %(previous)s)",
+                period=period,
+                day=span[0],
+                previous=previous,
+            )
 
         def fmt(number):
             return ("{:,.0f}" if abs(number) >= 100 else "{:,.2f}").format(number)
 
         warnings = {}
         for pid, kpi, threshold, before, now in crossings:
-            if span and kpi.computation_mode in ADDITIVE_MODES and kpi.period_scope == "period":
-                text = _("%(kpi)s crossed its pro-rated threshold (%(threshold)s) in %(period)s: "
-                         "%(before)s → %(now)s", kpi=kpi.name, threshold=fmt(threshold),
-                         period=period, before=fmt(before), now=fmt(now))
+            if (
+                span
+                and kpi.computation_mode in ADDITIVE_MODES
+                and kpi.period_scope == "period"
+            ):
+                text = _(
+                    "%(kpi)s crossed its pro-rated threshold (%(threshold)s) in %(period)s: "
+                    "%(before)s → %(now)s",
+                    kpi=kpi.name,
+                    threshold=fmt(threshold),
+                    period=period,
+                    before=fmt(before),
+                    now=fmt(now),
+                )
             else:
-                text = _("%(kpi)s crossed its threshold (%(threshold)s) in %(period)s: "
-                         "%(before)s → %(now)s", kpi=kpi.name, threshold=fmt(threshold),
-                         period=period, before=fmt(before), now=fmt(now))
+                text = _(
+                    "%(kpi)s crossed its threshold (%(threshold)s) in %(period)s: "
+                    "%(before)s → %(now)s",
+                    kpi=kpi.name,
+                    threshold=fmt(threshold),
+                    period=period,
+                    before=fmt(before),
+                    now=fmt(now),
+                )
             warnings.setdefault(pid, []).append(
-                ("threshold-%s-%s-%s" % (kpi.id, date_from, date_to), text))
+                ("threshold-%s-%s-%s" % (kpi.id, date_from, date_to), text)
+            )
         if score_changes:
             ranks = dict(self.env["key.account.grade"]._get_bands(company))
             step = company.key_account_score_drop_step
             for pid, change in score_changes.items():
                 if not change.get("old_grade") or change.get("score") is None:
                     continue
-                old_rank, new_rank = ranks.get(change["old_grade"]), ranks.get(change["grade"])
-                if old_rank is not None and new_rank is not None and new_rank < old_rank:
-                    warnings.setdefault(pid, []).append((
-                        "grade-%s-%s" % (date_from, date_to),
-                        _("Grade fell from %(old)s to %(new)s in %(period)s",
-                          old=change["old_grade"], new=change["grade"], period=period)))
+                old_rank, new_rank = (
+                    ranks.get(change["old_grade"]),
+                    ranks.get(change["grade"]),
+                )
+                if (
+                    old_rank is not None
+                    and new_rank is not None
+                    and new_rank < old_rank
+                ):
+                    warnings.setdefault(pid, []).append(
+                        (
+                            "grade-%s-%s" % (date_from, date_to),
+                            _(
+                                "Grade fell from %(old)s to %(new)s in %(period)s",
+                                old=change["old_grade"],
+                                new=change["grade"],
+                                period=period,
+                            ),
+                        )
+                    )
                 fall = (change["old_score"] or 0.0) - change["score"]
                 if step and fall > step:
-                    warnings.setdefault(pid, []).append((
-                        "score-%s-%s" % (date_from, date_to),
-                        _("Score fell from %(old).1f to %(new).1f in %(period)s "
-                          "(more than %(step)s points)", old=change["old_score"],
-                          new=change["score"], period=period, step=fmt(step))))
+                    warnings.setdefault(pid, []).append(
+                        (
+                            "score-%s-%s" % (date_from, date_to),
+                            _(
+                                "Score fell from %(old).1f to %(new).1f in %(period)s "
+                                "(more than %(step)s points)",
+                                old=change["old_score"],
+                                new=change["score"],
+                                period=period,
+                                step=fmt(step),
+                            ),
+                        )
+                    )
         return warnings
 
     @api.model
@@ -202,13 +291,27 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         if not warnings:
             return warnings
         said = set()
-        for message in self.env["mail.message"].sudo().search_fetch(
-                [("model", "=", "res.partner"), ("res_id", "in", list(warnings)),
-                 ("message_type", "=", "comment"), ("body", "ilike", MARKER)], ["res_id", "body"]):
-            said.update((message.res_id, key) for key in re.findall(
-                MARKER + r"([\w-]+)", str(message.body or "")))
-        warnings = {pid: [(key, text) for key, text in items if (pid, key) not in said]
-                    for pid, items in warnings.items()}
+        for message in (
+            self.env["mail.message"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "in", list(warnings)),
+                    ("message_type", "=", "comment"),
+                    ("body", "ilike", MARKER),
+                ],
+                ["res_id", "body"],
+            )
+        ):
+            said.update(
+                (message.res_id, key)
+                for key in re.findall(MARKER + r"([\w-]+)", str(message.body or ""))
+            )
+        warnings = {
+            pid: [(key, text) for key, text in items if (pid, key) not in said]
+            for pid, items in warnings.items()
+        }
         return {pid: items for pid, items in warnings.items() if items}
 
     # ------------------------------------------------------------------
@@ -221,9 +324,17 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         partners_sudo = self.env["res.partner"].sudo().browse(list(warnings))
         open_activities = {}
         if activity_type:
-            for activity in self.env["mail.activity"].sudo().search(
-                    [("res_model", "=", "res.partner"), ("res_id", "in", partners_sudo.ids),
-                     ("activity_type_id", "=", activity_type.id)]):
+            for activity in (
+                self.env["mail.activity"]
+                .sudo()
+                .search(
+                    [
+                        ("res_model", "=", "res.partner"),
+                        ("res_id", "in", partners_sudo.ids),
+                        ("activity_type_id", "=", activity_type.id),
+                    ]
+                )
+            ):
                 open_activities.setdefault(activity.res_id, activity)
         bodies, new_activities = {}, []
         model_id = self.env["ir.model"]._get_id("res.partner")
@@ -232,29 +343,43 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             info = partners.get(partner.id) or {}
             items = Markup("").join(
                 Markup('<li class="%s%s">%s</li>') % (MARKER, key, text)
-                for key, text in warnings[partner.id])
+                for key, text in warnings[partner.id]
+            )
             bodies[partner.id] = Markup("<p>%s</p><ul>%s</ul>") % (
-                self.env._("Key account early warning"), items)
+                self.env._("Key account early warning"),
+                items,
+            )
             activity = open_activities.get(partner.id)
             if activity:
-                activity.note = (activity.note or Markup("")) + Markup("<ul>%s</ul>") % items
+                activity.note = (activity.note or Markup("")) + Markup(
+                    "<ul>%s</ul>"
+                ) % items
             elif info.get("manager_id") and activity_type:
-                new_activities.append({
-                    "res_model_id": model_id, "res_id": partner.id,
-                    "activity_type_id": activity_type.id, "user_id": info["manager_id"],
-                    "date_deadline": deadline,
-                    "summary": self.env._("Early warning: %(partner)s",
-                                          partner=info.get("name") or partner.name),
-                    "note": Markup("<ul>%s</ul>") % items,
-                })
+                new_activities.append(
+                    {
+                        "res_model_id": model_id,
+                        "res_id": partner.id,
+                        "activity_type_id": activity_type.id,
+                        "user_id": info["manager_id"],
+                        "date_deadline": deadline,
+                        "summary": self.env._(
+                            "Early warning: %(partner)s",
+                            partner=info.get("name") or partner.name,
+                        ),
+                        "note": Markup("<ul>%s</ul>") % items,
+                    }
+                )
         self._log_notes(bodies)
         if new_activities:
             # the activities' record names, read in one query (not one per activity)
-            partners_sudo.browse([vals["res_id"] for vals in new_activities]).mapped("display_name")
+            partners_sudo.browse([vals["res_id"] for vals in new_activities]).mapped(
+                "display_name"
+            )
             # the activity itself tells the KAM (activity menu, bus); no e-mail
             # per warned account, which would also cost queries per account
             self.env["mail.activity"].sudo().with_context(
-                mail_activity_quick_update=True).create(new_activities)
+                mail_activity_quick_update=True
+            ).create(new_activities)
 
     @api.model
     def _log_notes(self, bodies):
@@ -266,10 +391,13 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         Message = self.env["mail.message"]
         Message.flush_model()
         author_id, email_from = self.env["res.partner"]._message_compute_author(
-            None, None, raise_on_email=False)
+            None, None, raise_on_email=False
+        )
         res_ids = list(bodies)
         now = fields.Datetime.now()
-        self.env.execute_query(SQL("""
+        self.env.execute_query(
+            SQL(
+                """
             INSERT INTO mail_message (
                 model, res_id, body, message_type, subtype_id, is_internal,
                 author_id, email_from, date, message_id,
@@ -279,9 +407,18 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                    %(uid)s, %(now)s, %(uid)s, %(now)s
               FROM unnest(%(res_ids)s::int[], %(bodies)s::text[], %(message_ids)s::varchar[])
                    AS x(res_id, body, message_id)
-        """, subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-            author=author_id or None, email_from=email_from or None, now=now,
-            uid=self.env.uid, res_ids=res_ids, bodies=[str(bodies[pid]) for pid in res_ids],
-            message_ids=[generate_tracking_message_id("message-notify") for _pid in res_ids]))
+        """,
+                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+                author=author_id or None,
+                email_from=email_from or None,
+                now=now,
+                uid=self.env.uid,
+                res_ids=res_ids,
+                bodies=[str(bodies[pid]) for pid in res_ids],
+                message_ids=[
+                    generate_tracking_message_id("message-notify") for _pid in res_ids
+                ],
+            )
+        )
         Message.invalidate_model()
         self.env["res.partner"].browse(res_ids).invalidate_recordset(["message_ids"])

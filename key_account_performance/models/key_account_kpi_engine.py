@@ -14,6 +14,7 @@ keeps the public entry point ``compute_for_period``; the KPI model gathers
 source data (``_engine_values``); early warnings are
 ``key.account.early.warning``; period arithmetic is ``tools/kpi_math.py``.
 """
+
 import json
 import logging
 from collections import defaultdict
@@ -60,15 +61,21 @@ class KeyAccountKpiEngine(models.AbstractModel):
 
         True when taken at once; False when another transaction holds it.
         """
-        return self.env.execute_query(SQL(
-            "SELECT pg_try_advisory_xact_lock(hashtext(%s))",
-            self._lock_key(company, date_from, date_to)))[0][0]
+        return self.env.execute_query(
+            SQL(
+                "SELECT pg_try_advisory_xact_lock(hashtext(%s))",
+                self._lock_key(company, date_from, date_to),
+            )
+        )[0][0]
 
     @api.model
     def _wait_lock(self, company, date_from, date_to):
-        self.env.execute_query(SQL(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            self._lock_key(company, date_from, date_to)))
+        self.env.execute_query(
+            SQL(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                self._lock_key(company, date_from, date_to),
+            )
+        )
 
     # ------------------------------------------------------------------
     # Orchestration
@@ -86,19 +93,33 @@ class KeyAccountKpiEngine(models.AbstractModel):
         partner_ids = list(partners)
         Template = self.env["key.account.kpi.template"]
         template_of = Template._resolve_for_rows(
-            {pid: (info["template_id"], info["tier_id"], info["segment_id"])
-             for pid, info in partners.items()}, company)
-        bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
-        kpis = self.env["key.account.kpi"].sudo().browse(
-            {kpi_id for band in bands.values() for kpi_id in band})
+            {
+                pid: (info["template_id"], info["tier_id"], info["segment_id"])
+                for pid, info in partners.items()
+            },
+            company,
+        )
+        bands = Template.browse(
+            list(set(filter(None, template_of.values())))
+        )._kpi_bands()
+        kpis = (
+            self.env["key.account.kpi"]
+            .sudo()
+            .browse({kpi_id for band in bands.values() for kpi_id in band})
+        )
         kpis = kpis.filtered("active").sorted(lambda k: (k.sequence, k.id))
 
         memo = {}
-        self._prefetch_shared_scans(kpis, partner_ids, date_from, date_to, memo, company)
+        self._prefetch_shared_scans(
+            kpis, partner_ids, date_from, date_to, memo, company
+        )
         rows, stale = self._gather_rows(
-            kpis, partners, template_of, bands, date_from, date_to, memo, company)
+            kpis, partners, template_of, bands, date_from, date_to, memo, company
+        )
         value_ids = self._upsert_values(rows, date_from, date_to, company, stale)
-        current = self._current_scores(rows, partner_ids, template_of, bands, date_from, date_to)
+        current = self._current_scores(
+            rows, partner_ids, template_of, bands, date_from, date_to
+        )
         scores = self._account_scores(current, template_of, bands)
         prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
         previous_values = self._stored_scores(partner_ids, prev_from, prev_to)
@@ -106,17 +127,31 @@ class KeyAccountKpiEngine(models.AbstractModel):
         grade_bands = self.env["key.account.grade"]._get_bands(company)
         today = self._today(company)
         changes = self._update_partner_scores(
-            partners, scores, previous, grade_bands, date_from, date_to, today)
+            partners, scores, previous, grade_bands, date_from, date_to, today
+        )
         self.env["key.account.early.warning"]._detect_and_notify(
-            partners, kpis, template_of, bands, current, previous_values, changes,
-            date_from, date_to, today, company)
+            partners,
+            kpis,
+            template_of,
+            bands,
+            current,
+            previous_values,
+            changes,
+            date_from,
+            date_to,
+            today,
+            company,
+        )
         self._write_score_history(
-            partners, scores, previous, grade_bands, date_from, date_to, today, company)
+            partners, scores, previous, grade_bands, date_from, date_to, today, company
+        )
         return value_ids
 
     @api.model
     def _today(self, company):
-        return fields.Date.context_today(self.with_context(tz=company.partner_id.tz or "UTC"))
+        return fields.Date.context_today(
+            self.with_context(tz=company.partner_id.tz or "UTC")
+        )
 
     # ------------------------------------------------------------------
     # Partners: one plain query
@@ -124,18 +159,31 @@ class KeyAccountKpiEngine(models.AbstractModel):
     @api.model
     def _read_partners(self, partner_ids):
         """{partner id: dict} of the columns the engine needs, one query."""
-        self.env["res.partner"].flush_model([
-            "key_account_manager_id", "key_account_tier_id", "key_account_segment_id",
-            "key_account_template_id", "key_account_score", "key_account_grade",
-            "key_account_score_date", "name"])
-        rows = self.env.execute_query_dict(SQL("""
+        self.env["res.partner"].flush_model(
+            [
+                "key_account_manager_id",
+                "key_account_tier_id",
+                "key_account_segment_id",
+                "key_account_template_id",
+                "key_account_score",
+                "key_account_grade",
+                "key_account_score_date",
+                "name",
+            ]
+        )
+        rows = self.env.execute_query_dict(
+            SQL(
+                """
             SELECT id, name, key_account_manager_id AS manager_id,
                    key_account_tier_id AS tier_id, key_account_segment_id AS segment_id,
                    key_account_template_id AS template_id,
                    key_account_score AS score, key_account_grade AS grade,
                    key_account_score_date AS score_date
               FROM res_partner WHERE id = ANY(%s) ORDER BY id
-        """, list(partner_ids)))
+        """,
+                list(partner_ids),
+            )
+        )
         return {row["id"]: row for row in rows}
 
     # ------------------------------------------------------------------
@@ -168,7 +216,9 @@ class KeyAccountKpiEngine(models.AbstractModel):
         return needed
 
     @api.model
-    def _prefetch_shared_scans(self, kpis, partner_ids, date_from, date_to, memo, company):
+    def _prefetch_shared_scans(
+        self, kpis, partner_ids, date_from, date_to, memo, company
+    ):
         """Fill ``memo`` for every count / sum / average KPI (and period) the
         computation needs, with one scan per source: KPIs on the same model,
         domain, partner path and date field are read by one grouped
@@ -177,8 +227,12 @@ class KeyAccountKpiEngine(models.AbstractModel):
         for kpi, start, end in self._needed_record_kpis(kpis, date_from, date_to):
             if not kpi.model_id or not kpi.date_field:
                 continue
-            key = (kpi.model_id.model, (kpi.domain or "[]").strip(),
-                   kpi.partner_field or "partner_id", kpi.date_field)
+            key = (
+                kpi.model_id.model,
+                (kpi.domain or "[]").strip(),
+                kpi.partner_field or "partner_id",
+                kpi.date_field,
+            )
             groups[key].append((kpi, start, end))
         for key, items in groups.items():
             if len(items) < 2:
@@ -187,7 +241,9 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 with self.env.cr.savepoint():
                     memo.update(self._shared_scan(items, partner_ids, company))
             except Exception as exc:  # noqa: BLE001 - each KPI then reports its own error
-                _logger.info("shared scan of %s fell back to one query per KPI: %s", key[0], exc)
+                _logger.info(
+                    "shared scan of %s fell back to one query per KPI: %s", key[0], exc
+                )
 
     @api.model
     def _shared_scan(self, items, partner_ids, company):
@@ -198,15 +254,20 @@ class KeyAccountKpiEngine(models.AbstractModel):
         nothing is absent (NULLIF), a sum or average of nothing is NULL.
         """
         first = items[0][0]
-        windows = [(kpi, kpi._scope_start(start, end), start, end) for kpi, start, end in items]
+        windows = [
+            (kpi, kpi._scope_start(start, end), start, end) for kpi, start, end in items
+        ]
         scan_from = min(w[1] for w in windows)
         scan_to = max(w[3] for w in windows)
         Model, query, cp_sql, date_sql, date_field = first._source_query(
-            partner_ids, scan_from, scan_to, company)
+            partner_ids, scan_from, scan_to, company
+        )
         alias = Model._table
         aggregates = []
         for kpi, scope_from, _start, end in windows:
-            condition = kpi._period_condition(date_sql, date_field, scope_from, end, company)
+            condition = kpi._period_condition(
+                date_sql, date_field, scope_from, end, company
+            )
             mode = kpi.computation_mode
             if mode == "count":
                 if kpi.count_distinct in ("day", "month"):
@@ -214,29 +275,44 @@ class KeyAccountKpiEngine(models.AbstractModel):
                     if date_field.type == "datetime":
                         tz = company.partner_id.tz or self.env.user.tz or "UTC"
                         local = SQL("timezone(%s, timezone('UTC', %s))", tz, date_sql)
-                    aggregate = SQL("COUNT(DISTINCT date_trunc(%s, %s)) FILTER (WHERE %s)",
-                                    kpi.count_distinct, local, condition)
+                    aggregate = SQL(
+                        "COUNT(DISTINCT date_trunc(%s, %s)) FILTER (WHERE %s)",
+                        kpi.count_distinct,
+                        local,
+                        condition,
+                    )
                 else:
                     aggregate = SQL("COUNT(*) FILTER (WHERE %s)", condition)
                 aggregate = SQL("NULLIF(%s, 0)", aggregate)
             else:
                 value_sql, _vfield = _sql_path(Model, alias, kpi.value_field, query)
                 if kpi.currency_rate_field:
-                    rate_sql, _rfield = _sql_path(Model, alias, kpi.currency_rate_field, query)
-                    value_sql = SQL("(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql)
+                    rate_sql, _rfield = _sql_path(
+                        Model, alias, kpi.currency_rate_field, query
+                    )
+                    value_sql = SQL(
+                        "(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql
+                    )
                 function = SQL("SUM") if mode == "sum" else SQL("AVG")
-                aggregate = SQL("%s(%s) FILTER (WHERE %s)", function, value_sql, condition)
+                aggregate = SQL(
+                    "%s(%s) FILTER (WHERE %s)", function, value_sql, condition
+                )
             aggregates.append(aggregate)
         query.groupby = cp_sql
         rows = self.env.execute_query(query.select(cp_sql, *aggregates))
         result = {}
         for index, (kpi, _scope, start, end) in enumerate(windows):
             result[(kpi.id, start, end)] = {
-                row[0]: float(row[index + 1]) for row in rows if row[index + 1] is not None}
+                row[0]: float(row[index + 1])
+                for row in rows
+                if row[index + 1] is not None
+            }
         return result
 
     @api.model
-    def _gather_rows(self, kpis, partners, template_of, bands, date_from, date_to, memo, company):
+    def _gather_rows(
+        self, kpis, partners, template_of, bands, date_from, date_to, memo, company
+    ):
         """Value rows of every computed KPI for every partner of its template,
         scored in Python; and the (kpi, partner) pairs gone to 'no data'."""
         now = fields.Datetime.now()
@@ -249,14 +325,21 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 continue
             try:
                 with self.env.cr.savepoint():
-                    values = kpi._engine_values(partner_ids, date_from, date_to, memo, company)
+                    values = kpi._engine_values(
+                        partner_ids, date_from, date_to, memo, company
+                    )
             except Exception as exc:  # noqa: BLE001 - a broken KPI must not stop the others
                 _logger.warning("KPI %s failed: %s", kpi.code, exc)
                 memo.pop((kpi.id, date_from, date_to), None)
                 failed[kpi.id] = str(exc) or repr(exc)
                 continue
             ok.append(kpi.id)
-            kpi_id, code, sequence, direction = kpi.id, kpi.code, kpi.sequence, kpi.direction
+            kpi_id, code, sequence, direction = (
+                kpi.id,
+                kpi.code,
+                kpi.sequence,
+                kpi.direction,
+            )
             filled = kpi.computation_mode in ("count", "sum")
             for pid in partner_ids:
                 template_id = template_of[pid]
@@ -272,9 +355,23 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 target, threshold, weight = band
                 score = kpi_math.kpi_score(value, target, threshold, direction)
                 info = partners[pid]
-                rows.append((pid, kpi_id, value, target, threshold, weight, score,
-                             kpi_math.score_status(score) or None, template_id, code, sequence,
-                             info["manager_id"], info["tier_id"]))
+                rows.append(
+                    (
+                        pid,
+                        kpi_id,
+                        value,
+                        target,
+                        threshold,
+                        weight,
+                        score,
+                        kpi_math.score_status(score) or None,
+                        template_id,
+                        code,
+                        sequence,
+                        info["manager_id"],
+                        info["tier_id"],
+                    )
+                )
         self._record_kpi_runs(ok, failed, now)
         return rows, stale
 
@@ -283,19 +380,34 @@ class KeyAccountKpiEngine(models.AbstractModel):
         """Last run / success / error of the KPIs, two statements at most."""
         Kpi = self.env["key.account.kpi"].sudo()
         Kpi.flush_model(["last_run", "last_success", "last_error"])
-        self.env.execute_query(SQL("""
+        self.env.execute_query(
+            SQL(
+                """
             UPDATE key_account_kpi
                SET last_run = %(now)s, last_success = %(now)s, last_error = NULL
              WHERE id = ANY(%(ids)s)
-        """, now=now, ids=ok))
+        """,
+                now=now,
+                ids=ok,
+            )
+        )
         if failed:
             ids, errors = zip(*failed.items())
-            self.env.execute_query(SQL("""
+            self.env.execute_query(
+                SQL(
+                    """
                 UPDATE key_account_kpi k SET last_run = %(now)s, last_error = x.e
                   FROM unnest(%(ids)s::int[], %(errors)s::text[]) AS x(id, e)
                  WHERE k.id = x.id
-            """, now=now, ids=list(ids), errors=list(errors)))
-        Kpi.browse(ok + list(failed)).invalidate_recordset(["last_run", "last_success", "last_error"])
+            """,
+                    now=now,
+                    ids=list(ids),
+                    errors=list(errors),
+                )
+            )
+        Kpi.browse(ok + list(failed)).invalidate_recordset(
+            ["last_run", "last_success", "last_error"]
+        )
 
     # ------------------------------------------------------------------
     # Writing the values: one statement, ids returned by it
@@ -308,10 +420,30 @@ class KeyAccountKpiEngine(models.AbstractModel):
         Value = self.env["key.account.kpi.value"]
         Value.flush_model()
         columns = list(zip(*rows)) if rows else [[]] * 13
-        arrays = dict(zip(("p", "k", "val", "tgt", "thr", "w", "s", "st", "t", "kc",
-                           "ks", "u", "ti"), map(_pg_array, columns)))
+        arrays = dict(
+            zip(
+                (
+                    "p",
+                    "k",
+                    "val",
+                    "tgt",
+                    "thr",
+                    "w",
+                    "s",
+                    "st",
+                    "t",
+                    "kc",
+                    "ks",
+                    "u",
+                    "ti",
+                ),
+                map(_pg_array, columns),
+            )
+        )
         # unchanged rows are left alone (no dead tuples, no write_date churn)
-        result = self.env.execute_query(SQL("""
+        result = self.env.execute_query(
+            SQL(
+                """
             WITH x AS (
                 SELECT * FROM unnest(%(p)s::int[], %(k)s::int[], %(val)s::float8[],
                                      %(tgt)s::float8[], %(thr)s::float8[], %(w)s::float8[],
@@ -352,17 +484,32 @@ class KeyAccountKpiEngine(models.AbstractModel):
             UNION
             SELECT v.id FROM key_account_kpi_value v JOIN x ON v.partner_id = x.p AND v.kpi_id = x.k
              WHERE v.date_from = %(date_from)s AND v.date_to = %(date_to)s
-        """, date_from=date_from, date_to=date_to, company=company.id, uid=self.env.uid,
-            now=fields.Datetime.now(), **arrays))
+        """,
+                date_from=date_from,
+                date_to=date_to,
+                company=company.id,
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                **arrays,
+            )
+        )
         ids = sorted(row[0] for row in result)
         # always one statement, so that the query count does not depend on the data
         kpi_col, partner_col = (list(col) for col in zip(*stale)) if stale else ([], [])
-        self.env.execute_query(SQL("""
+        self.env.execute_query(
+            SQL(
+                """
             DELETE FROM key_account_kpi_value v
              USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
              WHERE v.kpi_id = x.k AND v.partner_id = x.p
                AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
-        """, k=kpi_col, p=partner_col, date_from=date_from, date_to=date_to))
+        """,
+                k=kpi_col,
+                p=partner_col,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
         Value.invalidate_model()
         return ids
 
@@ -370,17 +517,24 @@ class KeyAccountKpiEngine(models.AbstractModel):
     # Scoring the accounts, in memory
     # ------------------------------------------------------------------
     @api.model
-    def _current_scores(self, rows, partner_ids, template_of, bands, date_from, date_to):
+    def _current_scores(
+        self, rows, partner_ids, template_of, bands, date_from, date_to
+    ):
         """{partner id: {kpi id: (value, score)}} of the period: the rows just
         written plus the manual values (their band refreshed to the template's)."""
         current = defaultdict(dict)
         for row in rows:
             current[row[0]][row[1]] = (row[2], row[6])
         Value = self.env["key.account.kpi.value"]
-        manual = Value.sudo().search_fetch([
-            ("partner_id", "in", list(partner_ids)), ("date_from", "=", date_from),
-            ("date_to", "=", date_to), ("kpi_id.computation_mode", "=", "manual"),
-        ], ["partner_id", "kpi_id", "value", "score", "target", "threshold", "weight"])
+        manual = Value.sudo().search_fetch(
+            [
+                ("partner_id", "in", list(partner_ids)),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+                ("kpi_id.computation_mode", "=", "manual"),
+            ],
+            ["partner_id", "kpi_id", "value", "score", "target", "threshold", "weight"],
+        )
         for record in manual:
             pid, kpi_id = record.partner_id.id, record.kpi_id.id
             template_id = template_of.get(pid)
@@ -393,10 +547,17 @@ class KeyAccountKpiEngine(models.AbstractModel):
     @api.model
     def _stored_scores(self, partner_ids, date_from, date_to):
         """{partner id: {kpi id: (value, score)}} stored for a period, one query."""
-        rows = self.env.execute_query(SQL("""
+        rows = self.env.execute_query(
+            SQL(
+                """
             SELECT partner_id, kpi_id, value, score FROM key_account_kpi_value
              WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
-        """, list(partner_ids), date_from, date_to))
+        """,
+                list(partner_ids),
+                date_from,
+                date_to,
+            )
+        )
         result = defaultdict(dict)
         for pid, kpi_id, value, score in rows:
             result[pid][kpi_id] = (value, score)
@@ -412,15 +573,18 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 continue
             band = bands[template_id]
             score = kpi_math.weighted_score(
-                (score, band[kpi_id][2]) for kpi_id, (_value, score) in by_kpi.items()
-                if kpi_id in band)
+                (score, band[kpi_id][2])
+                for kpi_id, (_value, score) in by_kpi.items()
+                if kpi_id in band
+            )
             if score is not None:
                 result[pid] = score
         return result
 
     @api.model
-    def _update_partner_scores(self, partners, scores, previous, grade_bands,
-                               date_from, date_to, today):
+    def _update_partner_scores(
+        self, partners, scores, previous, grade_bands, date_from, date_to, today
+    ):
         """Write score, grade and trend on partners when the period is closed
         and not older than what they show; returns {partner id: change}."""
         if date_to >= today:
@@ -430,33 +594,72 @@ class KeyAccountKpiEngine(models.AbstractModel):
             if info["score_date"] and info["score_date"] > date_to:
                 continue
             score = scores.get(pid)
-            grade = kpi_math.grade_for(score, grade_bands) if score is not None else None
-            rows.append((pid, score, grade or None, kpi_math.trend(score, previous.get(pid)),
-                         info["score"] or 0.0, info["grade"] or None))
+            grade = (
+                kpi_math.grade_for(score, grade_bands) if score is not None else None
+            )
+            rows.append(
+                (
+                    pid,
+                    score,
+                    grade or None,
+                    kpi_math.trend(score, previous.get(pid)),
+                    info["score"] or 0.0,
+                    info["grade"] or None,
+                )
+            )
         if rows:
             Partner = self.env["res.partner"]
             columns = list(zip(*rows))
-            self.env.execute_query(SQL("""
+            self.env.execute_query(
+                SQL(
+                    """
                 UPDATE res_partner p
                    SET key_account_score = x.s, key_account_grade = x.g,
                        key_account_trend = x.t, key_account_score_date = %(date_to)s
                   FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
                        AS x(id, s, g, t)
                  WHERE p.id = x.id
-            """, date_to=date_to, p=list(columns[0]), s=list(columns[1]),
-                g=list(columns[2]), t=list(columns[3])))
-            Partner.browse(list(columns[0])).invalidate_recordset([
-                "key_account_score", "key_account_grade", "key_account_trend",
-                "key_account_score_date"])
-        return {row[0]: {"old_score": row[4], "old_grade": row[5],
-                         "score": row[1], "grade": row[2]} for row in rows}
+            """,
+                    date_to=date_to,
+                    p=list(columns[0]),
+                    s=list(columns[1]),
+                    g=list(columns[2]),
+                    t=list(columns[3]),
+                )
+            )
+            Partner.browse(list(columns[0])).invalidate_recordset(
+                [
+                    "key_account_score",
+                    "key_account_grade",
+                    "key_account_trend",
+                    "key_account_score_date",
+                ]
+            )
+        return {
+            row[0]: {
+                "old_score": row[4],
+                "old_grade": row[5],
+                "score": row[1],
+                "grade": row[2],
+            }
+            for row in rows
+        }
 
     # ------------------------------------------------------------------
     # Score history: one row per account and period, same batch
     # ------------------------------------------------------------------
     @api.model
-    def _write_score_history(self, partners, scores, previous, grade_bands,
-                             date_from, date_to, today, company):
+    def _write_score_history(
+        self,
+        partners,
+        scores,
+        previous,
+        grade_bands,
+        date_from,
+        date_to,
+        today,
+        company,
+    ):
         History = self.env["key.account.score.history"]
         History.flush_model()
         teams = self._manager_teams({info["manager_id"] for info in partners.values()})
@@ -467,14 +670,30 @@ class KeyAccountKpiEngine(models.AbstractModel):
             if score is None:
                 continue
             before = previous.get(pid)
-            rows.append((pid, score, kpi_math.grade_for(score, grade_bands) or None,
-                         before, before is not None, kpi_math.trend(score, before),
-                         info["tier_id"], info["segment_id"], info["manager_id"],
-                         teams.get(info["manager_id"])))
+            rows.append(
+                (
+                    pid,
+                    score,
+                    kpi_math.grade_for(score, grade_bands) or None,
+                    before,
+                    before is not None,
+                    kpi_math.trend(score, before),
+                    info["tier_id"],
+                    info["segment_id"],
+                    info["manager_id"],
+                    teams.get(info["manager_id"]),
+                )
+            )
         columns = list(zip(*rows)) if rows else [[]] * 10
-        arrays = dict(zip(("p", "s", "g", "ps", "hp", "tr", "ti", "sg", "u", "tm"),
-                          map(_pg_array, columns)))
-        self.env.execute_query(SQL("""
+        arrays = dict(
+            zip(
+                ("p", "s", "g", "ps", "hp", "tr", "ti", "sg", "u", "tm"),
+                map(_pg_array, columns),
+            )
+        )
+        self.env.execute_query(
+            SQL(
+                """
             INSERT INTO key_account_score_history AS h (
                 partner_id, score, grade, previous_score, has_previous, trend,
                 tier_id, segment_id, user_id, team_id,
@@ -503,14 +722,30 @@ class KeyAccountKpiEngine(models.AbstractModel):
                    EXCLUDED.has_previous, EXCLUDED.trend, EXCLUDED.tier_id,
                    EXCLUDED.segment_id, EXCLUDED.user_id, EXCLUDED.team_id,
                    EXCLUDED.company_id, EXCLUDED.period_label, EXCLUDED.is_running)
-        """, company=company.id, date_from=date_from, date_to=date_to, label=label,
-            running=date_to >= today, uid=self.env.uid, now=fields.Datetime.now(), **arrays))
+        """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+                label=label,
+                running=date_to >= today,
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                **arrays,
+            )
+        )
         # accounts of the batch without a score any more lose their row
         gone = [pid for pid in partners if pid not in scores]
-        self.env.execute_query(SQL("""
+        self.env.execute_query(
+            SQL(
+                """
             DELETE FROM key_account_score_history
              WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
-        """, gone, date_from, date_to))
+        """,
+                gone,
+                date_from,
+                date_to,
+            )
+        )
         History.invalidate_model()
 
     @api.model
@@ -520,7 +755,6 @@ class KeyAccountKpiEngine(models.AbstractModel):
         users = self.env["res.users"].sudo().browse(user_ids)
         return {user.id: user.sale_team_id.id or None for user in users}
 
-
     # ------------------------------------------------------------------
     # Scheduled runs: chunks, one commit each, resumable, locked
     # ------------------------------------------------------------------
@@ -529,14 +763,25 @@ class KeyAccountKpiEngine(models.AbstractModel):
         """[(company, date_from, date_to, partner ids)] of a scheduled run:
         the last closed and the running period of each company."""
         plan = []
-        for company in self.env["res.company"].sudo().search([]):
+        for company in self.env["res.company"].sudo().search([]):  # pylint: disable=no-search-all
             today = self._today(company)
             period_type = company.key_account_period_type or "quarter"
-            partner_ids = self.env["res.partner"].sudo().search(
-                [("is_key_account", "=", True), ("company_id", "in", [company.id, False])],
-                order="id").ids
-            for date_from, date_to in (kpi_math.last_closed_period(today, period_type),
-                                       kpi_math.period_bounds(today, period_type)):
+            partner_ids = (
+                self.env["res.partner"]
+                .sudo()
+                .search(
+                    [
+                        ("is_key_account", "=", True),
+                        ("company_id", "in", [company.id, False]),
+                    ],
+                    order="id",
+                )
+                .ids
+            )
+            for date_from, date_to in (
+                kpi_math.last_closed_period(today, period_type),
+                kpi_math.period_bounds(today, period_type),
+            ):
                 plan.append((company, date_from, date_to, partner_ids))
         return plan
 
@@ -584,15 +829,26 @@ class KeyAccountKpiEngine(models.AbstractModel):
             todo = [pid for pid in partner_ids if pid > start_after]
             done += len(partner_ids) - len(todo)
             if start_after and todo:
-                _logger.info("KPI run of %s for %s..%s resumes after account %s (%s left)",
-                             company.name, date_from, date_to, start_after, len(todo))
+                _logger.info(
+                    "KPI run of %s for %s..%s resumes after account %s (%s left)",
+                    company.name,
+                    date_from,
+                    date_to,
+                    start_after,
+                    len(todo),
+                )
             finished = True
             for start in range(0, len(todo), batch_size):
-                chunk = todo[start:start + batch_size]
+                chunk = todo[start : start + batch_size]
                 if not self._try_lock(company, date_from, date_to):
-                    _logger.info("KPI run of %s for %s..%s skipped: another computation of "
-                                 "this period is running; the next run goes on from account %s",
-                                 company.name, date_from, date_to, chunk[0])
+                    _logger.info(
+                        "KPI run of %s for %s..%s skipped: another computation of "
+                        "this period is running; the next run goes on from account %s",
+                        company.name,
+                        date_from,
+                        date_to,
+                        chunk[0],
+                    )
                     finished = False
                     break
                 self._cron_chunk(Company_value, chunk, date_from, date_to, company)
@@ -623,11 +879,15 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 except Exception:  # noqa: BLE001
                     _logger.exception(
                         "Key account KPI computation failed for %s (%s) of %s",
-                        partner.display_name, partner.id, company.name)
+                        partner.display_name,
+                        partner.id,
+                        company.name,
+                    )
 
 
 def _sql_path(model, alias, path, query):
     from .key_account_kpi import _sql_path as sql_path
+
     return sql_path(model, alias, path, query)
 
 

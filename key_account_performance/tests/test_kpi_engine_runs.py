@@ -1,6 +1,7 @@
 """The engine as a whole: score history, period bounds, shared scans,
 scheduled runs (chunks, resume after an interrupted run) and simultaneous
 computations of the same period from separate connections."""
+
 import datetime
 import functools
 import threading
@@ -29,7 +30,6 @@ class SimulatedKill(BaseException):
 
 @tagged("post_install", "-at_install")
 class TestKpiEngineRuns(KpiCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -44,9 +44,16 @@ class TestKpiEngineRuns(KpiCommon):
     def test_score_history_written_with_the_values(self):
         History = self.env["key.account.score.history"]
         self.Value.compute_for_period(*Q4, partner_ids=[self.partner_a.id])
-        self.Value.compute_for_period(*Q1, partner_ids=(self.partner_a | self.partner_b).ids)
-        rows = History.search([("partner_id", "in", (self.partner_a | self.partner_b).ids),
-                               ("date_from", "=", Q1[0]), ("date_to", "=", Q1[1])])
+        self.Value.compute_for_period(
+            *Q1, partner_ids=(self.partner_a | self.partner_b).ids
+        )
+        rows = History.search(
+            [
+                ("partner_id", "in", (self.partner_a | self.partner_b).ids),
+                ("date_from", "=", Q1[0]),
+                ("date_to", "=", Q1[1]),
+            ]
+        )
         self.assertEqual(len(rows), 2, "one row per account and period")
         row_a = rows.filtered(lambda r: r.partner_id == self.partner_a)
         # the closed period is the one the partner shows
@@ -55,8 +62,9 @@ class TestKpiEngineRuns(KpiCommon):
         self.assertEqual(row_a.grade, self.partner_a.key_account_grade)
         self.assertAlmostEqual(row_a.trend, self.partner_a.key_account_trend)
         self.assertTrue(row_a.has_previous)
-        previous = History.search([("partner_id", "=", self.partner_a.id),
-                                   ("date_from", "=", Q4[0])])
+        previous = History.search(
+            [("partner_id", "=", self.partner_a.id), ("date_from", "=", Q4[0])]
+        )
         self.assertAlmostEqual(row_a.previous_score, previous.score)
         self.assertEqual(row_a.period_label, "2025 Q1")
         self.assertFalse(row_a.is_running)
@@ -66,22 +74,32 @@ class TestKpiEngineRuns(KpiCommon):
         self.assertFalse(row_b.has_previous)
         # recomputing replaces, never duplicates
         self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
-        self.assertEqual(History.search_count([("partner_id", "=", self.partner_a.id),
-                                               ("date_from", "=", Q1[0])]), 1)
+        self.assertEqual(
+            History.search_count(
+                [("partner_id", "=", self.partner_a.id), ("date_from", "=", Q1[0])]
+            ),
+            1,
+        )
 
     def test_score_history_of_the_running_period(self):
         today = datetime.date.today()
         running = kpi_math.period_bounds(today, "quarter")
-        self._order(self.partner_a, 500.0, datetime.datetime.combine(running[0], datetime.time(12)))
+        self._order(
+            self.partner_a,
+            500.0,
+            datetime.datetime.combine(running[0], datetime.time(12)),
+        )
         self.Value.compute_for_period(*running, partner_ids=[self.partner_a.id])
-        row = self.env["key.account.score.history"].search([
-            ("partner_id", "=", self.partner_a.id), ("date_from", "=", running[0])])
+        row = self.env["key.account.score.history"].search(
+            [("partner_id", "=", self.partner_a.id), ("date_from", "=", running[0])]
+        )
         self.assertEqual(len(row), 1)
         self.assertTrue(row.is_running)
         values = self._values(self.partner_a, *running)
         bands = {line.kpi_id.code: line.weight for line in self.template.line_ids}
         expected = kpi_math.weighted_score(
-            (v.score, bands[code]) for code, v in values.items() if code in bands)
+            (v.score, bands[code]) for code, v in values.items() if code in bands
+        )
         self.assertAlmostEqual(row.score, expected)
 
     # ------------------------------------------------------------------
@@ -98,16 +116,32 @@ class TestKpiEngineRuns(KpiCommon):
     # ------------------------------------------------------------------
     def test_shared_scan_matches_one_query_per_kpi(self):
         Engine = self.env["key.account.kpi.engine"]
-        kpis = self.env["key.account.kpi"].browse([self.kpi[c].id for c in (
-            "revenue", "order_count", "revenue_growth", "retention", "churn",
-            "repeat_purchase_rate", "gross_margin")])
+        kpis = self.env["key.account.kpi"].browse(
+            [
+                self.kpi[c].id
+                for c in (
+                    "revenue",
+                    "order_count",
+                    "revenue_growth",
+                    "retention",
+                    "churn",
+                    "repeat_purchase_rate",
+                    "gross_margin",
+                )
+            ]
+        )
         ids = (self.partner_a | self.partner_b).ids
         shared = {}
         Engine._prefetch_shared_scans(kpis, ids, *Q1, shared, self.company)
-        self.assertIn((self.kpi["revenue"].id, *Q4), shared, "previous period in the same scan")
+        self.assertIn(
+            (self.kpi["revenue"].id, *Q4), shared, "previous period in the same scan"
+        )
         for (kpi_id, date_from, date_to), values in shared.items():
-            alone = self.env["key.account.kpi"].browse(kpi_id)._engine_values(
-                ids, date_from, date_to, {}, self.company)
+            alone = (
+                self.env["key.account.kpi"]
+                .browse(kpi_id)
+                ._engine_values(ids, date_from, date_to, {}, self.company)
+            )
             self.assertEqual(set(values), set(alone))
             for pid, value in alone.items():
                 self.assertAlmostEqual(values[pid], value)
@@ -117,24 +151,41 @@ class TestKpiEngineRuns(KpiCommon):
     # ------------------------------------------------------------------
     def test_review_generation_queries_do_not_depend_on_the_number_of_accounts(self):
         Cycle = self.env["key.account.review.cycle"]
-        tier = self.env["key.account.tier"].create({"name": "Generation tier", "sequence": 98})
+        tier = self.env["key.account.tier"].create(
+            {"name": "Generation tier", "sequence": 98}
+        )
 
         def make(count, tag, period):
-            partners = self.env["res.partner"].create([{
-                "name": "%s %s" % (tag, index), "is_company": True,
-                "key_account_tier_id": tier.id, "key_account_manager_id": self.kam.id,
-                "key_account_template_id": self.template.id} for index in range(count)])
+            partners = self.env["res.partner"].create(
+                [
+                    {
+                        "name": "%s %s" % (tag, index),
+                        "is_company": True,
+                        "key_account_tier_id": tier.id,
+                        "key_account_manager_id": self.kam.id,
+                        "key_account_template_id": self.template.id,
+                    }
+                    for index in range(count)
+                ]
+            )
             for partner in partners:
-                self._order(partner, 400.0, datetime.datetime.combine(
-                    period[0] + datetime.timedelta(days=33), datetime.time(12)))
+                self._order(
+                    partner,
+                    400.0,
+                    datetime.datetime.combine(
+                        period[0] + datetime.timedelta(days=33), datetime.time(12)
+                    ),
+                )
             return partners
 
         def generate(partners, period):
-            cycle = Cycle.create({"period_type": "quarter", "date_from": period[0],
-                                  "date_to": period[1]})
+            cycle = Cycle.create(
+                {"period_type": "quarter", "date_from": period[0], "date_to": period[1]}
+            )
             # only these accounts are key accounts of the company for the cycle
-            others = self.env["res.partner"].search([
-                ("is_key_account", "=", True), ("id", "not in", partners.ids)])
+            others = self.env["res.partner"].search(
+                [("is_key_account", "=", True), ("id", "not in", partners.ids)]
+            )
             others.write({"key_account_tier_id": False})
             self.env.flush_all()
             self.env.invalidate_all()
@@ -161,21 +212,32 @@ class TestKpiEngineRuns(KpiCommon):
     # ------------------------------------------------------------------
     def _only_these_accounts(self, partners):
         """The scheduled run covers every key account: keep only ours."""
-        self.env["res.partner"].search([
-            ("is_key_account", "=", True), ("id", "not in", partners.ids),
-        ]).write({"key_account_tier_id": False})
+        self.env["res.partner"].search(
+            [
+                ("is_key_account", "=", True),
+                ("id", "not in", partners.ids),
+            ]
+        ).write({"key_account_tier_id": False})
 
     def _cron_periods(self):
         today = self.env["key.account.kpi.engine"]._today(self.company)
         period_type = self.company.key_account_period_type or "quarter"
-        return [kpi_math.last_closed_period(today, period_type),
-                kpi_math.period_bounds(today, period_type)]
+        return [
+            kpi_math.last_closed_period(today, period_type),
+            kpi_math.period_bounds(today, period_type),
+        ]
 
     def _snapshot(self, periods, partners):
-        values = self.Value.search([("date_from", "in", [p[0] for p in periods]),
-                                    ("partner_id", "in", partners.ids)])
+        values = self.Value.search(
+            [
+                ("date_from", "in", [p[0] for p in periods]),
+                ("partner_id", "in", partners.ids),
+            ]
+        )
         keys = [(v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to) for v in values]
-        self.assertEqual(len(keys), len(set(keys)), "one value per account, KPI and period")
+        self.assertEqual(
+            len(keys), len(set(keys)), "one value per account, KPI and period"
+        )
         return {key: round(v.value, 6) for key, v in zip(keys, values)}
 
     def test_cron_resumes_after_an_interrupted_run(self):
@@ -198,8 +260,11 @@ class TestKpiEngineRuns(KpiCommon):
         # the first run is killed in its second chunk (no assertRaises: Odoo's
         # rolls its block back, and the first chunk must stay, as committed)
         killed = False
-        with patch.object(KeyAccountKpiEngine, "_cron_chunk",
-                          functools.partialmethod(chunk, kill_at=2)):
+        with patch.object(
+            KeyAccountKpiEngine,
+            "_cron_chunk",
+            functools.partialmethod(chunk, kill_at=2),
+        ):
             try:
                 self.Value._cron_compute_kpis(batch_size=2)
             except SimulatedKill:
@@ -208,20 +273,28 @@ class TestKpiEngineRuns(KpiCommon):
         first_from, first_ids = chunks[0]
         param = CRON_PARAM % (self.company.id, periods[0][0], periods[0][1])
         stored = self.env["ir.config_parameter"].search([("key", "=", param)]).value
-        self.assertTrue(stored and stored.endswith(":%s" % first_ids[-1]),
-                        "the cursor is the last account of the committed chunk "
-                        "(%s, chunks %s)" % (stored, chunks))
+        self.assertTrue(
+            stored and stored.endswith(":%s" % first_ids[-1]),
+            "the cursor is the last account of the committed chunk "
+            "(%s, chunks %s)" % (stored, chunks),
+        )
         done = self.Value.search([("date_from", "=", periods[0][0])]).partner_id
         self.assertTrue(set(first_ids) <= set(done.ids))
-        self.assertFalse(set(chunks[1][1]) & set(done.ids), "the killed chunk left nothing")
+        self.assertFalse(
+            set(chunks[1][1]) & set(done.ids), "the killed chunk left nothing"
+        )
 
         # the next run starts after the cursor and finishes the job
         chunks.clear()
-        with patch.object(KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)):
+        with patch.object(
+            KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)
+        ):
             self.Value._cron_compute_kpis(batch_size=2)
         self.assertGreater(min(chunks[0][1]), first_ids[-1], "resumed, not restarted")
-        self.assertFalse(self.env["ir.config_parameter"].search([("key", "=", param)]),
-                         "run finished")
+        self.assertFalse(
+            self.env["ir.config_parameter"].search([("key", "=", param)]),
+            "run finished",
+        )
         resumed = self._snapshot(periods, partners)
 
         # a clean run gives the same values
@@ -236,20 +309,29 @@ class TestKpiEngineRuns(KpiCommon):
         # another transaction holds the lock of the closed period
         with self.registry.cursor() as other_cr:
             other = api.Environment(other_cr, self.env.uid, {})
-            self.assertTrue(other["key.account.kpi.engine"]._try_lock(
-                self.company, *periods[0]))
+            self.assertTrue(
+                other["key.account.kpi.engine"]._try_lock(self.company, *periods[0])
+            )
             with patch.object(engine_module._logger, "info") as info:
                 self.Value._cron_compute_kpis(batch_size=2)
             other_cr.rollback()
-        self.assertTrue(any("skipped" in call.args[0] for call in info.call_args_list),
-                        info.call_args_list)
+        self.assertTrue(
+            any("skipped" in call.args[0] for call in info.call_args_list),
+            info.call_args_list,
+        )
         mine = (self.partner_a | self.partner_b).ids
-        self.assertFalse(self.Value.search_count([
-            ("date_from", "=", periods[0][0]), ("partner_id", "in", mine)]),
-            "nothing written twice while the other computation runs")
-        self.assertTrue(self.Value.search_count([
-            ("date_from", "=", periods[1][0]), ("partner_id", "in", mine)]),
-            "the other period went on")
+        self.assertFalse(
+            self.Value.search_count(
+                [("date_from", "=", periods[0][0]), ("partner_id", "in", mine)]
+            ),
+            "nothing written twice while the other computation runs",
+        )
+        self.assertTrue(
+            self.Value.search_count(
+                [("date_from", "=", periods[1][0]), ("partner_id", "in", mine)]
+            ),
+            "the other period went on",
+        )
         self.assertTrue(Engine._try_lock(self.company, *periods[0]))
 
 
@@ -264,27 +346,40 @@ class TestKpiEngineConcurrency(KpiCommon):
     def _setup_committed(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, {})
-            kpis = env["key.account.kpi"].search([
-                ("code", "in", ("revenue", "order_count")), ("company_id", "=", False)])
-            template = env["key.account.kpi.template"].create({
-                "name": "Concurrency template",
-                "line_ids": [Command.create({"kpi_id": kpi.id}) for kpi in kpis]})
+            kpis = env["key.account.kpi"].search(
+                [("code", "in", ("revenue", "order_count")), ("company_id", "=", False)]
+            )
+            template = env["key.account.kpi.template"].create(
+                {
+                    "name": "Concurrency template",
+                    "line_ids": [Command.create({"kpi_id": kpi.id}) for kpi in kpis],
+                }
+            )
             tier = env["key.account.tier"].create({"name": "Concurrency tier"})
-            partners = env["res.partner"].create([{
-                "name": "Concurrent %s" % index, "is_company": True,
-                "key_account_tier_id": tier.id, "key_account_template_id": template.id,
-            } for index in range(self.N_ACCOUNTS)])
-            cr.commit()
+            partners = env["res.partner"].create(
+                [
+                    {
+                        "name": "Concurrent %s" % index,
+                        "is_company": True,
+                        "key_account_tier_id": tier.id,
+                        "key_account_template_id": template.id,
+                    }
+                    for index in range(self.N_ACCOUNTS)
+                ]
+            )
+            cr.commit()  # pylint: disable=invalid-commit
             return template.id, tier.id, partners.ids, kpis.ids
 
     def _cleanup(self, template_id, tier_id, partner_ids):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, {})
-            env["key.account.kpi.value"].search([("partner_id", "in", partner_ids)]).unlink()
+            env["key.account.kpi.value"].search(
+                [("partner_id", "in", partner_ids)]
+            ).unlink()
             env["res.partner"].browse(partner_ids).unlink()
             env["key.account.tier"].browse(tier_id).unlink()
             env["key.account.kpi.template"].browse(template_id).unlink()
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     @staticmethod
     def _like_rpc(env, func):
@@ -323,11 +418,15 @@ class TestKpiEngineConcurrency(KpiCommon):
                     cr.transaction = api.Transaction(self.registry)
                     env = api.Environment(cr, self.env.uid, {})
                     Value = env["key.account.kpi.value"]
-                    env.cr.execute("SELECT 1")  # the transaction (and its snapshot) has begun
+                    env.cr.execute(
+                        "SELECT 1"
+                    )  # the transaction (and its snapshot) has begun
                     barrier.wait(timeout=30)
-                    ids = self._like_rpc(env, functools.partial(
-                        Value.compute_for_period, *Q1, partner_ids))
-                    cr.commit()
+                    ids = self._like_rpc(
+                        env,
+                        functools.partial(Value.compute_for_period, *Q1, partner_ids),
+                    )
+                    cr.commit()  # pylint: disable=invalid-commit
                     results.append(sorted(ids))
             except Exception as exc:  # noqa: BLE001 - reported by the test
                 failures.append(repr(exc))
@@ -347,15 +446,22 @@ class TestKpiEngineConcurrency(KpiCommon):
                 results, failures = self._simultaneous(callers, partner_ids)
                 self.assertFalse(failures, "no caller sees an error")
                 self.assertEqual(len(results), callers)
-                self.assertTrue(all(ids == results[0] for ids in results),
-                                "every caller gets the same values")
+                self.assertTrue(
+                    all(ids == results[0] for ids in results),
+                    "every caller gets the same values",
+                )
                 with self.registry.cursor() as cr:
-                    cr.execute("""
+                    cr.execute(
+                        """
                         SELECT partner_id, kpi_id, COUNT(*) FROM key_account_kpi_value
                          WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
-                      GROUP BY partner_id, kpi_id""", [partner_ids, *Q1])
+                      GROUP BY partner_id, kpi_id""",
+                        [partner_ids, *Q1],
+                    )
                     rows = cr.fetchall()
-                self.assertEqual(len(rows), len(partner_ids) * len(kpi_ids), "none lost")
+                self.assertEqual(
+                    len(rows), len(partner_ids) * len(kpi_ids), "none lost"
+                )
                 self.assertTrue(all(count == 1 for _p, _k, count in rows), "none twice")
                 self.assertEqual(len(results[0]), len(rows))
         finally:
