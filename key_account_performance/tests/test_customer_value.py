@@ -461,4 +461,18 @@ class TestKeyAccountSurvey(TransactionCase):
             invite.survey_id, self.env.ref("key_account_performance.survey_csat")
         )
         self.assertNotIn(self.outsider, invite.partner_ids)
-        self.assertTrue(hasattr(self.env["key.account.review"], "action_send_survey"))
+        # from a review of the account: the NPS survey, the account's contacts with an email
+        cycle = self.env["key.account.review.cycle"].create(
+            {
+                "period_type": "quarter",
+                "date_from": datetime.date(2001, 1, 1),
+                "date_to": datetime.date(2001, 3, 31),
+            }
+        )
+        review = self.env["key.account.review"].create(
+            {"cycle_id": cycle.id, "partner_id": self.account.id}
+        )
+        action = review.action_send_survey()
+        invite = self.env["survey.invite"].with_context(**action["context"]).create({})
+        self.assertEqual(invite.survey_id, self.nps)
+        self.assertEqual(invite.partner_ids, self.account | self.contacts[:2])
