@@ -288,9 +288,34 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         self.assertTrue(Form(self.customers[1]).key_account_churn_reason)
 
     def test_query_count_does_not_grow_with_customers(self):
-        self.Partner.compute_key_account_value(AS_OF, 60)  # warm-up
-        with self.assertQueryCount(40):
+        def count():
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
             self.Partner.compute_key_account_value(AS_OF, 60)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        count()  # warm-up (first fit record, caches)
+        with_100 = count()
+        more = self._customers(150, "More customer")
+        rows = [
+            (partner.id, AS_OF - datetime.timedelta(days=d), 80.0)
+            for partner in more
+            for d in (5, 40, 75, 110)
+        ]
+        insert_orders(self.env, self.template_order, rows)
+        with_250 = count()
+        self.assertEqual(with_100, with_250)
+        self.assertLess(with_250, 40)
+        # the scheduled action does the same for every company, with a fit record each
+        models_before = self.env["key.account.value.model"].search_count([])
+        self.Partner._cron_key_account_customer_value()
+        companies = self.env["res.company"].search_count([])
+        self.assertEqual(
+            self.env["key.account.value.model"].search_count([]),
+            models_before + companies,
+        )
 
 
 class TestCustomerValueSmallHistory(CustomerValueCommon):
