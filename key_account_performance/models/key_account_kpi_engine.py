@@ -619,6 +619,10 @@ class KeyAccountKpiEngine(models.AbstractModel):
                   FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
                        AS x(id, s, g, t)
                  WHERE p.id = x.id
+                   -- unchanged accounts are left alone (no dead tuples on recomputation)
+                   AND (p.key_account_score, p.key_account_grade, p.key_account_trend,
+                        p.key_account_score_date)
+                       IS DISTINCT FROM (x.s, x.g, x.t, %(date_to)s::date)
             """,
                     date_to=date_to,
                     p=list(columns[0]),
