@@ -124,6 +124,8 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         load_zh_cn(cls.env)
+        # a database created with --load-language=zh_CN may have English inactive
+        cls.env["res.lang"]._activate_lang("en_US")
         cls.partner_a.lang = "zh_CN"
         cls.partner_b.lang = "en_US"
         cls._generate_cycle()
