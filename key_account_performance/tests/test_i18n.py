@@ -79,7 +79,10 @@ class TestI18nCoverage(TransactionCase):
         missing = {}
         exported = 0
         for module, ttype, name, res_id, source, _value, _comments in reader:
-            if module != MODULE or (ttype in ("model", "model_terms") and res_id in demo):
+            # demo records (demo files, and those tools/demo_data.py names demo_*)
+            # are not part of the .pot, exported from a database without demo data
+            if module != MODULE or (ttype in ("model", "model_terms")
+                                    and (res_id in demo or str(res_id).startswith("demo_"))):
                 continue
             exported += 1
             if source not in translated:
