@@ -258,6 +258,18 @@ class KeyAccountReview(models.Model):
         """Write decision fields: the only way to change a review's state."""
         return self.with_context(key_account_review_workflow=_WORKFLOW).write(vals)
 
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        """A KAM or approver without an e-mail address still drives the
+        workflow: the messages keep them as author, and the e-mails they cause
+        (approval to-dos, followers' notifications) go out from the company's
+        address (or OdooBot's) instead of failing for want of a sender."""
+        author_id, email_from = super()._message_compute_author(
+            author_id, email_from, raise_on_email=False)
+        if not email_from:
+            email_from = (self.env.company.email_formatted
+                          or self.env.ref("base.partner_root").sudo().email_formatted)
+        return author_id, email_from
+
     @api.model_create_multi
     def create(self, vals_list):
         self._check_decision_fields(vals_list)

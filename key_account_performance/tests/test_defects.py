@@ -270,6 +270,10 @@ class TestDefects(ReviewCommon):
             ("mail_message_id.model", "=", review._name), ("mail_message_id.res_id", "=", review.id),
             ("res_partner_id", "=", self.leader.partner_id.id)])
         self.assertTrue(notifications.filtered(lambda n: n.notification_type == "email"))
+        # and the e-mail leaves with a sender, although its author has no address
+        messages = notifications.mail_message_id.filtered(lambda m: m.author_id == self.kam.partner_id)
+        self.assertTrue(messages)
+        self.assertTrue(all(messages.mapped("email_from")), messages.mapped("email_from"))
 
     # ------------------------------------------------------------------
     # 7. no data is not 0
