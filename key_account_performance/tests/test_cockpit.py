@@ -355,3 +355,28 @@ class TestCockpit(ReviewCommon):
         self.assertEqual(settings.key_account_default_template_id, own)
         self.assertTrue(settings.key_account_tier_count >= 1)
         self.assertTrue(settings.key_account_grade_count >= 4)
+
+    def test_account_page_opens_for_kam_and_manager(self):
+        """Every field of the partner form reads for a KAM and a manager, an
+        account with survey answers included (the answers list once raised
+        an access error on survey.user_input for anyone not in Surveys)."""
+        question = self.env.ref("key_account_performance.survey_nps_question")
+        survey = self.env.ref("key_account_performance.survey_nps")
+        answer = survey._create_answer(partner=self.partner_a)
+        answer._save_lines(question, 9)
+        answer._mark_done()
+        self.partner_a.invalidate_recordset()
+        for user in (self.kam, self.manager):
+            Partner = self.env["res.partner"].with_user(user)
+            views = Partner.get_views([(False, "form")])
+            fields_info = views["models"]["res.partner"]["fields"]
+            spec = {}
+            for name, info in fields_info.items():
+                if info.get("type") in ("many2one", "one2many", "many2many"):
+                    spec[name] = {"fields": {"display_name": {}}}
+                else:
+                    spec[name] = {}
+            record = Partner.browse(self.partner_a.id).web_read(spec)[0]
+            self.assertIn("key_account_survey_input_ids", record, user.login)
+            self.assertEqual(
+                [row["id"] for row in record["key_account_survey_input_ids"]], answer.ids, user.login)

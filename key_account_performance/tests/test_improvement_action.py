@@ -89,7 +89,6 @@ class TestImprovementAction(ReviewCommon):
         self.assertIn('t-name="card"', kanban)
         self.assertIn("<main", kanban)
         self.assertIn("<footer", kanban)
-        self.assertIn("<aside", kanban)
         self.assertIn('date_start="date_deadline"', views["views"]["calendar"]["arch"])
         self.assertEqual(
             self.env["key.account.improvement.action"].fields_get(["state"])["state"]["selection"],
