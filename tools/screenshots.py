@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 
 import requests
 import websocket
@@ -242,6 +243,43 @@ def ensure_lang(admin, code):
         admin.call("base.language.install", "lang_install", [wizard])
 
 
+def scorecard_png(user, args, lang):
+    """The PDF scorecard of an approved review, printed in the user's
+    language, as a PNG of its first page (pdftoppm); fails when a Chinese
+    scorecard has no Chinese text (no CJK font for wkhtmltopdf)."""
+    approved = user.call(
+        "key.account.review", "search", [("state", "=", "approved")], order="date_to desc", limit=1
+    )
+    if not approved:
+        return None
+    # printed in the reader's language, as the web client asks for it
+    response = user.session.get(
+        "%s/report/pdf/key_account_performance.report_key_account_review/%d" % (args.url, approved[0]),
+        params={"context": json.dumps({"lang": lang})},
+        timeout=300,
+    )
+    if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+        fail("the scorecard PDF could not be printed (HTTP %s)" % response.status_code)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = os.path.join(tmp, "scorecard.pdf")
+        with open(pdf, "wb") as handle:
+            handle.write(response.content)
+        short = lang.split("_")[0]
+        if short == "zh":
+            # wkhtmltopdf may write some CJK glyphs as Kangxi radicals: compare NFKC forms
+            text = unicodedata.normalize(
+                "NFKC", subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+            )
+            if "计分卡" not in text:
+                fail("the Chinese scorecard PDF has no Chinese title (大客户绩效计分卡): no CJK font or no translation?")
+        prefix = os.path.join(tmp, "page")
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, prefix], check=True)
+        page = sorted(name for name in os.listdir(tmp) if name.endswith(".png"))[0]
+        path = os.path.join(args.out, "manager_%s_scorecard_pdf.png" % short)
+        shutil.copyfile(os.path.join(tmp, page), path)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -350,6 +388,11 @@ def main():
                         browser.screenshot(path)
                         saved.append(path)
                         print(path)
+                    if role == "manager":
+                        path = scorecard_png(user, args, lang)
+                        if path:
+                            saved.append(path)
+                            print(path)
             finally:
                 user.call("res.users", "write", [user.uid], {"lang": original_lang})
     finally:

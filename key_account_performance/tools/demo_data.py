@@ -9,8 +9,8 @@ Dates are relative to the day of installation. The history starts on the
 first day of the quarter two years before the running one, so that eight
 closed quarters are complete:
 
-- confirmed sale orders with seasonality (Spring Festival dip in February,
-  Golden Week in October, year-end budgets), revenue bands per tier, and three
+- confirmed sale orders with a mild seasonality (Spring Festival dip in
+  February, Golden Week in October, year-end budgets), revenue bands per tier, and three
   stories: 黄河建设集团 grows fast, Nordlicht Automotive China declines,
   Bluewave Semiconductors stopped buying seven months ago (churn risk);
 - customer invoices posted twice a month for the orders, a few credit notes,
@@ -40,10 +40,10 @@ MODULE = "key_account_performance"
 HOME_ACTION = "key_account_performance.action_key_account_partner"
 
 # Monthly seasonality of a B2B supplier in China.
-SEASON = {1: 0.9, 2: 0.55, 3: 1.0, 4: 1.0, 5: 0.95, 6: 1.1,
-          7: 0.95, 8: 0.9, 9: 1.1, 10: 0.85, 11: 1.15, 12: 1.4}
+SEASON = {1: 0.95, 2: 0.8, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.05,
+          7: 1.0, 8: 0.95, 9: 1.05, 10: 0.95, 11: 1.05, 12: 1.15}
 # Typical order size per tier (untaxed): the number of orders follows revenue.
-ORDER_SIZE = {"strategic": 35000.0, "key": 20000.0, "growth": 12000.0}
+ORDER_SIZE = {"strategic": 35000.0, "key": 15000.0, "growth": 6000.0}
 PAYMENT_TERM = {"strategic": "account.account_payment_term_45days",
                 "key": "account.account_payment_term_30days",
                 "growth": "account.account_payment_term_30days"}
@@ -444,17 +444,14 @@ class _DemoLoader:
     # Invoicing
     # ------------------------------------------------------------------
     def _create_invoices(self):
-        """Statements: strategic accounts get one invoice a month (月结), the
-        others one a quarter (按季度结算), on the period's last day, for all the
-        period's orders; the running period is not invoiced yet."""
+        """Statements: one invoice a quarter (按季度结算) per account, on the
+        quarter's last day, for all the quarter's orders; the running quarter
+        is not invoiced yet."""
         env, rng = self.quiet, self.rng
-        tier_of = {partner.id: spec["tier"] for partner, spec in self.accounts}
         by_month = {}
         for order in self.orders:
             day = self.order_dates[order.id]
-            period = "month" if tier_of[order.partner_id.commercial_partner_id.id] == "strategic" \
-                else "quarter"
-            run = kpi_math.period_bounds(day, period)[1]
+            run = kpi_math.period_bounds(day, "quarter")[1]
             if run < self.today:
                 by_month.setdefault(run, []).append(order.id)
         Order = env["sale.order"]
