@@ -1,3 +1,5 @@
+import re
+
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 from odoo.tests import Form, HttpCase, tagged, users
 
@@ -38,6 +40,10 @@ class TestReviewReport(ReviewCommon):
         self.assertIn(self.review.grade, html)
         self.assertIn("#f8d7da", html, "the revenue beyond its threshold is coloured red")
         self.assertIn("Monthly supply review with the buyer", html, "open actions are listed")
+        # amounts show the company currency, as in the app
+        currency = self.review.company_id.currency_id.name
+        pattern = r"%s</span>\s*<span[^>]*>\(<span>%s</span>\)" % (self.kpi_revenue.name, currency)
+        self.assertTrue(re.search(pattern, html), "the revenue line shows (%s)" % currency)
 
     @users("kap_rt_kam2")
     def test_send_to_customer(self):
