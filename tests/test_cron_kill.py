@@ -1,0 +1,194 @@
+"""The scheduled KPI computation survives a SIGKILL.
+
+On a copy of the test database (the addon with its demo data) plus 400 extra
+key accounts, a clean scheduled run gives the reference values of the last
+closed and the running period. Those values are deleted, a second run is
+started in its own ``odoo-bin shell`` process and killed with SIGKILL as soon
+as its first chunk is committed; a third run then resumes after the last
+committed account. The values it leaves are exactly the reference: same rows,
+same figures, one per (account, KPI, period), nothing lost.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+MARK = "KAP-KILL-RESULT "
+CURSOR_LIKE = "key_account_performance.kpi_cron_cursor.%"
+
+SETUP = r"""
+import datetime
+from odoo.addons.key_account_performance.tools import kpi_math
+tier = env.ref("key_account_performance.tier_growth")
+env["res.partner"].create([
+    {"name": "Kill test account %d" % i, "is_company": True, "key_account_tier_id": tier.id,
+     "email": "kill%d@example.com" % i}
+    for i in range(400)
+])
+env.cr.commit()
+"""
+
+RUN = r"""
+env["key.account.kpi.engine"]._cron_run(batch_size=%(batch)d)
+env.cr.commit()
+"""
+
+DUMP = r"""
+import json
+plan = env["key.account.kpi.engine"]._cron_plan()
+periods = sorted({(str(f), str(t)) for _c, f, t, _ids in plan})
+env.cr.execute('''
+    SELECT partner_id, kpi_id, date_from::text, date_to::text, value, score
+      FROM key_account_kpi_value
+     WHERE (date_from::text, date_to::text) IN %%s AND NOT is_manual
+     ORDER BY 1, 2, 3''', [tuple(periods)])
+rows = [[p, k, f, t, None if v is None else round(v, 6), None if s is None else round(s, 6)]
+        for p, k, f, t, v, s in env.cr.fetchall()]
+print("%(mark)s" + json.dumps({"periods": periods, "rows": rows}))
+"""
+
+CLEAR = r"""
+plan = env["key.account.kpi.engine"]._cron_plan()
+periods = sorted({(str(f), str(t)) for _c, f, t, _ids in plan})
+env.cr.execute('''DELETE FROM key_account_kpi_value
+                  WHERE (date_from::text, date_to::text) IN %s AND NOT is_manual''', [tuple(periods)])
+env.cr.execute("DELETE FROM ir_config_parameter WHERE key LIKE 'key_account_performance.kpi_cron_cursor.%%'")
+env.cr.commit()
+"""
+
+
+@pytest.fixture()
+def kill_db(db_settings):
+    """A copy of the test database, dropped afterwards."""
+    name = db_settings["db"] + "_kill"
+    conn = psycopg2.connect(
+        dbname="postgres",
+        host=db_settings["host"],
+        port=db_settings["port"],
+        user=db_settings["user"],
+    )
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db_settings["db"]}"')
+    yield name
+    with conn.cursor() as cr:
+        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def _shell_cmd(venv_python, odoo_src, addons_path, db_settings, data_dir, db):
+    return [
+        venv_python,
+        str(odoo_src / "odoo-bin")
+        if hasattr(odoo_src, "joinpath")
+        else os.path.join(odoo_src, "odoo-bin"),
+        "shell",
+        f"--addons-path={addons_path}",
+        f"--db_host={db_settings['host']}",
+        f"--db_port={db_settings['port']}",
+        f"--db_user={db_settings['user']}",
+        f"--data-dir={data_dir}",
+        "-d",
+        db,
+        "--no-http",
+        "--max-cron-threads=0",
+        "--log-level=info",
+    ]
+
+
+def test_killed_run_is_finished_by_the_next(
+    venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db
+):
+    cmd = _shell_cmd(venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db)
+
+    def shell(code, timeout=900):
+        res = subprocess.run(
+            cmd, input=code, capture_output=True, text=True, timeout=timeout
+        )
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+        return res
+
+    def dump():
+        out = shell(DUMP % {"mark": MARK}).stdout
+        lines = [line for line in out.splitlines() if line.startswith(MARK)]
+        assert lines, out[-2000:]
+        return json.loads(lines[-1][len(MARK) :])
+
+    shell(SETUP)
+    shell(RUN % {"batch": 1000})  # the clean run
+    reference = dump()
+    assert len(reference["periods"]) == 2
+    assert len({tuple(row[:4]) for row in reference["rows"]}) == len(reference["rows"])
+    accounts = {row[0] for row in reference["rows"]}
+    assert len(accounts) >= 430, "the demo accounts and the 400 added ones are computed"
+
+    shell(CLEAR)
+    assert dump()["rows"] == []
+
+    # a run in small chunks, killed once its first chunk is committed
+    conn = psycopg2.connect(
+        dbname=kill_db,
+        host=db_settings["host"],
+        port=db_settings["port"],
+        user=db_settings["user"],
+    )
+    conn.autocommit = True
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    proc.stdin.write(RUN % {"batch": 5})
+    proc.stdin.close()
+    deadline = time.monotonic() + 600
+    cursor = None
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            with conn.cursor() as cr:
+                cr.execute(
+                    "SELECT key, value FROM ir_config_parameter WHERE key LIKE %s",
+                    [CURSOR_LIKE],
+                )
+                cursor = cr.fetchall()
+            if cursor:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None and not cursor:
+            proc.kill()
+        proc.wait(timeout=60)
+    assert cursor, "the run committed a first chunk before it ended"
+    assert proc.returncode == -signal.SIGKILL, "the run was killed, not finished"
+
+    killed = dump()["rows"]
+    assert 0 < len(killed) < len(reference["rows"]), (
+        "the killed run left part of the work"
+    )
+    with conn.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM ir_config_parameter WHERE key LIKE %s", [CURSOR_LIKE]
+        )
+        assert cr.fetchone()[0] >= 1, "the cursor of the killed run is still there"
+
+    # the next run resumes after the cursor and finishes the job
+    log = shell(RUN % {"batch": 50}).stderr
+    assert "resumes after account" in log
+    finished = dump()
+    assert finished["rows"] == reference["rows"], (
+        "same values as the clean run, none lost, no duplicate"
+    )
+    with conn.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM ir_config_parameter WHERE key LIKE %s", [CURSOR_LIKE]
+        )
+        assert cr.fetchone()[0] == 0, "a finished run leaves no cursor"
+    conn.close()
