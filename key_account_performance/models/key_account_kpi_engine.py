@@ -821,6 +821,8 @@ class KeyAccountKpiEngine(models.AbstractModel):
         A failing chunk is retried account by account; one account never
         stops the run.
         """
+        if self._queue_job_installed():
+            return self._cron_enqueue(batch_size)
         testing = modules.module.current_test
         Value = self.env["key.account.kpi.value"].sudo()
         Cron = self.env["ir.cron"]
@@ -867,6 +869,66 @@ class KeyAccountKpiEngine(models.AbstractModel):
                     self.env.cr.commit()  # pylint: disable=invalid-commit
         Cron._notify_progress(done=done, remaining=max(total - done, 0))
         return True
+
+    # ------------------------------------------------------------------
+    # Beyond one server: OCA queue_job, when it is installed
+    # ------------------------------------------------------------------
+    @api.model
+    def _queue_job_installed(self):
+        """OCA ``queue_job`` is installed in this database (its model exists
+        and records have ``with_delay``). Without it, the scheduled run does
+        the work itself, chunk by chunk."""
+        return "queue.job" in self.env and hasattr(self, "with_delay")
+
+    @api.model
+    def _cron_enqueue(self, batch_size=1000):
+        """The scheduled run as queue jobs: one job per company, period and
+        chunk of accounts, which queue_job's runner spreads over the Odoo
+        workers of every server. A chunk already waiting in the queue is not
+        enqueued twice (identity key). Returns the number of jobs."""
+        count = 0
+        for company, date_from, date_to, partner_ids in self._cron_plan():
+            for start in range(0, len(partner_ids), batch_size):
+                chunk = partner_ids[start : start + batch_size]
+                self.with_company(company).with_delay(
+                    description="KPIs of %s, %s..%s, accounts %s-%s"
+                    % (company.name, date_from, date_to, chunk[0], chunk[-1]),
+                    identity_key="key_account_kpi:%s:%s:%s:%s-%s:%s"
+                    % (company.id, date_from, date_to, chunk[0], chunk[-1], len(chunk)),
+                )._job_compute_chunk(
+                    company.id,
+                    fields.Date.to_string(date_from),
+                    fields.Date.to_string(date_to),
+                    chunk,
+                )
+                count += 1
+        _logger.info("Scheduled KPI computation: %s queue jobs enqueued", count)
+        return count
+
+    @api.model
+    def _job_compute_chunk(self, company_id, date_from, date_to, partner_ids):
+        """A queue job: compute one chunk of accounts of one company and
+        period, under the period's lock (a job that finds the period locked
+        by another computation is retried later by queue_job)."""
+        company = self.env["res.company"].browse(company_id)
+        date_from, date_to = (
+            fields.Date.to_date(date_from),
+            fields.Date.to_date(date_to),
+        )
+        if not self._try_lock(company, date_from, date_to):
+            from odoo.addons.queue_job.exception import RetryableJobError
+
+            raise RetryableJobError(
+                "Another computation of %s..%s is running" % (date_from, date_to),
+                seconds=30,
+            )
+        Value = self.env["key.account.kpi.value"].sudo().with_company(company)
+        self._cron_chunk(Value, partner_ids, date_from, date_to, company)
+        return "%s accounts computed for %s..%s" % (
+            len(partner_ids),
+            date_from,
+            date_to,
+        )
 
     @api.model
     def _cron_chunk(self, Value, partner_ids, date_from, date_to, company):

@@ -1,4 +1,7 @@
-"""The scheduled KPI computation survives a SIGKILL.
+"""Scheduled KPI computations: a run survives a SIGKILL, and with OCA
+queue_job installed the run splits into jobs per company, period and chunk.
+
+The scheduled KPI computation survives a SIGKILL.
 
 On a copy of the test database (the addon with its demo data) plus 400 extra
 key accounts, a clean scheduled run gives the reference values of the last
@@ -192,3 +195,125 @@ def test_killed_run_is_finished_by_the_next(
         )
         assert cr.fetchone()[0] == 0, "a finished run leaves no cursor"
     conn.close()
+
+
+ENQUEUE = r"""
+import json
+Engine = env["key.account.kpi.engine"]
+assert Engine._queue_job_installed()
+first = Engine._cron_run(batch_size=100)
+again = Engine._cron_run(batch_size=100)  # the same chunks are waiting: nothing new
+jobs = env["queue.job"].search([("state", "=", "pending")])
+plan = Engine._cron_plan()
+expected = sum(-(-len(ids) // 100) for _c, _f, _t, ids in plan)
+print("%(mark)s" + json.dumps({"first": first, "again": again, "pending": len(jobs), "expected": expected,
+                              "methods": sorted(set(jobs.mapped("method_name")))}))
+env.cr.commit()
+"""
+
+PERFORM = r"""
+from odoo.addons.queue_job.job import Job
+for record in env["queue.job"].search([("state", "=", "pending")], order="id"):
+    job = Job.load(env, record.uuid)
+    job.perform()
+    job.set_done()
+    job.store()
+env.cr.commit()
+"""
+
+
+@pytest.fixture(scope="module")
+def queue_job_addons(repo, venv_python):
+    """OCA queue_job 18.0 from PyPI (its wheel asks for an ``odoo`` distribution
+    that PyPI does not have: installed without dependencies), kept in .kap/."""
+    target = repo / ".kap" / "queue_job"
+    if not (target / "odoo" / "addons" / "queue_job" / "__manifest__.py").exists():
+        subprocess.run(
+            [
+                venv_python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--upgrade",
+                "--target",
+                str(target),
+                "odoo-addon-queue_job>=18.0,<18.1",
+            ],
+            check=True,
+            timeout=600,
+        )
+    return target / "odoo" / "addons"
+
+
+def test_queue_job_splits_the_run(
+    venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db, queue_job_addons
+):
+    cmd = _shell_cmd(venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db)
+
+    def shell(code, command=cmd, timeout=900):
+        res = subprocess.run(
+            command, input=code, capture_output=True, text=True, timeout=timeout
+        )
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+        return res
+
+    def result(code, command=cmd):
+        out = shell(code % {"mark": MARK}, command).stdout
+        lines = [line for line in out.splitlines() if line.startswith(MARK)]
+        assert lines, out[-2000:]
+        return json.loads(lines[-1][len(MARK) :])
+
+    # without queue_job: the reference values of a run that does the work itself
+    shell(RUN % {"batch": 1000})
+    reference = result(DUMP)
+    assert reference["rows"]
+    shell(CLEAR)
+
+    # install queue_job into the copy
+    with_qj = f"{addons_path},{queue_job_addons}"
+    install = subprocess.run(
+        [
+            venv_python,
+            os.path.join(str(odoo_src), "odoo-bin"),
+            f"--addons-path={with_qj}",
+            f"--db_host={db_settings['host']}",
+            f"--db_port={db_settings['port']}",
+            f"--db_user={db_settings['user']}",
+            f"--data-dir={data_dir}",
+            "-d",
+            kill_db,
+            "-i",
+            "queue_job",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, install.stderr[-4000:]
+    qj_cmd = [
+        arg if not arg.startswith("--addons-path=") else f"--addons-path={with_qj}"
+        for arg in cmd
+    ]
+
+    enqueued = result(ENQUEUE, qj_cmd)
+    assert enqueued["first"] == enqueued["expected"] > 1, enqueued
+    assert enqueued["again"] == enqueued["expected"], (
+        "the second run finds the same chunks"
+    )
+    assert enqueued["pending"] == enqueued["expected"], (
+        "a chunk waiting in the queue is not enqueued twice"
+    )
+    assert enqueued["methods"] == ["_job_compute_chunk"]
+    assert result(DUMP, qj_cmd)["rows"] == [], (
+        "the run itself computes nothing: the jobs do"
+    )
+
+    shell(PERFORM, qj_cmd)
+    assert result(DUMP, qj_cmd)["rows"] == reference["rows"], (
+        "the jobs compute what a plain run computes"
+    )
