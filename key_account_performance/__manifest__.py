@@ -53,5 +53,4 @@
     ],
     "external_dependencies": {"python": ["numpy", "scikit-learn"]},
     "application": True,
-    "installable": True,
 }

@@ -21,9 +21,12 @@ class KeyAccountGrade(models.Model):
     def _check_min_score(self):
         for grade in self:
             if not 0 <= grade.min_score <= 100:
-                raise ValidationError(self.env._(
-                    "Grade %(grade)s: the minimum score must be between 0 and 100.",
-                    grade=grade.name))
+                raise ValidationError(
+                    self.env._(
+                        "Grade %(grade)s: the minimum score must be between 0 and 100.",
+                        grade=grade.name,
+                    )
+                )
 
     @api.model
     def _get_bands(self, company=None):

@@ -5,7 +5,9 @@ KPI and one period, ``{commercial partner id: value}`` for many partners at
 once: one grouped SQL statement per KPI and period, whatever the number of
 partners. This file is the only place where the engine reads source data.
 """
+
 import ast
+import contextlib
 import datetime
 import logging
 import math
@@ -15,8 +17,8 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
-from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import _SAFE_OPCODES, safe_eval, test_expr, test_python_expr
+from odoo.tools.safe_eval import datetime as safe_datetime
 
 from ..tools import kpi_math
 
@@ -24,7 +26,10 @@ _logger = logging.getLogger(__name__)
 
 RECORD_MODES = ("count", "sum", "average", "duration", "rating")
 FORMULA_BUILTINS = {
-    "min": min, "max": max, "abs": abs, "round": round,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
 }
 FORMULA_PERIOD_NAMES = ("period_days", "period_months")
 # what validation gives the period names (a quarter)
@@ -45,38 +50,51 @@ class KeyAccountKpi(models.Model):
     # ------------------------------------------------------------------
     name = fields.Char(required=True, translate=True)
     code = fields.Char(
-        required=True, index=True,
-        help="Technical name, unique per company; formulas refer to KPIs by code.")
+        required=True,
+        index=True,
+        help="Technical name, unique per company; formulas refer to KPIs by code.",
+    )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     description = fields.Text(translate=True)
     company_id = fields.Many2one("res.company", index="btree_not_null")
-    category = fields.Selection([
-        ("financial", "Financial"),
-        ("customer", "Customer"),
-        ("service", "Service"),
-        ("relationship", "Relationship"),
-    ], default="financial")
+    category = fields.Selection(
+        [
+            ("financial", "Financial"),
+            ("customer", "Customer"),
+            ("service", "Service"),
+            ("relationship", "Relationship"),
+        ],
+        default="financial",
+    )
 
     # ------------------------------------------------------------------
     # Scoring defaults
     # ------------------------------------------------------------------
-    computation_mode = fields.Selection([
-        ("count", "Count of records"),
-        ("sum", "Sum of a field"),
-        ("average", "Average of a field"),
-        ("duration", "Average duration between two dates"),
-        ("ratio", "Ratio of two KPIs"),
-        ("growth", "Growth of a KPI"),
-        ("survey", "Survey (CSAT / NPS)"),
-        ("rating", "Customer ratings"),
-        ("manual", "Manual (entered in the review)"),
-        ("formula", "Formula over other KPIs"),
-    ], required=True, default="count")
-    direction = fields.Selection([
-        ("higher", "Higher is better"),
-        ("lower", "Lower is better"),
-    ], required=True, default="higher")
+    computation_mode = fields.Selection(
+        [
+            ("count", "Count of records"),
+            ("sum", "Sum of a field"),
+            ("average", "Average of a field"),
+            ("duration", "Average duration between two dates"),
+            ("ratio", "Ratio of two KPIs"),
+            ("growth", "Growth of a KPI"),
+            ("survey", "Survey (CSAT / NPS)"),
+            ("rating", "Customer ratings"),
+            ("manual", "Manual (entered in the review)"),
+            ("formula", "Formula over other KPIs"),
+        ],
+        required=True,
+        default="count",
+    )
+    direction = fields.Selection(
+        [
+            ("higher", "Higher is better"),
+            ("lower", "Lower is better"),
+        ],
+        required=True,
+        default="higher",
+    )
     unit = fields.Char(translate=True)
     target = fields.Float(help="Value that scores 100.")
     threshold = fields.Float(help="Value that scores 0 (early-warning limit).")
@@ -86,34 +104,49 @@ class KeyAccountKpi(models.Model):
     # Source records (count / sum / average / duration / rating)
     # ------------------------------------------------------------------
     model_id = fields.Many2one(
-        "ir.model", string="Source Model", ondelete="cascade",
-        domain=[("transient", "=", False)])
+        "ir.model",
+        string="Source Model",
+        ondelete="cascade",
+        domain=[("transient", "=", False)],
+    )
     model_name = fields.Char(related="model_id.model", string="Source Model Name")
     domain = fields.Char(default="[]", help="Filter on the source records.")
     partner_field = fields.Char(
         default="partner_id",
         help="Field path from the source record to the partner, e.g. "
-        "partner_id or move_id.partner_id. Contacts roll up to their company.")
+        "partner_id or move_id.partner_id. Contacts roll up to their company.",
+    )
     date_field = fields.Char(
         help="Date or datetime field path that places a record in a period; "
-        "for durations, the start.")
+        "for durations, the start."
+    )
     date_end_field = fields.Char(string="End Date Field", help="Duration end.")
     duration_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], default="hours")
+        [("hours", "Hours"), ("days", "Days")], default="hours"
+    )
     value_field = fields.Char(help="Numeric field path summed or averaged.")
     currency_rate_field = fields.Char(
         help="Optional field path holding the record's rate to the company "
-        "currency (e.g. currency_rate on sale orders): values are divided by it.")
-    count_distinct = fields.Selection([
-        ("record", "Records"),
-        ("day", "Distinct days"),
-        ("month", "Distinct months"),
-    ], default="record", string="Count")
-    period_scope = fields.Selection([
-        ("period", "The period"),
-        ("to_date", "Everything up to the end of the period"),
-        ("trailing_12", "The 12 months ending with the period"),
-    ], default="period", required=True)
+        "currency (e.g. currency_rate on sale orders): values are divided by it."
+    )
+    count_distinct = fields.Selection(
+        [
+            ("record", "Records"),
+            ("day", "Distinct days"),
+            ("month", "Distinct months"),
+        ],
+        default="record",
+        string="Count",
+    )
+    period_scope = fields.Selection(
+        [
+            ("period", "The period"),
+            ("to_date", "Everything up to the end of the period"),
+            ("trailing_12", "The 12 months ending with the period"),
+        ],
+        default="period",
+        required=True,
+    )
 
     # ------------------------------------------------------------------
     # Ratio / growth / formula
@@ -121,28 +154,40 @@ class KeyAccountKpi(models.Model):
     numerator_kpi_id = fields.Many2one("key.account.kpi", check_company=True)
     denominator_kpi_id = fields.Many2one("key.account.kpi", check_company=True)
     ratio_factor = fields.Float(default=100.0)
-    base_kpi_id = fields.Many2one("key.account.kpi", string="Base KPI", check_company=True)
-    growth_reference = fields.Selection([
-        ("previous", "Previous period"),
-        ("last_year", "Same period last year"),
-    ], default="previous")
+    base_kpi_id = fields.Many2one(
+        "key.account.kpi", string="Base KPI", check_company=True
+    )
+    growth_reference = fields.Selection(
+        [
+            ("previous", "Previous period"),
+            ("last_year", "Same period last year"),
+        ],
+        default="previous",
+    )
     formula = fields.Text(
         help="Python expression over other KPI codes (their value in the same "
         "period; <code>_prev for the previous period), period_days, "
-        "period_months and min / max / abs / round.")
+        "period_months and min / max / abs / round."
+    )
 
     # ------------------------------------------------------------------
     # Survey
     # ------------------------------------------------------------------
     survey_id = fields.Many2one("survey.survey", ondelete="set null")
     survey_question_id = fields.Many2one(
-        "survey.question", string="Scale Question", ondelete="set null",
-        domain="[('survey_id', '=', survey_id), ('question_type', '=', 'scale')]")
-    survey_method = fields.Selection([
-        ("nps", "NPS (% promoters - % detractors)"),
-        ("csat", "CSAT (% satisfied)"),
-        ("average", "Average answer"),
-    ], default="csat")
+        "survey.question",
+        string="Scale Question",
+        ondelete="set null",
+        domain="[('survey_id', '=', survey_id), ('question_type', '=', 'scale')]",
+    )
+    survey_method = fields.Selection(
+        [
+            ("nps", "NPS (% promoters - % detractors)"),
+            ("csat", "CSAT (% satisfied)"),
+            ("average", "Average answer"),
+        ],
+        default="csat",
+    )
 
     # ------------------------------------------------------------------
     # Monitoring of the engine
@@ -153,8 +198,11 @@ class KeyAccountKpi(models.Model):
     value_count = fields.Integer(compute="_compute_value_count")
 
     def _compute_value_count(self):
-        counts = dict(self.env["key.account.kpi.value"]._read_group(
-            [("kpi_id", "in", self.ids)], ["kpi_id"], ["__count"]))
+        counts = dict(
+            self.env["key.account.kpi.value"]._read_group(
+                [("kpi_id", "in", self.ids)], ["kpi_id"], ["__count"]
+            )
+        )
         for kpi in self:
             kpi.value_count = counts.get(kpi, 0)
 
@@ -173,20 +221,34 @@ class KeyAccountKpi(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("computation_mode") == "rating":
-                vals.setdefault("model_id", self.env["ir.model"]._get_id("rating.rating"))
+                vals.setdefault(
+                    "model_id", self.env["ir.model"]._get_id("rating.rating")
+                )
                 vals.setdefault("value_field", "rating")
                 vals.setdefault("date_field", "create_date")
-                vals.setdefault("domain", "[('consumed', '=', True), ('rating', '>', 0)]")
+                vals.setdefault(
+                    "domain", "[('consumed', '=', True), ('rating', '>', 0)]"
+                )
         return super().create(vals_list)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used_by_approved_review(self):
         if "key.account.review.line" in self.env:
-            used = self.env["key.account.review.line"].sudo().search_count(
-                [("kpi_id", "in", self.ids), ("review_id.state", "=", "approved")], limit=1)
+            # sudo: counts lines of approved reviews, whoever may read them
+            used = (
+                self.env["key.account.review.line"]
+                .sudo()
+                .search_count(
+                    [("kpi_id", "in", self.ids), ("review_id.state", "=", "approved")],
+                    limit=1,
+                )
+            )
             if used:
-                raise UserError(self.env._(
-                    "A KPI used by an approved review cannot be deleted; archive it instead."))
-        return super().unlink()
+                raise UserError(
+                    self.env._(
+                        "A KPI used by an approved review cannot be deleted; archive it instead."
+                    )
+                )
 
     # ------------------------------------------------------------------
     # Validation
@@ -195,73 +257,144 @@ class KeyAccountKpi(models.Model):
     def _check_code_unique(self):
         for kpi in self:
             if not kpi.code or not kpi.code.isidentifier():
-                raise ValidationError(self.env._(
-                    "KPI %(kpi)s: the code %(code)r must be a Python identifier "
-                    "(letters, digits and underscores).", kpi=kpi.name, code=kpi.code))
-            if self.with_context(active_test=False).search_count([
-                ("code", "=", kpi.code), ("company_id", "=", kpi.company_id.id),
-                ("id", "!=", kpi.id),
-            ], limit=1):
-                raise ValidationError(self.env._(
-                    "KPI %(kpi)s: the code %(code)s is already used in this company.",
-                    kpi=kpi.name, code=kpi.code))
+                raise ValidationError(
+                    self.env._(
+                        "KPI %(kpi)s: the code %(code)r must be a Python identifier "
+                        "(letters, digits and underscores).",
+                        kpi=kpi.name,
+                        code=kpi.code,
+                    )
+                )
+            if self.with_context(active_test=False).search_count(
+                [
+                    ("code", "=", kpi.code),
+                    ("company_id", "=", kpi.company_id.id),
+                    ("id", "!=", kpi.id),
+                ],
+                limit=1,
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "KPI %(kpi)s: the code %(code)s is already used in this company.",
+                        kpi=kpi.name,
+                        code=kpi.code,
+                    )
+                )
 
     @api.constrains("target", "threshold", "weight")
     def _check_band(self):
         for kpi in self:
             if kpi.weight < 0:
-                raise ValidationError(self.env._(
-                    "KPI %(kpi)s: the weight cannot be negative.", kpi=kpi.name))
+                raise ValidationError(
+                    self.env._(
+                        "KPI %(kpi)s: the weight cannot be negative.", kpi=kpi.name
+                    )
+                )
             if kpi.computation_mode != "manual" or kpi.target or kpi.threshold:
                 if kpi.target == kpi.threshold:
-                    raise ValidationError(self.env._(
-                        "KPI %(kpi)s: the target (%(target)s) must differ from the threshold.",
-                        kpi=kpi.name, target=kpi.target))
+                    raise ValidationError(
+                        self.env._(
+                            "KPI %(kpi)s: the target (%(target)s) must differ from the threshold.",
+                            kpi=kpi.name,
+                            target=kpi.target,
+                        )
+                    )
 
     @api.constrains(
-        "computation_mode", "model_id", "domain", "partner_field", "date_field",
-        "date_end_field", "value_field", "currency_rate_field", "numerator_kpi_id",
-        "denominator_kpi_id", "base_kpi_id", "formula", "survey_id", "survey_question_id")
+        "computation_mode",
+        "model_id",
+        "domain",
+        "partner_field",
+        "date_field",
+        "date_end_field",
+        "value_field",
+        "currency_rate_field",
+        "numerator_kpi_id",
+        "denominator_kpi_id",
+        "base_kpi_id",
+        "formula",
+        "survey_id",
+        "survey_question_id",
+    )
     def _check_configuration(self):
         for kpi in self:
             problem = kpi._configuration_problem()
             if problem:
-                raise ValidationError(self.env._(
-                    "KPI %(kpi)s (%(code)s): %(problem)s",
-                    kpi=kpi.name, code=kpi.code, problem=problem))
+                raise ValidationError(
+                    self.env._(
+                        "KPI %(kpi)s (%(code)s): %(problem)s",
+                        kpi=kpi.name,
+                        code=kpi.code,
+                        problem=problem,
+                    )
+                )
 
     def _configuration_problem(self):
         """Return a message naming what does not evaluate, or False."""
         self.ensure_one()
-        _ = self.env._
         mode = self.computation_mode
         if mode in RECORD_MODES:
-            if not self.model_id:
-                return _("a source model is required.")
-            model = self.env[self.model_id.model]
+            problem = self._record_mode_problem()
+        else:
+            problem = self._derived_mode_problem()
+        if problem:
+            return problem
+        if mode in ("ratio", "growth", "formula"):
             try:
-                # compiling the domain into a query checks every field it names
-                model._search(self._source_domain())
-            except Exception as exc:  # noqa: BLE001 - any evaluation error is reported
-                return _("the domain %(domain)s does not evaluate: %(error)s",
-                         domain=self.domain, error=exc)
-            paths = [("partner_field", self.partner_field, "many2one", "res.partner"),
-                     ("date_field", self.date_field, "date", None)]
-            if mode == "duration":
-                paths.append(("date_end_field", self.date_end_field, "date", None))
-            if mode in ("sum", "average", "rating"):
-                paths.append(("value_field", self.value_field, "number", None))
-            if self.currency_rate_field and mode in ("sum", "average"):
-                paths.append(("currency_rate_field", self.currency_rate_field, "number", None))
-            for label, path, kind, comodel in paths:
-                if not path:
-                    return _("the field %(field)s is required for this computation mode.",
-                             field=self._fields[label].string)
-                problem = _path_problem(model, path, kind, comodel)
-                if problem:
-                    return _("the %(field)s path %(path)r is invalid: %(problem)s",
-                             field=self._fields[label].string, path=path, problem=problem)
-        elif mode == "ratio":
+                self._check_cycle()
+            except ValidationError as exc:
+                return exc.args[0]
+        return False
+
+    def _record_mode_problem(self):
+        """What does not evaluate in a KPI read from source records, or False."""
+        _ = self.env._
+        mode = self.computation_mode
+        if not self.model_id:
+            return _("a source model is required.")
+        model = self.env[self.model_id.model]
+        try:
+            # compiling the domain into a query checks every field it names
+            model._search(self._source_domain())
+        except Exception as exc:  # noqa: BLE001 - any evaluation error is reported
+            return _(
+                "the domain %(domain)s does not evaluate: %(error)s",
+                domain=self.domain,
+                error=exc,
+            )
+        paths = [
+            ("partner_field", self.partner_field, "many2one", "res.partner"),
+            ("date_field", self.date_field, "date", None),
+        ]
+        if mode == "duration":
+            paths.append(("date_end_field", self.date_end_field, "date", None))
+        if mode in ("sum", "average", "rating"):
+            paths.append(("value_field", self.value_field, "number", None))
+        if self.currency_rate_field and mode in ("sum", "average"):
+            paths.append(
+                ("currency_rate_field", self.currency_rate_field, "number", None)
+            )
+        for label, path, kind, comodel in paths:
+            if not path:
+                return _(
+                    "the field %(field)s is required for this computation mode.",
+                    field=self._fields[label].string,
+                )
+            problem = _path_problem(model, path, kind, comodel)
+            if problem:
+                return _(
+                    "the %(field)s path %(path)r is invalid: %(problem)s",
+                    field=self._fields[label].string,
+                    path=path,
+                    problem=problem,
+                )
+        return False
+
+    def _derived_mode_problem(self):
+        """What is missing in a ratio, growth, survey or formula KPI, or False."""
+        _ = self.env._
+        mode = self.computation_mode
+        if mode == "ratio":
             if not self.numerator_kpi_id or not self.denominator_kpi_id:
                 return _("a ratio needs a numerator KPI and a denominator KPI.")
             if self in (self.numerator_kpi_id | self.denominator_kpi_id):
@@ -274,17 +407,15 @@ class KeyAccountKpi(models.Model):
         elif mode == "survey":
             if not self.survey_id:
                 return _("a survey is required.")
-            if self.survey_question_id and self.survey_question_id.survey_id != self.survey_id:
+            if (
+                self.survey_question_id
+                and self.survey_question_id.survey_id != self.survey_id
+            ):
                 return _("the question does not belong to the survey.")
         elif mode == "formula":
             problem = self._formula_problem()
             if problem:
                 return problem
-        if mode in ("ratio", "growth", "formula"):
-            try:
-                self._check_cycle()
-            except ValidationError as exc:
-                return exc.args[0]
         return False
 
     def _formula_names(self):
@@ -301,8 +432,11 @@ class KeyAccountKpi(models.Model):
             return _("the formula is empty.")
         if len(expression) > FORMULA_MAX_LENGTH:
             # refused before any parsing; the message never echoes the formula
-            return _("the formula is too long (%(length)s characters, at most %(max)s).",
-                     length=len(expression), max=FORMULA_MAX_LENGTH)
+            return _(
+                "the formula is too long (%(length)s characters, at most %(max)s).",
+                length=len(expression),
+                max=FORMULA_MAX_LENGTH,
+            )
         try:
             message = test_python_expr(expression, mode="eval")
         except Exception as exc:  # noqa: BLE001 - safe_eval refuses names with NameError
@@ -310,8 +444,10 @@ class KeyAccountKpi(models.Model):
         if not message:
             message = _formula_shape_problem(expression)
         if message:
-            return _("the formula is not a safe expression: %(error)s",
-                     error=_shorten(message))
+            return _(
+                "the formula is not a safe expression: %(error)s",
+                error=_shorten(message),
+            )
         codes = set(self._kpis_by_code().keys())
         unknown = []
         for name in sorted(self._formula_names()):
@@ -321,22 +457,28 @@ class KeyAccountKpi(models.Model):
             if base not in codes or base == self.code:
                 unknown.append(name)
         if unknown:
-            return _("the formula refers to unknown names: %(names)s (use KPI codes, "
-                     "<code>_prev, period_days, period_months, min, max, abs, round).",
-                     names=_shorten(", ".join(unknown)))
+            return _(
+                "the formula refers to unknown names: %(names)s (use KPI codes, "
+                "<code>_prev, period_days, period_months, min, max, abs, round).",
+                names=_shorten(", ".join(unknown)),
+            )
         # evaluated with floats only: bounded in time and memory (9**9**9**9
         # overflows at once instead of building an integer of billions of digits)
         context = dict.fromkeys(self._formula_names() - set(FORMULA_BUILTINS), 1.0)
         context.update(FORMULA_PERIOD_DEFAULTS)
         try:
-            formula_evaluate(formula_compile(expression), context)
-        except ZeroDivisionError:
-            pass
+            with contextlib.suppress(ZeroDivisionError):  # a value of 0 is allowed
+                formula_evaluate(formula_compile(expression), context)
         except OverflowError:
-            return _("the formula does not evaluate: its result overflows (numbers are limited "
-                     "to about 1e308).")
+            return _(
+                "the formula does not evaluate: its result overflows (numbers are limited "
+                "to about 1e308)."
+            )
         except Exception as exc:  # noqa: BLE001
-            return _("the formula does not evaluate: %(error)s", error=_shorten(str(exc) or repr(exc)))
+            return _(
+                "the formula does not evaluate: %(error)s",
+                error=_shorten(str(exc) or repr(exc)),
+            )
         return False
 
     def _dependencies(self):
@@ -345,8 +487,13 @@ class KeyAccountKpi(models.Model):
         if self.computation_mode == "ratio":
             return [(self.numerator_kpi_id, "same"), (self.denominator_kpi_id, "same")]
         if self.computation_mode == "growth":
-            return [(self.base_kpi_id, "same"),
-                    (self.base_kpi_id, "prev" if self.growth_reference == "previous" else "last_year")]
+            return [
+                (self.base_kpi_id, "same"),
+                (
+                    self.base_kpi_id,
+                    "prev" if self.growth_reference == "previous" else "last_year",
+                ),
+            ]
         if self.computation_mode == "formula" and self.formula:
             by_code = self._kpis_by_code()
             deps = []
@@ -368,9 +515,12 @@ class KeyAccountKpi(models.Model):
 
         def visit(kpi):
             if kpi.id in path:
-                raise ValidationError(self.env._(
-                    "the KPIs refer to each other in a loop (%(codes)s).",
-                    codes=" -> ".join(self.browse(path + [kpi.id]).mapped("code"))))
+                raise ValidationError(
+                    self.env._(
+                        "the KPIs refer to each other in a loop (%(codes)s).",
+                        codes=" -> ".join(self.browse(path + [kpi.id]).mapped("code")),
+                    )
+                )
             if kpi.id in seen:
                 return
             path.append(kpi.id)
@@ -379,6 +529,7 @@ class KeyAccountKpi(models.Model):
                     visit(dep)
             path.pop()
             seen.add(kpi.id)
+
         visit(self)
 
     def _kpis_by_code(self):
@@ -391,11 +542,18 @@ class KeyAccountKpi(models.Model):
         return by_code
 
     def _source_domain(self):
-        return safe_eval(self.domain or "[]", {
-            "datetime": safe_datetime,
-            "context_today": datetime.date.today,
-            "uid": self.env.uid,
-        }) if self.domain else []
+        return (
+            safe_eval(
+                self.domain or "[]",
+                {
+                    "datetime": safe_datetime,
+                    "context_today": datetime.date.today,
+                    "uid": self.env.uid,
+                },
+            )
+            if self.domain
+            else []
+        )
 
     # ------------------------------------------------------------------
     # Display
@@ -407,10 +565,17 @@ class KeyAccountKpi(models.Model):
         units = {}
         for kpi in self.sudo():
             unit = kpi.unit or ""
-            if not unit and kpi.computation_mode in ("sum", "average") and kpi.model_name \
-                    and kpi.value_field and kpi.model_name in self.env:
+            if (
+                not unit
+                and kpi.computation_mode in ("sum", "average")
+                and kpi.model_name
+                and kpi.value_field
+                and kpi.model_name in self.env
+            ):
                 try:
-                    _model, field = _resolve_path(self.env[kpi.model_name], kpi.value_field)
+                    _model, field = _resolve_path(
+                        self.env[kpi.model_name], kpi.value_field
+                    )
                 except ValueError:
                     field = None
                 if field is not None and field.type == "monetary":
@@ -424,7 +589,8 @@ class KeyAccountKpi(models.Model):
     def action_view_values(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "key_account_performance.action_key_account_kpi_value")
+            "key_account_performance.action_key_account_kpi_value"
+        )
         action["domain"] = [("kpi_id", "=", self.id)]
         return action
 
@@ -434,8 +600,12 @@ class KeyAccountKpi(models.Model):
             if problem:
                 raise UserError(problem)
         return {
-            "type": "ir.actions.client", "tag": "display_notification",
-            "params": {"type": "success", "message": self.env._("The configuration evaluates.")},
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._("The configuration evaluates."),
+            },
         }
 
     # ------------------------------------------------------------------
@@ -454,15 +624,22 @@ class KeyAccountKpi(models.Model):
         mode = self.computation_mode
         if mode in RECORD_MODES:
             result = self._gather_records(
-                partner_ids, self._scope_start(date_from, date_to), date_to, company)
+                partner_ids, self._scope_start(date_from, date_to), date_to, company
+            )
         elif mode == "survey":
             result = self._gather_survey(partner_ids, date_from, date_to, company)
         elif mode == "ratio":
-            num = self.numerator_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
-            den = self.denominator_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
+            num = self.numerator_kpi_id._engine_values(
+                partner_ids, date_from, date_to, memo, company
+            )
+            den = self.denominator_kpi_id._engine_values(
+                partner_ids, date_from, date_to, memo, company
+            )
             result = {}
             for pid in partner_ids:
-                value = kpi_math.ratio(num.get(pid), den.get(pid), self.ratio_factor or 1.0)
+                value = kpi_math.ratio(
+                    num.get(pid), den.get(pid), self.ratio_factor or 1.0
+                )
                 if value is not None:
                     result[pid] = value
         elif mode == "growth":
@@ -470,15 +647,21 @@ class KeyAccountKpi(models.Model):
                 ref_from, ref_to = kpi_math.same_period_last_year(date_from, date_to)
             else:
                 ref_from, ref_to = kpi_math.previous_period(date_from, date_to)
-            current = self.base_kpi_id._engine_values(partner_ids, date_from, date_to, memo, company)
-            previous = self.base_kpi_id._engine_values(partner_ids, ref_from, ref_to, memo, company)
+            current = self.base_kpi_id._engine_values(
+                partner_ids, date_from, date_to, memo, company
+            )
+            previous = self.base_kpi_id._engine_values(
+                partner_ids, ref_from, ref_to, memo, company
+            )
             result = {}
             for pid in partner_ids:
                 value = kpi_math.growth(current.get(pid), previous.get(pid))
                 if value is not None:
                     result[pid] = value
         elif mode == "formula":
-            result = self._evaluate_formula(partner_ids, date_from, date_to, memo, company)
+            result = self._evaluate_formula(
+                partner_ids, date_from, date_to, memo, company
+            )
         elif mode == "manual":
             result = self._gather_manual(partner_ids, date_from, date_to)
         else:
@@ -487,10 +670,20 @@ class KeyAccountKpi(models.Model):
         return result
 
     def _gather_manual(self, partner_ids, date_from, date_to):
-        groups = self.env["key.account.kpi.value"].sudo()._read_group(
-            [("kpi_id", "=", self.id), ("partner_id", "in", list(partner_ids)),
-             ("date_from", "=", date_from), ("date_to", "=", date_to)],
-            ["partner_id"], ["value:max"])
+        groups = (
+            self.env["key.account.kpi.value"]
+            .sudo()
+            ._read_group(
+                [
+                    ("kpi_id", "=", self.id),
+                    ("partner_id", "in", list(partner_ids)),
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                ],
+                ["partner_id"],
+                ["value:max"],
+            )
+        )
         return {partner.id: value for partner, value in groups}
 
     def _evaluate_formula(self, partner_ids, date_from, date_to, memo, company):
@@ -500,18 +693,24 @@ class KeyAccountKpi(models.Model):
         for name in self._formula_names():
             if name.endswith("_prev") and name[:-5] in by_code:
                 columns[name] = by_code[name[:-5]]._engine_values(
-                    partner_ids, prev_from, prev_to, memo, company)
+                    partner_ids, prev_from, prev_to, memo, company
+                )
             elif name in by_code:
                 columns[name] = by_code[name]._engine_values(
-                    partner_ids, date_from, date_to, memo, company)
+                    partner_ids, date_from, date_to, memo, company
+                )
         base_context = {}
         base_context["period_days"] = kpi_math.period_days(date_from, date_to)
         base_context["period_months"] = kpi_math.month_span(date_from, date_to)
         expression = (self.formula or "").strip()
         if len(expression) > FORMULA_MAX_LENGTH:
-            raise ValidationError(self.env._(
-                "the formula is too long (%(length)s characters, at most %(max)s).",
-                length=len(expression), max=FORMULA_MAX_LENGTH))
+            raise ValidationError(
+                self.env._(
+                    "the formula is too long (%(length)s characters, at most %(max)s).",
+                    length=len(expression),
+                    max=FORMULA_MAX_LENGTH,
+                )
+            )
         problem = _formula_shape_problem(expression)
         if problem:
             raise ValidationError(problem)
@@ -538,10 +737,15 @@ class KeyAccountKpi(models.Model):
         """UTC datetimes: first instant of date_from .. first instant after date_to."""
         tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
         start = tz.localize(datetime.datetime.combine(date_from, datetime.time.min))
-        end = tz.localize(datetime.datetime.combine(
-            date_to + datetime.timedelta(days=1), datetime.time.min))
-        return (start.astimezone(pytz.utc).replace(tzinfo=None),
-                end.astimezone(pytz.utc).replace(tzinfo=None))
+        end = tz.localize(
+            datetime.datetime.combine(
+                date_to + datetime.timedelta(days=1), datetime.time.min
+            )
+        )
+        return (
+            start.astimezone(pytz.utc).replace(tzinfo=None),
+            end.astimezone(pytz.utc).replace(tzinfo=None),
+        )
 
     def _period_condition(self, sql_expr, field, date_from, date_to, company):
         if field.type == "datetime":
@@ -566,15 +770,23 @@ class KeyAccountKpi(models.Model):
         alias = Model._table
         partner_sql, _field = _sql_path(Model, alias, self.partner_field, query)
         cp_alias = query.make_alias(alias, "kap_commercial")
-        query.add_join("JOIN", cp_alias, "res_partner", SQL(
-            "%s = %s", SQL.identifier(cp_alias, "id"), partner_sql))
+        query.add_join(
+            "JOIN",
+            cp_alias,
+            "res_partner",
+            SQL("%s = %s", SQL.identifier(cp_alias, "id"), partner_sql),
+        )
         cp_sql = SQL.identifier(cp_alias, "commercial_partner_id")
         query.add_where(SQL("%s IN %s", cp_sql, tuple(partner_ids)))
         date_sql, date_field = _sql_path(Model, alias, self.date_field, query)
-        query.add_where(self._period_condition(date_sql, date_field, date_from, date_to, company))
+        query.add_where(
+            self._period_condition(date_sql, date_field, date_from, date_to, company)
+        )
         if "company_id" in Model._fields and Model._fields["company_id"].store:
             company_sql = Model._field_to_sql(alias, "company_id", query)
-            query.add_where(SQL("(%s = %s OR %s IS NULL)", company_sql, company.id, company_sql))
+            query.add_where(
+                SQL("(%s = %s OR %s IS NULL)", company_sql, company.id, company_sql)
+            )
         if self.computation_mode == "duration":
             end_sql, _end_field = _sql_path(Model, alias, self.date_end_field, query)
             query.add_where(SQL("%s IS NOT NULL", end_sql))
@@ -585,7 +797,8 @@ class KeyAccountKpi(models.Model):
         if not partner_ids:
             return {}
         Model, query, cp_sql, date_sql, date_field = self._source_query(
-            partner_ids, date_from, date_to, company)
+            partner_ids, date_from, date_to, company
+        )
         alias = Model._table
 
         mode = self.computation_mode
@@ -595,7 +808,9 @@ class KeyAccountKpi(models.Model):
                 if date_field.type == "datetime":
                     tz = company.partner_id.tz or self.env.user.tz or "UTC"
                     local = SQL("timezone(%s, timezone('UTC', %s))", tz, date_sql)
-                aggregate = SQL("COUNT(DISTINCT date_trunc(%s, %s))", self.count_distinct, local)
+                aggregate = SQL(
+                    "COUNT(DISTINCT date_trunc(%s, %s))", self.count_distinct, local
+                )
             else:
                 aggregate = SQL("COUNT(*)")
         elif mode == "duration":
@@ -603,12 +818,19 @@ class KeyAccountKpi(models.Model):
             divisor = 86400.0 if self.duration_unit == "days" else 3600.0
             aggregate = SQL(
                 "AVG(EXTRACT(EPOCH FROM (%s::timestamp - %s::timestamp))) / %s",
-                end_sql, date_sql, divisor)
+                end_sql,
+                date_sql,
+                divisor,
+            )
         else:
             value_sql, _vfield = _sql_path(Model, alias, self.value_field, query)
             if self.currency_rate_field and mode in ("sum", "average"):
-                rate_sql, _rfield = _sql_path(Model, alias, self.currency_rate_field, query)
-                value_sql = SQL("(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql)
+                rate_sql, _rfield = _sql_path(
+                    Model, alias, self.currency_rate_field, query
+                )
+                value_sql = SQL(
+                    "(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql
+                )
             function = SQL("SUM") if mode == "sum" else SQL("AVG")
             aggregate = SQL("%s(%s)", function, value_sql)
         query.groupby = cp_sql
@@ -620,15 +842,21 @@ class KeyAccountKpi(models.Model):
         if not partner_ids:
             return {}
         start, end = self._datetime_bounds(date_from, date_to, company)
-        question_ids = (self.survey_question_id or self.survey_id.question_ids.filtered(
-            lambda q: q.question_type == "scale")[:1]).ids
+        question_ids = (
+            self.survey_question_id
+            or self.survey_id.question_ids.filtered(
+                lambda q: q.question_type == "scale"
+            )[:1]
+        ).ids
         if not question_ids:
             return {}
         question = self.env["survey.question"].sudo().browse(question_ids[0])
         self.env["survey.user_input.line"].flush_model()
         self.env["survey.user_input"].flush_model()
         self.env["res.partner"].flush_model(["commercial_partner_id"])
-        rows = self.env.execute_query(SQL("""
+        rows = self.env.execute_query(
+            SQL(
+                """
             SELECT p.commercial_partner_id, l.value_scale, COUNT(*)
               FROM survey_user_input_line l
               JOIN survey_user_input i ON i.id = l.user_input_id
@@ -640,7 +868,13 @@ class KeyAccountKpi(models.Model):
                AND COALESCE(i.end_datetime, i.create_date) >= %(start)s
                AND COALESCE(i.end_datetime, i.create_date) < %(end)s
           GROUP BY p.commercial_partner_id, l.value_scale
-        """, question=question.id, partners=tuple(partner_ids), start=start, end=end))
+        """,
+                question=question.id,
+                partners=tuple(partner_ids),
+                start=start,
+                end=end,
+            )
+        )
         counts = {}
         for pid, scale, count in rows:
             counts.setdefault(pid, {})[scale] = count
@@ -652,7 +886,11 @@ class KeyAccountKpi(models.Model):
                 value = kpi_math.csat_from_counts(answer_counts, question.scale_max)
             else:
                 total = sum(answer_counts.values())
-                value = sum(v * c for v, c in answer_counts.items()) / total if total else None
+                value = (
+                    sum(v * c for v, c in answer_counts.items()) / total
+                    if total
+                    else None
+                )
             if value is not None:
                 result[pid] = value
         return result
@@ -663,7 +901,8 @@ class KeyAccountKpi(models.Model):
         if self.computation_mode not in RECORD_MODES:
             return self.env["ir.model"], []
         Model, query, _cp, _date, _field = self._source_query(
-            [partner_id], self._scope_start(date_from, date_to), date_to, company)
+            [partner_id], self._scope_start(date_from, date_to), date_to, company
+        )
         rows = self.env.execute_query(query.select(SQL.identifier(Model._table, "id")))
         return Model, [row[0] for row in rows]
 
@@ -673,9 +912,20 @@ class KeyAccountKpi(models.Model):
 # ----------------------------------------------------------------------
 
 _FORMULA_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
-    ast.Call, ast.Name, ast.Load, ast.Constant,
-    ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.boolop,
 )
 
 
@@ -683,7 +933,11 @@ def _shorten(text, limit=200):
     """``text`` cut to ``limit`` characters: messages and logs never echo a
     huge formula whole."""
     text = str(text)
-    return text if len(text) <= limit else "%s… (%d characters)" % (text[:limit], len(text))
+    return (
+        text
+        if len(text) <= limit
+        else "%s… (%d characters)" % (text[:limit], len(text))
+    )
 
 
 def _float_round(number, ndigits=None):
@@ -705,8 +959,13 @@ def _float_abs(number):
 
 
 FORMULA_EVAL_BUILTINS = {
-    "min": _float_min, "max": _float_max, "abs": _float_abs, "round": _float_round,
-    "True": True, "False": False, "None": None,
+    "min": _float_min,
+    "max": _float_max,
+    "abs": _float_abs,
+    "round": _float_round,
+    "True": True,
+    "False": False,
+    "None": None,
 }
 
 
@@ -729,9 +988,13 @@ def formula_evaluate(code, context):
 
     Raises ArithmeticError (division by zero, overflow), TypeError (e.g. a
     complex result) or ValueError."""
-    names = {name: float(value) if isinstance(value, (int, float)) else value
-             for name, value in context.items()}
-    value = eval(code, {"__builtins__": dict(FORMULA_EVAL_BUILTINS)}, names)  # noqa: S307
+    names = {
+        name: float(value) if isinstance(value, (int, float)) else value
+        for name, value in context.items()
+    }
+    # the code was checked by test_python_expr and compiled by formula_compile
+    # (numbers only, a few math builtins)
+    value = eval(code, {"__builtins__": dict(FORMULA_EVAL_BUILTINS)}, names)  # noqa: S307 pylint: disable=eval-used
     if value is None:
         return None
     value = float(value)
@@ -745,8 +1008,10 @@ def _formula_shape_problem(expression):
         if not isinstance(node, _FORMULA_NODES):
             return "%s is not allowed" % type(node).__name__
         if isinstance(node, ast.Call) and not (
-                isinstance(node.func, ast.Name) and node.func.id in FORMULA_BUILTINS
-                and not node.keywords):
+            isinstance(node.func, ast.Name)
+            and node.func.id in FORMULA_BUILTINS
+            and not node.keywords
+        ):
             return "only min(), max(), abs() and round() may be called"
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             return "only numbers are allowed as constants"
@@ -757,6 +1022,7 @@ def _formula_shape_problem(expression):
 # Field paths
 # ----------------------------------------------------------------------
 
+
 def _resolve_path(model, path):
     """Follow a dotted path; return (model of the last field, last field)."""
     names = (path or "").split(".")
@@ -764,13 +1030,21 @@ def _resolve_path(model, path):
     for index, name in enumerate(names):
         field = current._fields.get(name)
         if field is None:
-            raise ValueError(current.env._("%(model)s has no field %(field)r",
-                                           model=current._name, field=name))
+            raise ValueError(
+                current.env._(
+                    "%(model)s has no field %(field)r", model=current._name, field=name
+                )
+            )
         if index == len(names) - 1:
             return current, field
         if field.type != "many2one":
-            raise ValueError(current.env._("%(field)s on %(model)s is not a many2one",
-                                           model=current._name, field=name))
+            raise ValueError(
+                current.env._(
+                    "%(field)s on %(model)s is not a many2one",
+                    model=current._name,
+                    field=name,
+                )
+            )
         current = current.env[field.comodel_name]
     raise ValueError("empty path")
 
@@ -784,11 +1058,19 @@ def _path_problem(model, path, kind, comodel=None):
     if not (field.store or field.related) or not field.column_type:
         return _("%(field)s is not stored in the database", field=field.name)
     if kind == "date" and field.type not in ("date", "datetime"):
-        return _("%(field)s is a %(type)s, not a date", field=field.name, type=field.type)
+        return _(
+            "%(field)s is a %(type)s, not a date", field=field.name, type=field.type
+        )
     if kind == "number" and field.type not in ("integer", "float", "monetary"):
-        return _("%(field)s is a %(type)s, not a number", field=field.name, type=field.type)
-    if kind == "many2one" and (field.type != "many2one" or field.comodel_name != comodel):
-        return _("%(field)s does not point to %(comodel)s", field=field.name, comodel=comodel)
+        return _(
+            "%(field)s is a %(type)s, not a number", field=field.name, type=field.type
+        )
+    if kind == "many2one" and (
+        field.type != "many2one" or field.comodel_name != comodel
+    ):
+        return _(
+            "%(field)s does not point to %(comodel)s", field=field.name, comodel=comodel
+        )
     return False
 
 
@@ -801,8 +1083,12 @@ def _sql_path(model, alias, path, query):
         comodel = current.env[field.comodel_name]
         column = current._field_to_sql(alias, name, query)
         co_alias = query.make_alias(alias, name)
-        query.add_join("LEFT JOIN", co_alias, comodel._table, SQL(
-            "%s = %s", column, SQL.identifier(co_alias, "id")))
+        query.add_join(
+            "LEFT JOIN",
+            co_alias,
+            comodel._table,
+            SQL("%s = %s", column, SQL.identifier(co_alias, "id")),
+        )
         current, alias = comodel, co_alias
     # _field_to_sql follows non-stored related fields to their stored target
     return current._field_to_sql(alias, names[-1], query), current._fields[names[-1]]

@@ -17,21 +17,37 @@ class KeyAccountKpiTemplate(models.Model):
     description = fields.Text(translate=True)
     company_id = fields.Many2one("res.company", index="btree_not_null")
     tier_ids = fields.Many2many(
-        "key.account.tier", "key_account_kpi_template_tier_rel", "template_id", "tier_id",
-        string="Tiers")
+        "key.account.tier",
+        "key_account_kpi_template_tier_rel",
+        "template_id",
+        "tier_id",
+        string="Tiers",
+    )
     segment_ids = fields.Many2many(
-        "key.account.segment", "key_account_kpi_template_segment_rel", "template_id",
-        "segment_id", string="Segments")
+        "key.account.segment",
+        "key_account_kpi_template_segment_rel",
+        "template_id",
+        "segment_id",
+        string="Segments",
+    )
     is_company_default = fields.Boolean(
         string="Company Default",
-        help="Used for key accounts that no other template matches.")
-    line_ids = fields.One2many("key.account.kpi.template.line", "template_id", string="KPIs", copy=True)
+        help="Used for key accounts that no other template matches.",
+    )
+    line_ids = fields.One2many(
+        "key.account.kpi.template.line", "template_id", string="KPIs", copy=True
+    )
     version = fields.Integer(
-        default=1, readonly=True, copy=False, tracking=True,
+        default=1,
+        readonly=True,
+        copy=False,
+        tracking=True,
         help="Incremented whenever the KPI lines change; reviews keep the version "
-        "they were scored with.")
+        "they were scored with.",
+    )
     partner_ids = fields.One2many(
-        "res.partner", "key_account_template_id", string="Accounts (explicit)")
+        "res.partner", "key_account_template_id", string="Accounts (explicit)"
+    )
     total_weight = fields.Float(compute="_compute_total_weight")
 
     @api.depends("line_ids.weight")
@@ -42,18 +58,26 @@ class KeyAccountKpiTemplate(models.Model):
     # ------------------------------------------------------------------
     # Validation
     # ------------------------------------------------------------------
-    @api.constrains("tier_ids", "segment_ids", "company_id", "active", "is_company_default")
+    @api.constrains(
+        "tier_ids", "segment_ids", "company_id", "active", "is_company_default"
+    )
     def _check_overlap(self):
         for template in self.filtered("active"):
-            others = self.search([
-                ("id", "!=", template.id),
-                ("company_id", "=", template.company_id.id),
-            ])
+            others = self.search(
+                [
+                    ("id", "!=", template.id),
+                    ("company_id", "=", template.company_id.id),
+                ]
+            )
             for other in others:
                 if template.is_company_default and other.is_company_default:
-                    raise ValidationError(self.env._(
-                        "Templates %(a)s and %(b)s are both the company default.",
-                        a=template.name, b=other.name))
+                    raise ValidationError(
+                        self.env._(
+                            "Templates %(a)s and %(b)s are both the company default.",
+                            a=template.name,
+                            b=other.name,
+                        )
+                    )
                 if not (template.tier_ids and other.tier_ids):
                     continue
                 tiers = template.tier_ids & other.tier_ids
@@ -61,10 +85,15 @@ class KeyAccountKpiTemplate(models.Model):
                     continue
                 seg_a, seg_b = template.segment_ids, other.segment_ids
                 if (not seg_a and not seg_b) or (seg_a & seg_b):
-                    raise ValidationError(self.env._(
-                        "Templates %(a)s and %(b)s both apply to tier %(tier)s for the same "
-                        "segment: an account would be in two templates.",
-                        a=template.name, b=other.name, tier=tiers[0].name))
+                    raise ValidationError(
+                        self.env._(
+                            "Templates %(a)s and %(b)s both apply to tier %(tier)s for the same "
+                            "segment: an account would be in two templates.",
+                            a=template.name,
+                            b=other.name,
+                            tier=tiers[0].name,
+                        )
+                    )
 
     # ------------------------------------------------------------------
     # ORM
@@ -78,15 +107,25 @@ class KeyAccountKpiTemplate(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # lines created with their template are version 1, not a change
-        return super(KeyAccountKpiTemplate, self.with_context(kap_no_version_bump=True)).create(
-            vals_list).with_env(self.env)
+        return (
+            super(KeyAccountKpiTemplate, self.with_context(kap_no_version_bump=True))
+            .create(vals_list)
+            .with_env(self.env)
+        )
 
-    def unlink(self):
-        if "key.account.review" in self.env and self.env["key.account.review"].sudo().search_count(
-                [("template_id", "in", self.ids), ("state", "=", "approved")], limit=1):
-            raise UserError(self.env._(
-                "A template used by an approved review cannot be deleted; archive it instead."))
-        return super().unlink()
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used_by_approved_review(self):
+        # sudo: counts approved reviews, whoever may read them
+        if "key.account.review" in self.env and self.env[
+            "key.account.review"
+        ].sudo().search_count(
+            [("template_id", "in", self.ids), ("state", "=", "approved")], limit=1
+        ):
+            raise UserError(
+                self.env._(
+                    "A template used by an approved review cannot be deleted; archive it instead."
+                )
+            )
 
     # ------------------------------------------------------------------
     # Business
@@ -99,10 +138,18 @@ class KeyAccountKpiTemplate(models.Model):
         segment (a template without segments matches any segment), else the
         tier's default, else the company default. Two queries in all.
         """
-        rows = {partner.id: (partner.key_account_template_id.id, partner.key_account_tier_id.id,
-                             partner.key_account_segment_id.id) for partner in partners}
+        rows = {
+            partner.id: (
+                partner.key_account_template_id.id,
+                partner.key_account_tier_id.id,
+                partner.key_account_segment_id.id,
+            )
+            for partner in partners
+        }
         template_ids = self._resolve_for_rows(rows, company)
-        return {pid: self.browse(template_id) for pid, template_id in template_ids.items()}
+        return {
+            pid: self.browse(template_id) for pid, template_id in template_ids.items()
+        }
 
     def _resolve_for_rows(self, rows, company=None):
         """The same precedence on plain data (the engine reads partners in
@@ -123,14 +170,19 @@ class KeyAccountKpiTemplate(models.Model):
                 else:
                     by_tier.setdefault(tier.id, template.id)
         tier_ids = {tier_id for _own, tier_id, _segment in rows.values() if tier_id}
-        tier_default = {tier.id: tier.template_id.id for tier in
-                        self.env["key.account.tier"].sudo().browse(tier_ids)}
+        tier_default = {
+            tier.id: tier.template_id.id
+            for tier in self.env["key.account.tier"].sudo().browse(tier_ids)
+        }
         result = {}
         for pid, (own, tier_id, segment_id) in rows.items():
             template_id = own
             if not template_id and tier_id:
-                template_id = (by_tier_segment.get((tier_id, segment_id))
-                               or by_tier.get(tier_id) or tier_default.get(tier_id))
+                template_id = (
+                    by_tier_segment.get((tier_id, segment_id))
+                    or by_tier.get(tier_id)
+                    or tier_default.get(tier_id)
+                )
             result[pid] = template_id or default
         return result
 
@@ -138,7 +190,11 @@ class KeyAccountKpiTemplate(models.Model):
         """{template id: {kpi id: (target, threshold, weight)}} in one read."""
         bands = {template.id: {} for template in self}
         for line in self.sudo().line_ids:
-            bands[line.template_id.id][line.kpi_id.id] = (line.target, line.threshold, line.weight)
+            bands[line.template_id.id][line.kpi_id.id] = (
+                line.target,
+                line.threshold,
+                line.weight,
+            )
         return bands
 
     def action_duplicate_version(self):

@@ -1,3 +1,4 @@
+import contextlib
 import datetime
 import logging
 
@@ -25,13 +26,16 @@ class KeyAccountKpiValue(models.Model):
     # Keys
     # ------------------------------------------------------------------
     partner_id = fields.Many2one(
-        "res.partner", string="Account", required=True, index=True, ondelete="cascade")
+        "res.partner", string="Account", required=True, index=True, ondelete="cascade"
+    )
     kpi_id = fields.Many2one(
-        "key.account.kpi", string="KPI", required=True, index=True, ondelete="cascade")
+        "key.account.kpi", string="KPI", required=True, index=True, ondelete="cascade"
+    )
     date_from = fields.Date(required=True, index=True)
     date_to = fields.Date(required=True)
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company)
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
     template_id = fields.Many2one("key.account.kpi.template", ondelete="set null")
 
     # ------------------------------------------------------------------
@@ -43,8 +47,11 @@ class KeyAccountKpiValue(models.Model):
     threshold = fields.Float(aggregator=False)
     weight = fields.Float(default=1.0, aggregator="avg")
     score = fields.Float(
-        compute="_compute_score", store=True, aggregator="avg",
-        help="0 at the threshold, 100 at the target, linear in between.")
+        compute="_compute_score",
+        store=True,
+        aggregator="avg",
+        help="0 at the threshold, 100 at the target, linear in between.",
+    )
     is_manual = fields.Boolean(help="Entered by hand rather than computed.")
     comment = fields.Text()
 
@@ -57,40 +64,71 @@ class KeyAccountKpiValue(models.Model):
     direction = fields.Selection(related="kpi_id.direction")
     unit = fields.Char(related="kpi_id.unit")
     display_unit = fields.Char(
-        string="Unit Shown", compute="_compute_display_unit",
-        help="The KPI's unit; amounts show the company currency.")
+        string="Unit Shown",
+        compute="_compute_display_unit",
+        help="The KPI's unit; amounts show the company currency.",
+    )
     user_id = fields.Many2one(
-        related="partner_id.key_account_manager_id", store=True, string="Key Account Manager")
-    tier_id = fields.Many2one(related="partner_id.key_account_tier_id", store=True, string="Tier")
+        related="partner_id.key_account_manager_id",
+        store=True,
+        string="Key Account Manager",
+    )
+    tier_id = fields.Many2one(
+        related="partner_id.key_account_tier_id", store=True, string="Tier"
+    )
     status = fields.Selection(
-        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True)
+        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True
+    )
     is_running = fields.Boolean(
-        string="Running Period", compute="_compute_is_running", search="_search_is_running",
-        help="The period is not over yet: figures are period-to-date.")
+        string="Running Period",
+        compute="_compute_is_running",
+        search="_search_is_running",
+        help="The period is not over yet: figures are period-to-date.",
+    )
     # why the account score moved (res.partner.key_account_score_breakdown)
     points = fields.Float(
-        compute="_compute_points", aggregator="sum", digits=(16, 1),
-        help="What this KPI adds to the account score of the period (the points add up to it).")
+        compute="_compute_points",
+        aggregator="sum",
+        digits=(16, 1),
+        help="What this KPI adds to the account score of the period (the points add up to it).",
+    )
     previous_points = fields.Float(
-        compute="_compute_points", aggregator="sum", digits=(16, 1),
-        help="What this KPI added to the account score of the previous period.")
+        compute="_compute_points",
+        aggregator="sum",
+        digits=(16, 1),
+        help="What this KPI added to the account score of the previous period.",
+    )
     delta_points = fields.Float(
-        string="Change (points)", compute="_compute_points", aggregator="sum", digits=(16, 1),
+        string="Change (points)",
+        compute="_compute_points",
+        aggregator="sum",
+        digits=(16, 1),
         help="Change of this KPI's points against the previous period: "
-        "the changes add up to the account's trend.")
+        "the changes add up to the account's trend.",
+    )
 
     _sql_constraints = [
-        ("partner_kpi_period_unique", "UNIQUE(partner_id, kpi_id, date_from, date_to)",
-         "There is already a value for this account, KPI and period."),
-        ("period_order", "CHECK(date_from <= date_to)",
-         "The end of the period cannot be before its start."),
+        (
+            "partner_kpi_period_unique",
+            "UNIQUE(partner_id, kpi_id, date_from, date_to)",
+            "There is already a value for this account, KPI and period.",
+        ),
+        (
+            "period_order",
+            "CHECK(date_from <= date_to)",
+            "The end of the period cannot be before its start.",
+        ),
     ]
 
     @api.depends("value", "target", "threshold", "kpi_id.direction")
     def _compute_score(self):
         for record in self:
             score = kpi_math.kpi_score(
-                record.value, record.target, record.threshold, record.kpi_id.direction or "higher")
+                record.value,
+                record.target,
+                record.threshold,
+                record.kpi_id.direction or "higher",
+            )
             record.score = score or 0.0
             record.status = kpi_math.score_status(score)
 
@@ -103,9 +141,18 @@ class KeyAccountKpiValue(models.Model):
 
     def _compute_points(self):
         data = self.env["res.partner"]._key_account_breakdown_data(
-            {(v.partner_id.id, v.date_from, v.date_to) for v in self if v.partner_id and v.date_from})
-        rows = {row["value_id"]: row for period_rows in data.values() for row in period_rows
-                if row["value_id"]}
+            {
+                (v.partner_id.id, v.date_from, v.date_to)
+                for v in self
+                if v.partner_id and v.date_from
+            }
+        )
+        rows = {
+            row["value_id"]: row
+            for period_rows in data.values()
+            for row in period_rows
+            if row["value_id"]
+        }
         for value in self:
             row = rows.get(value.id, {})
             value.points = row.get("points", 0.0)
@@ -128,9 +175,13 @@ class KeyAccountKpiValue(models.Model):
     def _check_dates(self):
         for record in self:
             if record.date_to < record.date_from:
-                raise ValidationError(self.env._(
-                    "The end of the period (%(date_to)s) cannot be before its start (%(date_from)s).",
-                    date_to=record.date_to, date_from=record.date_from))
+                raise ValidationError(
+                    self.env._(
+                        "The end of the period (%(date_to)s) cannot be before its start (%(date_from)s).",
+                        date_to=record.date_to,
+                        date_from=record.date_from,
+                    )
+                )
 
     # ------------------------------------------------------------------
     # Actions
@@ -142,18 +193,31 @@ class KeyAccountKpiValue(models.Model):
         # source (its ir.model, closed to non-administrators) is read as
         # superuser; the records themselves open with the reader's own rights
         self.check_access("read")
+        # sudo: the reader may read this value (checked just above)
         Model, ids = self.kpi_id.sudo()._gather_record_ids(
-            self.partner_id.commercial_partner_id.id, self.date_from, self.date_to, self.company_id)
+            self.partner_id.commercial_partner_id.id,
+            self.date_from,
+            self.date_to,
+            self.company_id,
+        )
         if ids:
             self.env[Model._name].check_access("read")
         if not ids:
-            raise UserError(self.env._(
-                "KPI %(kpi)s is not computed from records (mode %(mode)s) or has none "
-                "in this period.", kpi=self.kpi_id.name, mode=self.computation_mode))
+            raise UserError(
+                self.env._(
+                    "KPI %(kpi)s is not computed from records (mode %(mode)s) or has none "
+                    "in this period.",
+                    kpi=self.kpi_id.name,
+                    mode=self.computation_mode,
+                )
+            )
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("%(kpi)s – %(partner)s", kpi=self.kpi_id.name,
-                               partner=self.partner_id.display_name),
+            "name": self.env._(
+                "%(kpi)s – %(partner)s",
+                kpi=self.kpi_id.name,
+                partner=self.partner_id.display_name,
+            ),
             "res_model": Model._name,
             "view_mode": "list,form",
             "views": [(False, "list"), (False, "form")],
@@ -185,15 +249,29 @@ class KeyAccountKpiValue(models.Model):
         # starts again in a fresh transaction, which sees what the first wrote
         Engine = self.env["key.account.kpi.engine"]
         if not Engine._try_lock(company, date_from, date_to):
-            _logger.info("KPI computation of %s for %s..%s: another one is running, waiting",
-                         company.name, date_from, date_to)
+            _logger.info(
+                "KPI computation of %s for %s..%s: another one is running, waiting",
+                company.name,
+                date_from,
+                date_to,
+            )
             Engine._wait_lock(company, date_from, date_to)
-            _logger.info("KPI computation of %s for %s..%s: the other one finished, "
-                         "starting again on its results", company.name, date_from, date_to)
-            raise ConcurrentComputation(self.env._(
-                "Another computation of the KPIs of %(company)s for %(date_from)s – "
-                "%(date_to)s has just finished: try again.",
-                company=company.name, date_from=date_from, date_to=date_to))
+            _logger.info(
+                "KPI computation of %s for %s..%s: the other one finished, "
+                "starting again on its results",
+                company.name,
+                date_from,
+                date_to,
+            )
+            raise ConcurrentComputation(
+                self.env._(
+                    "Another computation of the KPIs of %(company)s for %(date_from)s – "
+                    "%(date_to)s has just finished: try again.",
+                    company=company.name,
+                    date_from=date_from,
+                    date_to=date_to,
+                )
+            )
         return self._compute_values(partners, date_from, date_to, company)
 
     @api.model
@@ -204,63 +282,110 @@ class KeyAccountKpiValue(models.Model):
             if isinstance(value, datetime.date):
                 return value
             if isinstance(value, str):
-                try:
+                with contextlib.suppress(ValueError):  # not a date: the error below
                     return datetime.date.fromisoformat(value.strip())
-                except ValueError:
-                    pass
-            raise ValidationError(self.env._(
-                "%(label)s must be a date in the form YYYY-MM-DD, got %(value)r.",
-                label=label, value=value))
+            raise ValidationError(
+                self.env._(
+                    "%(label)s must be a date in the form YYYY-MM-DD, got %(value)r.",
+                    label=label,
+                    value=value,
+                )
+            )
+
         date_from = parse(date_from, "date_from")
         date_to = parse(date_to, "date_to")
         if not kpi_math.period_in_range(date_from, date_to):
-            raise UserError(self.env._(
-                "The period %(date_from)s – %(date_to)s is out of range: KPIs are computed "
-                "for dates between %(min)s and %(max)s.", date_from=date_from, date_to=date_to,
-                min=kpi_math.PERIOD_MIN_DATE, max=kpi_math.PERIOD_MAX_DATE))
+            raise UserError(
+                self.env._(
+                    "The period %(date_from)s – %(date_to)s is out of range: KPIs are computed "
+                    "for dates between %(min)s and %(max)s.",
+                    date_from=date_from,
+                    date_to=date_to,
+                    min=kpi_math.PERIOD_MIN_DATE,
+                    max=kpi_math.PERIOD_MAX_DATE,
+                )
+            )
         if date_to < date_from:
-            raise ValidationError(self.env._(
-                "date_to (%(date_to)s) is before date_from (%(date_from)s).",
-                date_to=date_to, date_from=date_from))
+            raise ValidationError(
+                self.env._(
+                    "date_to (%(date_to)s) is before date_from (%(date_from)s).",
+                    date_to=date_to,
+                    date_from=date_from,
+                )
+            )
         return date_from, date_to
 
     @api.model
     def _partners_for_compute(self, partner_ids, company):
         Partner = self.env["res.partner"]
         if partner_ids in (None, False):
-            domain = [("is_key_account", "=", True), ("company_id", "in", [company.id, False])]
+            domain = [
+                ("is_key_account", "=", True),
+                ("company_id", "in", [company.id, False]),
+            ]
             if not self.env.su and not self.env.user.has_group(
-                    "key_account_performance.group_key_account_manager"):
+                "key_account_performance.group_key_account_manager"
+            ):
                 domain.append(("key_account_manager_id", "=", self.env.uid))
             return Partner.sudo().search(domain)
         if isinstance(partner_ids, int):
             partner_ids = [partner_ids]
         if not isinstance(partner_ids, (list, tuple)) or not all(
-                isinstance(pid, int) and not isinstance(pid, bool) for pid in partner_ids):
-            raise ValidationError(self.env._(
-                "partner_ids must be a list of partner ids, got %(value)r.", value=partner_ids))
+            isinstance(pid, int) and not isinstance(pid, bool) for pid in partner_ids
+        ):
+            raise ValidationError(
+                self.env._(
+                    "partner_ids must be a list of partner ids, got %(value)r.",
+                    value=partner_ids,
+                )
+            )
         partners = Partner.browse(partner_ids).exists()
         missing = set(partner_ids) - set(partners.ids)
         if missing:
-            raise ValidationError(self.env._(
-                "These partners do not exist: %(ids)s.", ids=sorted(missing)))
+            raise ValidationError(
+                self.env._("These partners do not exist: %(ids)s.", ids=sorted(missing))
+            )
         partners.check_access("read")
         # contacts count for their company: one plain query, no prefetch of
         # every partner column in chunks of 1,000
         Partner.flush_model(["commercial_partner_id", "key_account_manager_id"])
-        partners = Partner.sudo().browse(sorted({row[0] for row in self.env.execute_query(SQL(
-            "SELECT COALESCE(commercial_partner_id, id) FROM res_partner WHERE id = ANY(%s)",
-            partners.ids))}))
+        partners = Partner.sudo().browse(
+            sorted(
+                {
+                    row[0]
+                    for row in self.env.execute_query(
+                        SQL(
+                            "SELECT COALESCE(commercial_partner_id, id) FROM res_partner WHERE id = ANY(%s)",
+                            partners.ids,
+                        )
+                    )
+                }
+            )
+        )
         # values are written in SQL: a KAM computes only the accounts they manage
         if not self.env.su and not self.env.user.has_group(
-                "key_account_performance.group_key_account_manager"):
-            foreign = partners.browse([row[0] for row in self.env.execute_query(SQL(
-                "SELECT id FROM res_partner WHERE id = ANY(%s) "
-                "AND key_account_manager_id IS DISTINCT FROM %s", partners.ids, self.env.uid))])
+            "key_account_performance.group_key_account_manager"
+        ):
+            foreign = partners.browse(
+                [
+                    row[0]
+                    for row in self.env.execute_query(
+                        SQL(
+                            "SELECT id FROM res_partner WHERE id = ANY(%s) "
+                            "AND key_account_manager_id IS DISTINCT FROM %s",
+                            partners.ids,
+                            self.env.uid,
+                        )
+                    )
+                ]
+            )
             if foreign:
-                raise AccessError(self.env._(
-                    "You can only compute the KPIs of the accounts you manage (not %(names)s).",
-                    names=", ".join(foreign[:5].mapped("display_name"))))
+                raise AccessError(
+                    self.env._(
+                        "You can only compute the KPIs of the accounts you manage (not %(names)s).",
+                        names=", ".join(foreign[:5].mapped("display_name")),
+                    )
+                )
         return partners
 
     # ------------------------------------------------------------------
@@ -269,11 +394,14 @@ class KeyAccountKpiValue(models.Model):
     def _compute_values(self, partners, date_from, date_to, company):
         """Compute, store and score one period for these partners: the
         orchestration lives in ``key.account.kpi.engine``."""
-        return self.env["key.account.kpi.engine"]._run(partners.ids, date_from, date_to, company)
+        return self.env["key.account.kpi.engine"]._run(
+            partners.ids, date_from, date_to, company
+        )
 
     @api.model
     def _load_demo_data(self):
         from ..tools import demo_data
+
         return demo_data.load(self.env)
 
     # ------------------------------------------------------------------

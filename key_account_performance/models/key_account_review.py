@@ -3,7 +3,6 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-
 from odoo.tools import SQL
 
 from ..tools import kpi_math
@@ -11,15 +10,30 @@ from ..tools import kpi_math
 EDITABLE_STATES = ("draft", "rejected")
 # fields the approval workflow writes on a submitted review
 WORKFLOW_FIELDS = {
-    "state", "approver_id", "reject_reason", "submitted_date", "submitted_by_id",
-    "approved_date", "approved_by_id", "rejected_by_id", "decider_ids",
+    "state",
+    "approver_id",
+    "reject_reason",
+    "submitted_date",
+    "submitted_by_id",
+    "approved_date",
+    "approved_by_id",
+    "rejected_by_id",
+    "decider_ids",
 }
 # set only by action_submit / action_approve / action_reject (four eyes): a
 # direct write or create of one of them is refused, for every user
-DECISION_FIELDS = frozenset({
-    "state", "submitted_date", "submitted_by_id", "approved_date", "approved_by_id",
-    "rejected_by_id", "decider_ids", "reject_reason",
-})
+DECISION_FIELDS = frozenset(
+    {
+        "state",
+        "submitted_date",
+        "submitted_by_id",
+        "approved_date",
+        "approved_by_id",
+        "rejected_by_id",
+        "decider_ids",
+        "reject_reason",
+    }
+)
 # context value the workflow methods write with: an object no RPC client can
 # send (a context from JSON-RPC or XML-RPC holds plain data only)
 _WORKFLOW = object()
@@ -44,86 +58,147 @@ class KeyAccountReview(models.Model):
     # ------------------------------------------------------------------
     name = fields.Char(compute="_compute_name", store=True)
     cycle_id = fields.Many2one(
-        "key.account.review.cycle", string="Review Cycle", required=True, index=True,
-        ondelete="cascade", check_company=True)
+        "key.account.review.cycle",
+        string="Review Cycle",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
     company_id = fields.Many2one(related="cycle_id.company_id", store=True, index=True)
     period_type = fields.Selection(related="cycle_id.period_type", tracking=False)
     date_from = fields.Date(related="cycle_id.date_from", store=True, tracking=False)
     date_to = fields.Date(related="cycle_id.date_to", store=True, tracking=False)
     partner_id = fields.Many2one(
-        "res.partner", string="Account", required=True, index=True, ondelete="restrict",
-        check_company=True, domain=[("is_key_account", "=", True)])
+        "res.partner",
+        string="Account",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+        domain=[("is_key_account", "=", True)],
+    )
     user_id = fields.Many2one(
-        "res.users", string="Key Account Manager", index=True, tracking=True,
-        default=lambda self: self.env.user)
+        "res.users",
+        string="Key Account Manager",
+        index=True,
+        tracking=True,
+        default=lambda self: self.env.user,
+    )
     approver_id = fields.Many2one(
-        "res.users", string="Approver", index="btree_not_null", tracking=True,
-        compute="_compute_approver_id", store=True, readonly=False, precompute=True,
-        help="The team leader of the KAM's sales team, else a key-account manager.")
-    state = fields.Selection([
-        ("draft", "Draft"),
-        ("submitted", "Submitted"),
-        ("approved", "Approved"),
-        ("rejected", "Rejected"),
-    ], default="draft", required=True, tracking=True, copy=False, index=True,
-        group_expand=True)  # the review kanban shows every state, in workflow order
+        "res.users",
+        index="btree_not_null",
+        tracking=True,
+        compute="_compute_approver_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="The team leader of the KAM's sales team, else a key-account manager.",
+    )
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("submitted", "Submitted"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+        index=True,
+        group_expand=True,
+    )  # the review kanban shows every state, in workflow order
     color = fields.Integer(compute="_compute_color")
 
     # ------------------------------------------------------------------
     # Template the review was scored with
     # ------------------------------------------------------------------
     template_id = fields.Many2one(
-        "key.account.kpi.template", string="KPI Template", ondelete="restrict", readonly=True)
+        "key.account.kpi.template",
+        string="KPI Template",
+        ondelete="restrict",
+        readonly=True,
+    )
     template_version = fields.Integer(readonly=True)
 
     # ------------------------------------------------------------------
     # Content and score
     # ------------------------------------------------------------------
-    line_ids = fields.One2many("key.account.review.line", "review_id", string="KPIs", copy=True)
-    score = fields.Float(compute="_compute_score", store=True, aggregator="avg", tracking=True)
+    line_ids = fields.One2many(
+        "key.account.review.line", "review_id", string="KPIs", copy=True
+    )
+    score = fields.Float(
+        compute="_compute_score", store=True, aggregator="avg", tracking=True
+    )
     grade = fields.Char(compute="_compute_score", store=True, tracking=True)
     previous_review_id = fields.Many2one(
-        "key.account.review", string="Previous Review", readonly=True, index="btree_not_null",
-        ondelete="set null")
+        "key.account.review",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
     trend = fields.Float(
-        compute="_compute_trend", help="Score minus the previous review's score of the account.")
+        compute="_compute_trend",
+        help="Score minus the previous review's score of the account.",
+    )
     has_trend = fields.Boolean(
         compute="_compute_trend",
-        help="Unset when there is no previous scored review: no trend, which is not a trend of 0.")
+        help="Unset when there is no previous scored review: no trend, which is not a trend of 0.",
+    )
     alert_count = fields.Integer(
-        string="KPIs beyond threshold", compute="_compute_score", store=True)
+        string="KPIs beyond threshold", compute="_compute_score", store=True
+    )
     comment = fields.Html(
-        string="KAM Comments", help="Context, achievements and problems of the period.")
+        string="KAM Comments", help="Context, achievements and problems of the period."
+    )
     reject_reason = fields.Text(tracking=True, copy=False, readonly=True)
     submitted_date = fields.Datetime(readonly=True, copy=False)
-    submitted_by_id = fields.Many2one("res.users", string="Submitted By", readonly=True, copy=False)
+    submitted_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     approved_date = fields.Datetime(readonly=True, copy=False)
-    approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False)
+    approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     rejected_by_id = fields.Many2one(
-        "res.users", string="Rejected By", readonly=True, copy=False, index="btree_not_null",
-        help="Who rejected the review last.")
+        "res.users",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Who rejected the review last.",
+    )
     decider_ids = fields.Many2many(
-        "res.users", "key_account_review_decider_rel", "review_id", "user_id",
-        string="Decided By", readonly=True, copy=False,
-        help="Everyone who approved or rejected the review: they keep read access to it.")
+        "res.users",
+        "key_account_review_decider_rel",
+        "review_id",
+        "user_id",
+        string="Decided By",
+        readonly=True,
+        copy=False,
+        help="Everyone who approved or rejected the review: they keep read access to it.",
+    )
 
     # ------------------------------------------------------------------
     # Improvement actions
     # ------------------------------------------------------------------
     action_ids = fields.One2many(
-        "key.account.improvement.action", "review_id", string="Improvement Actions")
+        "key.account.improvement.action", "review_id", string="Improvement Actions"
+    )
     action_count = fields.Integer(compute="_compute_action_count")
     previous_action_ids = fields.Many2many(
-        "key.account.improvement.action", string="Actions of the Previous Review",
+        "key.account.improvement.action",
+        string="Actions of the Previous Review",
         compute="_compute_previous_action_ids",
-        help="Actions decided in the previous review, with their measured effect.")
+        help="Actions decided in the previous review, with their measured effect.",
+    )
     open_action_ids = fields.Many2many(
-        "key.account.improvement.action", string="Open Actions of the Account",
-        compute="_compute_open_action_ids")
+        "key.account.improvement.action",
+        string="Open Actions of the Account",
+        compute="_compute_open_action_ids",
+    )
     breakdown_line_ids = fields.Many2many(
-        "key.account.review.line", string="Why the Score Moved",
+        "key.account.review.line",
+        string="Why the Score Moved",
         compute="_compute_breakdown_line_ids",
-        help="The KPIs of the review, biggest movers against the previous review first.")
+        help="The KPIs of the review, biggest movers against the previous review first.",
+    )
 
     # ------------------------------------------------------------------
     # UI helpers
@@ -132,8 +207,11 @@ class KeyAccountReview(models.Model):
     can_approve = fields.Boolean(compute="_compute_ui_flags")
 
     _sql_constraints = [
-        ("cycle_partner_unique", "UNIQUE(cycle_id, partner_id)",
-         "An account has one review per cycle."),
+        (
+            "cycle_partner_unique",
+            "UNIQUE(cycle_id, partner_id)",
+            "An account has one review per cycle.",
+        ),
     ]
 
     # ------------------------------------------------------------------
@@ -142,7 +220,10 @@ class KeyAccountReview(models.Model):
     @api.depends("cycle_id.name", "partner_id.name")
     def _compute_name(self):
         for review in self:
-            review.name = "%s – %s" % (review.cycle_id.name or "", review.partner_id.name or "")
+            review.name = "%s – %s" % (
+                review.cycle_id.name or "",
+                review.partner_id.name or "",
+            )
 
     @api.depends("user_id")
     def _compute_approver_id(self):
@@ -156,15 +237,25 @@ class KeyAccountReview(models.Model):
                     by_kam[kam] = leader
                 else:
                     if managers is None:
-                        managers = self.env.ref(MANAGER_GROUP).sudo().users.filtered(
-                            lambda u: u.active and not u.share).sorted("id")
+                        managers = (
+                            self.env.ref(MANAGER_GROUP)
+                            .sudo()
+                            .users.filtered(lambda u: u.active and not u.share)
+                            .sorted("id")
+                        )
                     company = review.company_id or self.env.company
                     by_kam[kam] = managers.filtered(
-                        lambda u: u != kam and company in u.company_ids)[:1]
+                        lambda u: u != kam and company in u.company_ids
+                    )[:1]
             review.approver_id = by_kam[kam]
 
-    @api.depends("line_ids.score", "line_ids.weight", "line_ids.has_value", "line_ids.status",
-                 "company_id")
+    @api.depends(
+        "line_ids.score",
+        "line_ids.weight",
+        "line_ids.has_value",
+        "line_ids.status",
+        "company_id",
+    )
     def _compute_score(self):
         bands = {}
         for review in self:
@@ -172,12 +263,25 @@ class KeyAccountReview(models.Model):
             if company not in bands:
                 bands[company] = self.env["key.account.grade"]._get_bands(company)
             score = kpi_math.weighted_score(
-                [(line.score, line.weight) for line in review.line_ids if line.has_value])
+                [
+                    (line.score, line.weight)
+                    for line in review.line_ids
+                    if line.has_value
+                ]
+            )
             review.score = score or 0.0
-            review.grade = kpi_math.grade_for(score, bands[company]) if score is not None else False
-            review.alert_count = len(review.line_ids.filtered(lambda line: line.status == "alert"))
+            review.grade = (
+                kpi_math.grade_for(score, bands[company])
+                if score is not None
+                else False
+            )
+            review.alert_count = len(
+                review.line_ids.filtered(lambda line: line.status == "alert")
+            )
 
-    @api.depends("score", "grade", "previous_review_id.score", "previous_review_id.grade")
+    @api.depends(
+        "score", "grade", "previous_review_id.score", "previous_review_id.grade"
+    )
     def _compute_trend(self):
         for review in self:
             # the previous review may be hidden from the reader (the account changed hands)
@@ -189,7 +293,8 @@ class KeyAccountReview(models.Model):
     def _compute_breakdown_line_ids(self):
         for review in self:
             review.breakdown_line_ids = review.line_ids.sorted(
-                lambda line: (-abs(line.delta_points), -line.points, line.sequence))
+                lambda line: (-abs(line.delta_points), -line.points, line.sequence)
+            )
 
     def _compute_color(self):
         colors = {"draft": 0, "submitted": 3, "approved": 10, "rejected": 1}
@@ -197,23 +302,34 @@ class KeyAccountReview(models.Model):
             review.color = colors.get(review.state, 0)
 
     def _compute_action_count(self):
-        counts = dict(self.env["key.account.improvement.action"]._read_group(
-            [("review_id", "in", self.ids)], ["review_id"], ["__count"]))
+        counts = dict(
+            self.env["key.account.improvement.action"]._read_group(
+                [("review_id", "in", self.ids)], ["review_id"], ["__count"]
+            )
+        )
         for review in self:
             review.action_count = counts.get(review, 0)
 
     def _compute_previous_action_ids(self):
         actions = self.env["key.account.improvement.action"].search(
-            [("review_id", "in", self.previous_review_id.ids)])
+            [("review_id", "in", self.previous_review_id.ids)]
+        )
         for review in self:
             review.previous_action_ids = actions.filtered(
-                lambda a: a.review_id == review.previous_review_id)
+                lambda a: a.review_id == review.previous_review_id
+            )
 
     def _compute_open_action_ids(self):
-        actions = self.env["key.account.improvement.action"].search([
-            ("partner_id", "in", self.partner_id.ids), ("state", "in", ("todo", "in_progress"))])
+        actions = self.env["key.account.improvement.action"].search(
+            [
+                ("partner_id", "in", self.partner_id.ids),
+                ("state", "in", ("todo", "in_progress")),
+            ]
+        )
         for review in self:
-            review.open_action_ids = actions.filtered(lambda a: a.partner_id == review.partner_id)
+            review.open_action_ids = actions.filtered(
+                lambda a: a.partner_id == review.partner_id
+            )
 
     @api.depends_context("uid")
     @api.depends("state", "user_id", "approver_id")
@@ -224,15 +340,20 @@ class KeyAccountReview(models.Model):
             review.can_approve = (
                 review.state == "submitted"
                 and self.env.user not in (review.user_id | review.submitted_by_id)
-                and (is_manager or review.approver_id == self.env.user))
+                and (is_manager or review.approver_id == self.env.user)
+            )
 
     @api.constrains("user_id", "approver_id")
     def _check_approver(self):
         for review in self:
             if review.approver_id and review.approver_id == review.user_id:
-                raise ValidationError(self.env._(
-                    "Review %(name)s: the approver cannot be the key account manager "
-                    "(nobody approves a review of their own).", name=review.name))
+                raise ValidationError(
+                    self.env._(
+                        "Review %(name)s: the approver cannot be the key account manager "
+                        "(nobody approves a review of their own).",
+                        name=review.name,
+                    )
+                )
 
     # ------------------------------------------------------------------
     # ORM: approved reviews are read-only, submitted ones frozen
@@ -246,28 +367,40 @@ class KeyAccountReview(models.Model):
             protected = DECISION_FIELDS.intersection(vals)
             if not self:
                 # a new review starts as an undecided draft
-                protected = {name for name in protected
-                             if vals[name] and not (name == "state" and vals[name] == "draft")}
+                protected = {
+                    name
+                    for name in protected
+                    if vals[name] and not (name == "state" and vals[name] == "draft")
+                }
             if protected:
-                raise UserError(self.env._(
-                    "The status of a review and who submitted, approved or rejected it are set "
-                    "by its buttons only (Submit for Approval, Approve, Reject): %(fields)s cannot "
-                    "be written directly.", fields=", ".join(sorted(protected))))
+                raise UserError(
+                    self.env._(
+                        "The status of a review and who submitted, approved or rejected it are set "
+                        "by its buttons only (Submit for Approval, Approve, Reject): %(fields)s cannot "
+                        "be written directly.",
+                        fields=", ".join(sorted(protected)),
+                    )
+                )
 
     def _workflow_write(self, vals):
         """Write decision fields: the only way to change a review's state."""
         return self.with_context(key_account_review_workflow=_WORKFLOW).write(vals)
 
-    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+    def _message_compute_author(
+        self, author_id=None, email_from=None, raise_on_email=True
+    ):
         """A KAM or approver without an e-mail address still drives the
         workflow: the messages keep them as author, and the e-mails they cause
         (approval to-dos, followers' notifications) go out from the company's
         address (or OdooBot's) instead of failing for want of a sender."""
         author_id, email_from = super()._message_compute_author(
-            author_id, email_from, raise_on_email=False)
+            author_id, email_from, raise_on_email=False
+        )
         if not email_from:
-            email_from = (self.env.company.email_formatted
-                          or self.env.ref("base.partner_root").sudo().email_formatted)
+            email_from = (
+                self.env.company.email_formatted
+                or self.env.ref("base.partner_root").sudo().email_formatted
+            )
         return author_id, email_from
 
     @api.model_create_multi
@@ -281,28 +414,43 @@ class KeyAccountReview(models.Model):
         if content:
             approved = self.filtered(lambda r: r.state == "approved")
             if approved:
-                raise UserError(self.env._(
-                    "Review %(name)s is approved and can no longer be changed.",
-                    name=approved[0].name))
+                raise UserError(
+                    self.env._(
+                        "Review %(name)s is approved and can no longer be changed.",
+                        name=approved[0].name,
+                    )
+                )
             if content - WORKFLOW_FIELDS:
                 submitted = self.filtered(lambda r: r.state == "submitted")
                 if submitted:
-                    raise UserError(self.env._(
-                        "Review %(name)s is submitted for approval: it can no longer be edited. "
-                        "The approver can reject it to send it back.", name=submitted[0].name))
+                    raise UserError(
+                        self.env._(
+                            "Review %(name)s is submitted for approval: it can no longer be edited. "
+                            "The approver can reject it to send it back.",
+                            name=submitted[0].name,
+                        )
+                    )
         result = super().write(vals)
         if "approver_id" in vals:
             # a reassigned approval follows the new approver
-            for review in self.filtered(lambda r: r.state == "submitted" and r.approver_id):
-                review.activity_reschedule([ACTIVITY_APPROVAL], new_user_id=review.approver_id.id)
+            for review in self.filtered(
+                lambda r: r.state == "submitted" and r.approver_id
+            ):
+                review.activity_reschedule(
+                    [ACTIVITY_APPROVAL], new_user_id=review.approver_id.id
+                )
         return result
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_approved(self):
         approved = self.filtered(lambda r: r.state == "approved")
         if approved:
-            raise UserError(self.env._(
-                "Review %(name)s is approved and cannot be deleted.", name=approved[0].name))
-        return super().unlink()
+            raise UserError(
+                self.env._(
+                    "Review %(name)s is approved and cannot be deleted.",
+                    name=approved[0].name,
+                )
+            )
 
     # ------------------------------------------------------------------
     # Generation
@@ -312,7 +460,9 @@ class KeyAccountReview(models.Model):
         """Create the reviews of ``partners`` in ``cycle`` in one batch, lines
         pre-filled from the period's KPI values and the account's template."""
         company = cycle.company_id
-        templates = self.env["key.account.kpi.template"]._resolve_for_partners(partners, company)
+        templates = self.env["key.account.kpi.template"]._resolve_for_partners(
+            partners, company
+        )
         values = self._period_values(partners, cycle.date_from, cycle.date_to)
         previous = self._previous_reviews(partners, cycle.date_from)
         by_partner = {}  # grouped once: not a scan of every value per partner
@@ -321,32 +471,48 @@ class KeyAccountReview(models.Model):
         vals_list = []
         for partner in partners:
             template = templates.get(partner.id)
-            vals_list.append({
-                "cycle_id": cycle.id,
-                "partner_id": partner.id,
-                "user_id": (partner.key_account_manager_id or partner.user_id).id,
-                "template_id": template.id if template else False,
-                "template_version": template.version if template else 0,
-                "previous_review_id": previous.get(partner.id, False),
-                "line_ids": [Command.create(vals) for vals in self._line_values(
-                    template, by_partner.get(partner.id, {}))],
-            })
+            vals_list.append(
+                {
+                    "cycle_id": cycle.id,
+                    "partner_id": partner.id,
+                    "user_id": (partner.key_account_manager_id or partner.user_id).id,
+                    "template_id": template.id if template else False,
+                    "template_version": template.version if template else 0,
+                    "previous_review_id": previous.get(partner.id, False),
+                    "line_ids": [
+                        Command.create(vals)
+                        for vals in self._line_values(
+                            template, by_partner.get(partner.id, {})
+                        )
+                    ],
+                }
+            )
         reviews = self.create(vals_list)
         return reviews
 
     @api.model
     def _period_values(self, partners, date_from, date_to):
         """{(partner id, kpi id): key.account.kpi.value} of a period, one query."""
-        values = self.env["key.account.kpi.value"].sudo().search([
-            ("partner_id", "in", partners.ids), ("date_from", "=", date_from),
-            ("date_to", "=", date_to)])
+        values = (
+            self.env["key.account.kpi.value"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                ]
+            )
+        )
         return {(value.partner_id.id, value.kpi_id.id): value for value in values}
 
     @api.model
     def _previous_reviews(self, partners, before):
         """{partner id: id of the latest review that ended before ``before``}."""
         reviews = self.sudo().search(
-            [("partner_id", "in", partners.ids), ("date_to", "<", before)], order="date_to desc, id desc")
+            [("partner_id", "in", partners.ids), ("date_to", "<", before)],
+            order="date_to desc, id desc",
+        )
         result = {}
         for review in reviews:
             result.setdefault(review.partner_id.id, review.id)
@@ -361,18 +527,20 @@ class KeyAccountReview(models.Model):
         for line in template.sudo().line_ids.filtered("kpi_id.active"):
             kpi = line.kpi_id
             value = values_by_kpi.get(kpi.id)
-            result.append({
-                "sequence": line.sequence,
-                "kpi_id": kpi.id,
-                "is_manual": kpi.computation_mode == "manual",
-                "direction": kpi.direction,
-                "target": line.target,
-                "threshold": line.threshold,
-                "weight": line.weight,
-                "value": value.value if value else 0.0,
-                "has_value": bool(value),
-                "kpi_value_id": value.id if value else False,
-            })
+            result.append(
+                {
+                    "sequence": line.sequence,
+                    "kpi_id": kpi.id,
+                    "is_manual": kpi.computation_mode == "manual",
+                    "direction": kpi.direction,
+                    "target": line.target,
+                    "threshold": line.threshold,
+                    "weight": line.weight,
+                    "value": value.value if value else 0.0,
+                    "has_value": bool(value),
+                    "kpi_value_id": value.id if value else False,
+                }
+            )
         return result
 
     def _refresh_lines(self):
@@ -382,15 +550,25 @@ class KeyAccountReview(models.Model):
         if not reviews:
             return True
         Line = self.env["key.account.review.line"].with_context(kap_review_refresh=True)
-        for (cycle, company), group in reviews.grouped(lambda r: (r.cycle_id, r.company_id)).items():
+        for (cycle, company), group in reviews.grouped(
+            lambda r: (r.cycle_id, r.company_id)
+        ).items():
             templates = self.env["key.account.kpi.template"]._resolve_for_partners(
-                group.partner_id, company)
-            values = self._period_values(group.partner_id, cycle.date_from, cycle.date_to)
+                group.partner_id, company
+            )
+            values = self._period_values(
+                group.partner_id, cycle.date_from, cycle.date_to
+            )
             for review in group:
                 template = templates.get(review.partner_id.id)
-                wanted = self._line_values(template, {
-                    kpi_id: value for (pid, kpi_id), value in values.items()
-                    if pid == review.partner_id.id})
+                wanted = self._line_values(
+                    template,
+                    {
+                        kpi_id: value
+                        for (pid, kpi_id), value in values.items()
+                        if pid == review.partner_id.id
+                    },
+                )
                 existing = {line.kpi_id.id: line for line in review.line_ids}
                 to_create = []
                 for vals in wanted:
@@ -399,12 +577,19 @@ class KeyAccountReview(models.Model):
                         to_create.append(dict(vals, review_id=review.id))
                         continue
                     if line.is_manual:
-                        vals = {key: vals[key] for key in ("target", "threshold", "weight", "sequence")}
+                        vals = {
+                            key: vals[key]
+                            for key in ("target", "threshold", "weight", "sequence")
+                        }
                     line.with_context(kap_review_refresh=True).write(vals)
                 Line.create(to_create)
                 Line.browse([line.id for line in existing.values()]).unlink()
-                review.write({"template_id": template.id if template else False,
-                              "template_version": template.version if template else 0})
+                review.write(
+                    {
+                        "template_id": template.id if template else False,
+                        "template_version": template.version if template else 0,
+                    }
+                )
         return True
 
     # ------------------------------------------------------------------
@@ -416,24 +601,40 @@ class KeyAccountReview(models.Model):
         is_manager = self.env.user.has_group(MANAGER_GROUP)
         for review in self:
             if self.env.user in (review.user_id | review.submitted_by_id):
-                raise AccessError(self.env._(
-                    "You cannot approve or reject your own review (%(name)s).", name=review.name))
+                raise AccessError(
+                    self.env._(
+                        "You cannot approve or reject your own review (%(name)s).",
+                        name=review.name,
+                    )
+                )
             if not (is_manager or review.approver_id == self.env.user):
-                raise AccessError(self.env._(
-                    "Only the approver (%(approver)s) or a key-account manager can decide on "
-                    "review %(name)s.", approver=review.approver_id.name or "-", name=review.name))
+                raise AccessError(
+                    self.env._(
+                        "Only the approver (%(approver)s) or a key-account manager can decide on "
+                        "review %(name)s.",
+                        approver=review.approver_id.name or "-",
+                        name=review.name,
+                    )
+                )
 
     def action_refresh_lines(self):
         """Re-read the period's computed KPI values into the draft review."""
         self.check_access("write")
         not_editable = self.filtered(lambda r: r.state not in EDITABLE_STATES)
         if not_editable:
-            raise UserError(self.env._(
-                "Review %(name)s is %(state)s: its lines are frozen.",
-                name=not_editable[0].name, state=not_editable[0]._state_label()))
-        for (cycle, company), reviews in self.grouped(lambda r: (r.cycle_id, r.company_id)).items():
+            raise UserError(
+                self.env._(
+                    "Review %(name)s is %(state)s: its lines are frozen.",
+                    name=not_editable[0].name,
+                    state=not_editable[0]._state_label(),
+                )
+            )
+        for (cycle, company), reviews in self.grouped(
+            lambda r: (r.cycle_id, r.company_id)
+        ).items():
             self.env["key.account.kpi.value"].with_company(company).compute_for_period(
-                cycle.date_from, cycle.date_to, reviews.partner_id.ids)
+                cycle.date_from, cycle.date_to, reviews.partner_id.ids
+            )
         self._refresh_lines()
         return True
 
@@ -443,38 +644,71 @@ class KeyAccountReview(models.Model):
         is_manager = self.env.user.has_group(MANAGER_GROUP)
         for review in self:
             if review.state not in EDITABLE_STATES:
-                raise UserError(self.env._(
-                    "Review %(name)s is %(state)s: only draft or rejected reviews can be submitted.",
-                    name=review.name, state=review._state_label()))
+                raise UserError(
+                    self.env._(
+                        "Review %(name)s is %(state)s: only draft or rejected reviews can be submitted.",
+                        name=review.name,
+                        state=review._state_label(),
+                    )
+                )
             if review.user_id and review.user_id != self.env.user and not is_manager:
-                raise AccessError(self.env._(
-                    "Only %(kam)s or a key-account manager can submit review %(name)s.",
-                    kam=review.user_id.name, name=review.name))
-            missing = review.line_ids.filtered(lambda line: line.is_manual and not line.has_value)
+                raise AccessError(
+                    self.env._(
+                        "Only %(kam)s or a key-account manager can submit review %(name)s.",
+                        kam=review.user_id.name,
+                        name=review.name,
+                    )
+                )
+            missing = review.line_ids.filtered(
+                lambda line: line.is_manual and not line.has_value
+            )
             if missing:
-                raise UserError(self.env._(
-                    "Review %(name)s: enter a value for %(kpis)s before submitting.",
-                    name=review.name, kpis=", ".join(missing.kpi_id.mapped("name"))))
+                raise UserError(
+                    self.env._(
+                        "Review %(name)s: enter a value for %(kpis)s before submitting.",
+                        name=review.name,
+                        kpis=", ".join(missing.kpi_id.mapped("name")),
+                    )
+                )
             if not review.approver_id:
                 review._compute_approver_id()
             if not review.approver_id:
-                raise UserError(self.env._(
-                    "Review %(name)s has no approver: the KAM's sales team has no leader and "
-                    "there is no other key-account manager.", name=review.name))
+                raise UserError(
+                    self.env._(
+                        "Review %(name)s has no approver: the KAM's sales team has no leader and "
+                        "there is no other key-account manager.",
+                        name=review.name,
+                    )
+                )
         self._write_manual_values()
-        self._workflow_write({"state": "submitted", "submitted_date": fields.Datetime.now(),
-                              "submitted_by_id": self.env.uid, "reject_reason": False})
+        self._workflow_write(
+            {
+                "state": "submitted",
+                "submitted_date": fields.Datetime.now(),
+                "submitted_by_id": self.env.uid,
+                "reject_reason": False,
+            }
+        )
         # chatter and activities as superuser (the author stays the current
         # user): they must not need the author's e-mail address, and the
         # approver is notified whether or not the submitter has one
+        # sudo: the KAM was checked by _check_submittable; chatter only
         for review in self.sudo():
             review.activity_feedback([ACTIVITY_REWORK])
             review.activity_schedule(
-                ACTIVITY_APPROVAL, user_id=review.approver_id.id,
-                summary=self.env._("Approve the review of %(partner)s", partner=review.partner_id.name),
-                note=self.env._("%(kam)s submitted the %(cycle)s review: score %(score).1f, grade %(grade)s.",
-                                kam=review.user_id.name or "-", cycle=review.cycle_id.name,
-                                score=review.score, grade=review.grade or "-"))
+                ACTIVITY_APPROVAL,
+                user_id=review.approver_id.id,
+                summary=self.env._(
+                    "Approve the review of %(partner)s", partner=review.partner_id.name
+                ),
+                note=self.env._(
+                    "%(kam)s submitted the %(cycle)s review: score %(score).1f, grade %(grade)s.",
+                    kam=review.user_id.name or "-",
+                    cycle=review.cycle_id.name,
+                    score=review.score,
+                    grade=review.grade or "-",
+                ),
+            )
             review.message_subscribe(partner_ids=review.approver_id.partner_id.ids)
         return True
 
@@ -486,13 +720,21 @@ class KeyAccountReview(models.Model):
         self._check_decider()
         # the decision is allowed by _check_decider, not by the record rules
         # (the designated approver may only read the review)
-        self.sudo()._workflow_write({
-            "state": "approved", "approved_date": fields.Datetime.now(),
-            "approved_by_id": self.env.uid, "decider_ids": [Command.link(self.env.uid)]})
+        # sudo: the decider was checked by _check_decider just above
+        self.sudo()._workflow_write(
+            {
+                "state": "approved",
+                "approved_date": fields.Datetime.now(),
+                "approved_by_id": self.env.uid,
+                "decider_ids": [Command.link(self.env.uid)],
+            }
+        )
         for review in self:
+            # sudo: activities of a review the decider may decide (checked above)
             review.sudo().activity_feedback(
                 [ACTIVITY_APPROVAL, ACTIVITY_REWORK],
-                feedback=self.env._("Approved by %(user)s", user=self.env.user.name))
+                feedback=self.env._("Approved by %(user)s", user=self.env.user.name),
+            )
         return True
 
     def action_reject(self, reason=None):
@@ -504,28 +746,45 @@ class KeyAccountReview(models.Model):
         self.check_access("read")
         reason = (reason or "").strip() if isinstance(reason, str) else reason
         if not reason:
-            raise UserError(self.env._(
-                "A review is rejected with a reason: call action_reject(reason=\"...\") "
-                "or use the Reject button."))
+            raise UserError(
+                self.env._(
+                    'A review is rejected with a reason: call action_reject(reason="...") '
+                    "or use the Reject button."
+                )
+            )
         self._lock_for_decision()
         self._check_submitted()
         self._check_decider()
-        self.sudo()._workflow_write({
-            "state": "rejected", "reject_reason": reason, "rejected_by_id": self.env.uid,
-            "decider_ids": [Command.link(self.env.uid)]})
+        # sudo: the decider was checked by _check_decider just above
+        self.sudo()._workflow_write(
+            {
+                "state": "rejected",
+                "reject_reason": reason,
+                "rejected_by_id": self.env.uid,
+                "decider_ids": [Command.link(self.env.uid)],
+            }
+        )
+        # sudo: activities and note of a review the decider may decide (checked above)
         for review in self.sudo():
             review.activity_feedback(
                 [ACTIVITY_APPROVAL],
-                feedback=self.env._("Rejected by %(user)s", user=self.env.user.name))
+                feedback=self.env._("Rejected by %(user)s", user=self.env.user.name),
+            )
             # a note needs no e-mail address of its author
             review._message_log(
-                body=Markup("<p><strong>%s</strong></p><p>%s</p>") % (
-                    self.env._("Review rejected"), reason))
+                body=Markup("<p><strong>%s</strong></p><p>%s</p>")
+                % (self.env._("Review rejected"), reason)
+            )
             if review.user_id:
                 review.activity_schedule(
-                    ACTIVITY_REWORK, user_id=review.user_id.id,
-                    summary=self.env._("Rework the review of %(partner)s", partner=review.partner_id.name),
-                    note=reason)
+                    ACTIVITY_REWORK,
+                    user_id=review.user_id.id,
+                    summary=self.env._(
+                        "Rework the review of %(partner)s",
+                        partner=review.partner_id.name,
+                    ),
+                    note=reason,
+                )
         return True
 
     def action_open_reject_wizard(self):
@@ -549,21 +808,32 @@ class KeyAccountReview(models.Model):
         self.flush_recordset()
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(SQL(
-                    "SELECT id FROM key_account_review WHERE id IN %s FOR UPDATE NOWAIT",
-                    tuple(self.ids)))
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM key_account_review WHERE id IN %s FOR UPDATE NOWAIT",
+                        tuple(self.ids),
+                    )
+                )
         except psycopg2.errors.LockNotAvailable:
-            raise UserError(self.env._(
-                "Someone else is approving or rejecting review %(name)s right now. "
-                "Reload it to see their decision.", name=self[:1].name)) from None
+            raise UserError(
+                self.env._(
+                    "Someone else is approving or rejecting review %(name)s right now. "
+                    "Reload it to see their decision.",
+                    name=self[:1].name,
+                )
+            ) from None
         self.invalidate_recordset()
 
     def _check_submitted(self):
         for review in self:
             if review.state != "submitted":
-                raise UserError(self.env._(
-                    "Review %(name)s is %(state)s: only submitted reviews can be approved or rejected.",
-                    name=review.name, state=review._state_label()))
+                raise UserError(
+                    self.env._(
+                        "Review %(name)s is %(state)s: only submitted reviews can be approved or rejected.",
+                        name=review.name,
+                        state=review._state_label(),
+                    )
+                )
 
     def _state_label(self):
         self.ensure_one()
@@ -580,28 +850,47 @@ class KeyAccountReview(models.Model):
         lines = self.line_ids.filtered(lambda line: line.is_manual and line.has_value)
         if not lines:
             return
-        existing = Value.search([
-            ("partner_id", "in", lines.review_id.partner_id.ids),
-            ("kpi_id", "in", lines.kpi_id.ids),
-            ("date_from", "in", list(set(lines.review_id.mapped("date_from")))),
-        ])
-        by_key = {(v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v for v in existing}
+        existing = Value.search(
+            [
+                ("partner_id", "in", lines.review_id.partner_id.ids),
+                ("kpi_id", "in", lines.kpi_id.ids),
+                ("date_from", "in", list(set(lines.review_id.mapped("date_from")))),
+            ]
+        )
+        by_key = {
+            (v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v for v in existing
+        }
         to_create = []
         created_for = []
         for line in lines:
             review = line.review_id
-            vals = {"value": line.value, "target": line.target, "threshold": line.threshold,
-                    "weight": line.weight, "is_manual": True, "comment": line.comment or False}
-            record = by_key.get((review.partner_id.id, line.kpi_id.id, review.date_from, review.date_to))
+            vals = {
+                "value": line.value,
+                "target": line.target,
+                "threshold": line.threshold,
+                "weight": line.weight,
+                "is_manual": True,
+                "comment": line.comment or False,
+            }
+            record = by_key.get(
+                (review.partner_id.id, line.kpi_id.id, review.date_from, review.date_to)
+            )
             if record:
                 record.write(vals)
                 if line.kpi_value_id != record:
                     line.with_context(kap_review_refresh=True).kpi_value_id = record
             else:
-                to_create.append(dict(
-                    vals, partner_id=review.partner_id.id, kpi_id=line.kpi_id.id,
-                    date_from=review.date_from, date_to=review.date_to,
-                    company_id=review.company_id.id, template_id=review.template_id.id))
+                to_create.append(
+                    dict(
+                        vals,
+                        partner_id=review.partner_id.id,
+                        kpi_id=line.kpi_id.id,
+                        date_from=review.date_from,
+                        date_to=review.date_to,
+                        company_id=review.company_id.id,
+                        template_id=review.template_id.id,
+                    )
+                )
                 created_for.append(line)
         # link the lines to their evidence while they are still editable
         for line, value in zip(created_for, Value.create(to_create)):
@@ -611,13 +900,17 @@ class KeyAccountReview(models.Model):
     # Report and customer e-mail
     # ------------------------------------------------------------------
     def action_print_scorecard(self):
-        return self.env.ref("key_account_performance.action_report_key_account_review").report_action(self)
+        return self.env.ref(
+            "key_account_performance.action_report_key_account_review"
+        ).report_action(self)
 
     def action_send_to_customer(self):
         """Open the mail composer with the scorecard attached (向客户汇报进展情况)."""
         self.ensure_one()
-        template = self.env.ref("key_account_performance.mail_template_key_account_review",
-                                raise_if_not_found=False)
+        template = self.env.ref(
+            "key_account_performance.mail_template_key_account_review",
+            raise_if_not_found=False,
+        )
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Send Scorecard"),
@@ -638,9 +931,13 @@ class KeyAccountReview(models.Model):
     def action_view_actions(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "key_account_performance.action_key_account_improvement_action")
+            "key_account_performance.action_key_account_improvement_action"
+        )
         action["domain"] = [("review_id", "=", self.id)]
-        action["context"] = {"default_review_id": self.id, "default_partner_id": self.partner_id.id}
+        action["context"] = {
+            "default_review_id": self.id,
+            "default_partner_id": self.partner_id.id,
+        }
         return action
 
     def _scorecard_actions(self):
@@ -650,11 +947,22 @@ class KeyAccountReview(models.Model):
         self.ensure_one()
         self.check_access("read")
         Action = self.env["key.account.improvement.action"].sudo()
-        open_actions = Action.search([
-            ("partner_id", "=", self.partner_id.id), ("state", "in", ("todo", "in_progress"))])
-        previous = Action.search([
-            ("review_id", "=", self.previous_review_id.id), ("state", "!=", "cancelled")]
-        ) if self.previous_review_id else Action
+        open_actions = Action.search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("state", "in", ("todo", "in_progress")),
+            ]
+        )
+        previous = (
+            Action.search(
+                [
+                    ("review_id", "=", self.previous_review_id.id),
+                    ("state", "!=", "cancelled"),
+                ]
+            )
+            if self.previous_review_id
+            else Action
+        )
         return open_actions, previous
 
     @api.model

@@ -20,39 +20,59 @@ class KeyAccountReviewLine(models.Model):
     _check_company_auto = True
 
     review_id = fields.Many2one(
-        "key.account.review", required=True, index=True, ondelete="cascade")
+        "key.account.review", required=True, index=True, ondelete="cascade"
+    )
     sequence = fields.Integer(default=10)
     kpi_id = fields.Many2one(
-        "key.account.kpi", string="KPI", required=True, index=True, ondelete="restrict",
-        check_company=True)
+        "key.account.kpi",
+        string="KPI",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
     kpi_code = fields.Char(related="kpi_id.code", string="KPI Code")
     unit = fields.Char(related="kpi_id.unit")
     display_unit = fields.Char(
-        string="Unit Shown", compute="_compute_display_unit",
-        help="The KPI's unit; amounts show the company currency.")
+        string="Unit Shown",
+        compute="_compute_display_unit",
+        help="The KPI's unit; amounts show the company currency.",
+    )
     is_manual = fields.Boolean(
-        string="Manual", readonly=True, help="Entered by the KAM in the review.")
-    direction = fields.Selection([
-        ("higher", "Higher is better"),
-        ("lower", "Lower is better"),
-    ], required=True, default="higher")
+        string="Manual", readonly=True, help="Entered by the KAM in the review."
+    )
+    direction = fields.Selection(
+        [
+            ("higher", "Higher is better"),
+            ("lower", "Lower is better"),
+        ],
+        required=True,
+        default="higher",
+    )
 
     # ------------------------------------------------------------------
     # Frozen measure and band
     # ------------------------------------------------------------------
     value = fields.Float()
     has_value = fields.Boolean(
-        string="Measured", help="Unset means no data for the period, which is not the same as 0.")
+        string="Measured",
+        help="Unset means no data for the period, which is not the same as 0.",
+    )
     target = fields.Float()
     threshold = fields.Float()
     weight = fields.Float(default=1.0)
     score = fields.Float(compute="_compute_score", store=True, aggregator="avg")
     status = fields.Selection(
-        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True)
+        list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True
+    )
     comment = fields.Text()
     kpi_value_id = fields.Many2one(
-        "key.account.kpi.value", string="Measured Value", ondelete="set null", readonly=True,
-        help="The computed value the line was filled from.")
+        "key.account.kpi.value",
+        string="Measured Value",
+        ondelete="set null",
+        readonly=True,
+        help="The computed value the line was filled from.",
+    )
 
     # ------------------------------------------------------------------
     # Review context
@@ -63,30 +83,46 @@ class KeyAccountReviewLine(models.Model):
     date_to = fields.Date(related="review_id.date_to", store=True)
     state = fields.Selection(related="review_id.state", string="Review Status")
     action_ids = fields.One2many(
-        "key.account.improvement.action", "review_line_id", string="Improvement Actions")
+        "key.account.improvement.action", "review_line_id", string="Improvement Actions"
+    )
     action_count = fields.Integer(compute="_compute_action_count")
     # why the review's score moved against the previous review
     points = fields.Float(
-        compute="_compute_points", digits=(16, 1),
-        help="What this KPI adds to the review's score (the points add up to it).")
+        compute="_compute_points",
+        digits=(16, 1),
+        help="What this KPI adds to the review's score (the points add up to it).",
+    )
     previous_points = fields.Float(
-        compute="_compute_points", digits=(16, 1),
-        help="What this KPI added to the previous review's score.")
+        compute="_compute_points",
+        digits=(16, 1),
+        help="What this KPI added to the previous review's score.",
+    )
     delta_points = fields.Float(
-        string="Change (points)", compute="_compute_points", digits=(16, 1),
+        string="Change (points)",
+        compute="_compute_points",
+        digits=(16, 1),
         help="Change of this KPI's points against the previous review: the changes add up "
-        "to the review's trend.")
+        "to the review's trend.",
+    )
 
     _sql_constraints = [
-        ("review_kpi_unique", "UNIQUE(review_id, kpi_id)", "A KPI appears once in a review."),
+        (
+            "review_kpi_unique",
+            "UNIQUE(review_id, kpi_id)",
+            "A KPI appears once in a review.",
+        ),
     ]
 
     @api.depends("value", "has_value", "target", "threshold", "direction")
     def _compute_score(self):
         for line in self:
-            score = kpi_math.kpi_score(
-                line.value, line.target, line.threshold, line.direction or "higher"
-            ) if line.has_value else None
+            score = (
+                kpi_math.kpi_score(
+                    line.value, line.target, line.threshold, line.direction or "higher"
+                )
+                if line.has_value
+                else None
+            )
             line.score = score or 0.0
             line.status = kpi_math.score_status(score)
 
@@ -98,14 +134,32 @@ class KeyAccountReviewLine(models.Model):
             lines = review.line_ids
             comparable = bool(previous and review.grade)
             points = kpi_math.score_points(
-                {line: (line.score if line.has_value else None, line.weight) for line in lines})
-            previous_points = kpi_math.score_points(
-                {line.kpi_id.id: (line.score if line.has_value else None, line.weight)
-                 for line in previous.line_ids}) if comparable else {}
-            for line in self.filtered(lambda line, review=review: line.review_id == review):
+                {
+                    line: (line.score if line.has_value else None, line.weight)
+                    for line in lines
+                }
+            )
+            previous_points = (
+                kpi_math.score_points(
+                    {
+                        line.kpi_id.id: (
+                            line.score if line.has_value else None,
+                            line.weight,
+                        )
+                        for line in previous.line_ids
+                    }
+                )
+                if comparable
+                else {}
+            )
+            for line in self.filtered(
+                lambda line, review=review: line.review_id == review
+            ):
                 line.points = points.get(line, 0.0)
                 line.previous_points = previous_points.get(line.kpi_id.id, 0.0)
-                line.delta_points = line.points - line.previous_points if comparable else 0.0
+                line.delta_points = (
+                    line.points - line.previous_points if comparable else 0.0
+                )
         for line in self.filtered(lambda line: not line.review_id):
             line.points = line.previous_points = line.delta_points = 0.0
 
@@ -117,8 +171,11 @@ class KeyAccountReviewLine(models.Model):
                 line.display_unit = units.get(line.kpi_id.id, "")
 
     def _compute_action_count(self):
-        counts = dict(self.env["key.account.improvement.action"]._read_group(
-            [("review_line_id", "in", self.ids)], ["review_line_id"], ["__count"]))
+        counts = dict(
+            self.env["key.account.improvement.action"]._read_group(
+                [("review_line_id", "in", self.ids)], ["review_line_id"], ["__count"]
+            )
+        )
         for line in self:
             line.action_count = counts.get(line, 0)
 
@@ -132,13 +189,19 @@ class KeyAccountReviewLine(models.Model):
     def _check_editable(self):
         frozen = self.review_id.filtered(lambda r: r.state not in EDITABLE_STATES)
         if frozen:
-            raise UserError(self.env._(
-                "The KPI lines of review %(name)s are frozen since its submission.",
-                name=frozen[0].name))
+            raise UserError(
+                self.env._(
+                    "The KPI lines of review %(name)s are frozen since its submission.",
+                    name=frozen[0].name,
+                )
+            )
 
     def _is_internal_write(self):
-        return self.env.context.get("kap_review_refresh") or self.env.su or \
-            self.env.user.has_group(ADMIN_GROUP)
+        return (
+            self.env.context.get("kap_review_refresh")
+            or self.env.su
+            or self.env.user.has_group(ADMIN_GROUP)
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -155,14 +218,24 @@ class KeyAccountReviewLine(models.Model):
         if not self._is_internal_write():
             protected = set(vals) - KAM_FIELDS
             if protected:
-                raise UserError(self.env._(
-                    "Only the value of manual KPIs and the comments can be changed in a review "
-                    "(not %(fields)s); use Refresh Values to re-read computed KPIs.",
-                    fields=", ".join(sorted(protected))))
-            if {"value", "has_value"} & set(vals) and self.filtered(lambda line: not line.is_manual):
-                raise UserError(self.env._(
-                    "%(kpi)s is computed: its value comes from the KPI engine, not from the review.",
-                    kpi=self.filtered(lambda line: not line.is_manual)[0].kpi_id.name))
+                raise UserError(
+                    self.env._(
+                        "Only the value of manual KPIs and the comments can be changed in a review "
+                        "(not %(fields)s); use Refresh Values to re-read computed KPIs.",
+                        fields=", ".join(sorted(protected)),
+                    )
+                )
+            if {"value", "has_value"} & set(vals) and self.filtered(
+                lambda line: not line.is_manual
+            ):
+                raise UserError(
+                    self.env._(
+                        "%(kpi)s is computed: its value comes from the KPI engine, not from the review.",
+                        kpi=self.filtered(lambda line: not line.is_manual)[
+                            0
+                        ].kpi_id.name,
+                    )
+                )
         return super().write(vals)
 
     def unlink(self):
@@ -177,7 +250,8 @@ class KeyAccountReviewLine(models.Model):
         and the KPI target as target; opens it to set the deadline."""
         self.ensure_one()
         action = self.env["key.account.improvement.action"].create(
-            self._improvement_action_values())
+            self._improvement_action_values()
+        )
         return {
             "type": "ir.actions.act_window",
             "res_model": "key.account.improvement.action",
@@ -207,6 +281,10 @@ class KeyAccountReviewLine(models.Model):
     def action_view_kpi_value(self):
         self.ensure_one()
         if not self.kpi_value_id:
-            raise UserError(self.env._("%(kpi)s has no measured value for this period.",
-                                       kpi=self.kpi_id.name))
+            raise UserError(
+                self.env._(
+                    "%(kpi)s has no measured value for this period.",
+                    kpi=self.kpi_id.name,
+                )
+            )
         return self.kpi_value_id.action_open_records()

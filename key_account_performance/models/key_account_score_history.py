@@ -15,38 +15,60 @@ class KeyAccountScoreHistory(models.Model):
     _rec_name = "partner_id"
 
     partner_id = fields.Many2one(
-        "res.partner", string="Account", required=True, index=True, ondelete="cascade",
-        readonly=True)
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+        "res.partner",
+        string="Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
     date_from = fields.Date(required=True, readonly=True)
     date_to = fields.Date(required=True, readonly=True)
     period_label = fields.Char(string="Period", readonly=True)
     score = fields.Float(
-        aggregator="avg", readonly=True,
-        help="Weighted score 0-100 of the KPIs of the account's template that have a value.")
+        aggregator="avg",
+        readonly=True,
+        help="Weighted score 0-100 of the KPIs of the account's template that have a value.",
+    )
     grade = fields.Char(readonly=True)
-    previous_score = fields.Float(string="Previous Score", aggregator="avg", readonly=True)
+    previous_score = fields.Float(aggregator="avg", readonly=True)
     has_previous = fields.Boolean(
-        string="Has Previous Period", readonly=True,
-        help="The previous period has a score, so the trend means something.")
-    trend = fields.Float(aggregator="avg", readonly=True,
-                         help="Score minus the previous period's score.")
+        string="Has Previous Period",
+        readonly=True,
+        help="The previous period has a score, so the trend means something.",
+    )
+    trend = fields.Float(
+        aggregator="avg", readonly=True, help="Score minus the previous period's score."
+    )
     is_running = fields.Boolean(
-        string="Running Period", readonly=True,
-        help="The period was not over when computed: period-to-date figures.")
+        string="Running Period",
+        readonly=True,
+        help="The period was not over when computed: period-to-date figures.",
+    )
     # snapshot of the account's classification when the score was computed
-    tier_id = fields.Many2one("key.account.tier", string="Tier", readonly=True, index=True)
-    segment_id = fields.Many2one("key.account.segment", string="Account Type", readonly=True)
-    user_id = fields.Many2one("res.users", string="Key Account Manager", readonly=True,
-                              index=True)
+    tier_id = fields.Many2one("key.account.tier", readonly=True, index=True)
+    segment_id = fields.Many2one(
+        "key.account.segment", string="Account Type", readonly=True
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Key Account Manager", readonly=True, index=True
+    )
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
 
     _sql_constraints = [
-        ("partner_period_unique", "UNIQUE(partner_id, date_from, date_to)",
-         "There is already a score for this account and period."),
+        (
+            "partner_period_unique",
+            "UNIQUE(partner_id, date_from, date_to)",
+            "There is already a score for this account and period.",
+        ),
     ]
 
     @api.depends("partner_id", "period_label")
     def _compute_display_name(self):
         for row in self:
-            row.display_name = f"{row.partner_id.display_name} · {row.period_label or ''}"
+            row.display_name = (
+                f"{row.partner_id.display_name} · {row.period_label or ''}"
+            )

@@ -20,10 +20,12 @@ class KeyAccountTier(models.Model):
     # Scoring
     # ------------------------------------------------------------------
     template_id = fields.Many2one(
-        "key.account.kpi.template", string="Default KPI Template",
+        "key.account.kpi.template",
+        string="Default KPI Template",
         check_company=True,
         help="Template used for accounts of this tier when no template matches "
-        "both the tier and the account's segment.")
+        "both the tier and the account's segment.",
+    )
 
     # ------------------------------------------------------------------
     # Auto-tiering
@@ -31,14 +33,17 @@ class KeyAccountTier(models.Model):
     auto_tier = fields.Boolean(
         string="Auto-tiering",
         help="Assign this tier automatically to unlocked customers whose trailing "
-        "12-month revenue or CLV reaches the thresholds below.")
+        "12-month revenue or CLV reaches the thresholds below.",
+    )
     auto_min_revenue = fields.Monetary(
-        string="Min. Trailing 12-Month Revenue", currency_field="currency_id")
+        string="Min. Trailing 12-Month Revenue", currency_field="currency_id"
+    )
     auto_min_clv = fields.Monetary(string="Min. CLV", currency_field="currency_id")
-    currency_id = fields.Many2one(
-        "res.currency", compute="_compute_currency_id")
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
 
-    partner_ids = fields.One2many("res.partner", "key_account_tier_id", string="Accounts")
+    partner_ids = fields.One2many(
+        "res.partner", "key_account_tier_id", string="Accounts"
+    )
     partner_count = fields.Integer(compute="_compute_partner_count")
 
     @api.depends("company_id")
@@ -48,16 +53,21 @@ class KeyAccountTier(models.Model):
             tier.currency_id = (tier.company_id or self.env.company).currency_id
 
     def _compute_partner_count(self):
-        counts = dict(self.env["res.partner"]._read_group(
-            [("key_account_tier_id", "in", self.ids)],
-            ["key_account_tier_id"], ["__count"]))
+        counts = dict(
+            self.env["res.partner"]._read_group(
+                [("key_account_tier_id", "in", self.ids)],
+                ["key_account_tier_id"],
+                ["__count"],
+            )
+        )
         for tier in self:
             tier.partner_count = counts.get(tier, 0)
 
     def action_view_partners(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "key_account_performance.action_key_account_partner")
+            "key_account_performance.action_key_account_partner"
+        )
         action["domain"] = [("key_account_tier_id", "=", self.id)]
         action["context"] = {"default_key_account_tier_id": self.id}
         return action

@@ -68,6 +68,7 @@ class ResConfigSettings(models.TransientModel):
         users = self.env.ref(
             "key_account_performance.group_key_account_user"
         ).users.filtered(lambda user: not user.share and not user.action_id)
+        # sudo: settings are for administrators; only the home action is written
         users.sudo().write({"action_id": action.id})
         return {
             "type": "ir.actions.client",

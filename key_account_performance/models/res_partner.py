@@ -12,17 +12,34 @@ KAM_GROUP = "key_account_performance.group_key_account_user"
 KAM_MANAGER_GROUP = "key_account_performance.group_key_account_manager"
 # written by the engine only (in SQL, or through _key_account_engine_write):
 # a direct write or create is refused, for every user
-KEY_ACCOUNT_ENGINE_FIELDS = frozenset({
-    "key_account_score", "key_account_grade", "key_account_trend", "key_account_score_date",
-    "key_account_clv", "key_account_clv_predictive", "key_account_revenue_12m",
-    "key_account_last_order_date", "key_account_rfm_score", "key_account_rfm_segment",
-    "key_account_churn_risk", "key_account_buy_probability", "key_account_expected_orders",
-    "key_account_churn_reason", "key_account_value_date", "key_account_value_horizon",
-})
+KEY_ACCOUNT_ENGINE_FIELDS = frozenset(
+    {
+        "key_account_score",
+        "key_account_grade",
+        "key_account_trend",
+        "key_account_score_date",
+        "key_account_clv",
+        "key_account_clv_predictive",
+        "key_account_revenue_12m",
+        "key_account_last_order_date",
+        "key_account_rfm_score",
+        "key_account_rfm_segment",
+        "key_account_churn_risk",
+        "key_account_buy_probability",
+        "key_account_expected_orders",
+        "key_account_churn_reason",
+        "key_account_value_date",
+        "key_account_value_horizon",
+    }
+)
 # who manages an account and how it is measured: key-account managers only
-KEY_ACCOUNT_MANAGER_FIELDS = frozenset({
-    "key_account_tier_id", "key_account_manager_id", "key_account_template_id",
-})
+KEY_ACCOUNT_MANAGER_FIELDS = frozenset(
+    {
+        "key_account_tier_id",
+        "key_account_manager_id",
+        "key_account_template_id",
+    }
+)
 # context value of the engine's writes: an object no RPC client can send
 _ENGINE_WRITE = object()
 
@@ -34,135 +51,249 @@ class ResPartner(models.Model):
     # Key account identity
     # ------------------------------------------------------------------
     key_account_tier_id = fields.Many2one(
-        "key.account.tier", string="Key Account Tier", tracking=True, index="btree_not_null")
+        "key.account.tier",
+        tracking=True,
+        index="btree_not_null",
+    )
     is_key_account = fields.Boolean(
-        compute="_compute_is_key_account", store=True, index=True, string="Is Key Account")
+        compute="_compute_is_key_account",
+        store=True,
+        index=True,
+    )
     key_account_manager_id = fields.Many2one(
-        "res.users", string="Key Account Manager", tracking=True, index="btree_not_null")
+        "res.users", tracking=True, index="btree_not_null"
+    )
     key_account_segment_id = fields.Many2one(
-        "key.account.segment", string="Account Type", tracking=True)
+        "key.account.segment", string="Account Type", tracking=True
+    )
     key_account_template_id = fields.Many2one(
-        "key.account.kpi.template", string="KPI Template",
-        help="Leave empty to use the template of the tier and segment.")
+        "key.account.kpi.template",
+        string="KPI Template",
+        help="Leave empty to use the template of the tier and segment.",
+    )
     key_account_tier_locked = fields.Boolean(
-        string="Lock Tier", help="Auto-tiering never changes a locked tier.")
+        string="Lock Tier", help="Auto-tiering never changes a locked tier."
+    )
     key_account_goal = fields.Html(
         string="Goals and Expectations",
-        help="What the company and the account expect of the relationship.")
+        help="What the company and the account expect of the relationship.",
+    )
 
     # ------------------------------------------------------------------
     # Scores (latest fully closed period)
     # ------------------------------------------------------------------
     key_account_score = fields.Float(
-        string="Key Account Score", readonly=True, copy=False, groups=KAM_GROUP, aggregator="avg",
-        help="Weighted score 0-100 of the latest fully closed period.")
-    key_account_grade = fields.Char(string="Grade", readonly=True, copy=False, groups=KAM_GROUP)
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        aggregator="avg",
+        help="Weighted score 0-100 of the latest fully closed period.",
+    )
+    key_account_grade = fields.Char(
+        string="Grade", readonly=True, copy=False, groups=KAM_GROUP
+    )
     key_account_trend = fields.Float(
-        string="Trend", readonly=True, copy=False, groups=KAM_GROUP, help="Score minus the previous period's score.")
+        string="Trend",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="Score minus the previous period's score.",
+    )
     key_account_score_date = fields.Date(
-        string="Score Period End", readonly=True, copy=False, groups=KAM_GROUP,
-        help="Last day of the period the score shows.")
+        string="Score Period End",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="Last day of the period the score shows.",
+    )
     key_account_value_count = fields.Integer(compute="_compute_key_account_value_count")
-    key_account_review_count = fields.Integer(compute="_compute_key_account_review_count")
-    key_account_action_count = fields.Integer(compute="_compute_key_account_review_count")
+    key_account_review_count = fields.Integer(
+        compute="_compute_key_account_review_count"
+    )
+    key_account_action_count = fields.Integer(
+        compute="_compute_key_account_review_count"
+    )
 
     # ------------------------------------------------------------------
     # Cockpit (kanban card, account page, filters)
     # ------------------------------------------------------------------
     key_account_team_id = fields.Many2one(
-        "crm.team", groups=KAM_GROUP, string="Key Account Team", related="key_account_manager_id.sale_team_id",
-        store=True, index="btree_not_null", help="Sales team of the key account manager.")
+        "crm.team",
+        groups=KAM_GROUP,
+        string="Key Account Team",
+        related="key_account_manager_id.sale_team_id",
+        store=True,
+        index="btree_not_null",
+        help="Sales team of the key account manager.",
+    )
     key_account_has_previous = fields.Boolean(
         groups=KAM_GROUP,
-        string="Has Previous Period", compute="_compute_key_account_cockpit",
-        help="The period before the one the score shows has a score: the trend means something.")
+        string="Has Previous Period",
+        compute="_compute_key_account_cockpit",
+        help="The period before the one the score shows has a score: the trend means something.",
+    )
     key_account_trend_arrow = fields.Char(
         groups=KAM_GROUP,
-        string="Trend Arrow", compute="_compute_key_account_cockpit",
-        help="▲ up, ▼ down, – no previous period to compare with.")
+        string="Trend Arrow",
+        compute="_compute_key_account_cockpit",
+        help="▲ up, ▼ down, – no previous period to compare with.",
+    )
     key_account_grade_color = fields.Integer(
-        groups=KAM_GROUP,
-        string="Grade Colour", compute="_compute_key_account_cockpit")
+        groups=KAM_GROUP, string="Grade Colour", compute="_compute_key_account_cockpit"
+    )
     key_account_warning_count = fields.Integer(
         groups=KAM_GROUP,
-        string="Open Early Warnings", compute="_compute_key_account_warning_count",
-        search="_search_key_account_warning_count")
+        string="Open Early Warnings",
+        compute="_compute_key_account_warning_count",
+        search="_search_key_account_warning_count",
+    )
     key_account_reviewed = fields.Boolean(
         groups=KAM_GROUP,
-        string="Reviewed This Period", compute="_compute_key_account_reviewed",
+        string="Reviewed This Period",
+        compute="_compute_key_account_reviewed",
         search="_search_key_account_reviewed",
-        help="The account has a review for the last closed review period.")
+        help="The account has a review for the last closed review period.",
+    )
     key_account_at_risk = fields.Boolean(
         groups=KAM_GROUP,
-        string="At Risk", compute="_compute_key_account_at_risk",
+        string="At Risk",
+        compute="_compute_key_account_at_risk",
         search="_search_key_account_at_risk",
         help="An open early warning, churn risk, the lowest grade, or a score fall beyond "
-        "the company's warning step.")
+        "the company's warning step.",
+    )
     key_account_latest_review_id = fields.Many2one(
-        "key.account.review", groups=KAM_GROUP, string="Latest Review", compute="_compute_key_account_latest_review")
+        "key.account.review",
+        groups=KAM_GROUP,
+        string="Latest Review",
+        compute="_compute_key_account_latest_review",
+    )
     key_account_open_action_ids = fields.Many2many(
-        "key.account.improvement.action", groups=KAM_GROUP, string="Open Improvement Actions",
-        compute="_compute_key_account_latest_review")
+        "key.account.improvement.action",
+        groups=KAM_GROUP,
+        string="Open Improvement Actions",
+        compute="_compute_key_account_latest_review",
+    )
     key_account_breakdown_ids = fields.Many2many(
-        "key.account.kpi.value", groups=KAM_GROUP, string="Why the Score Moved",
+        "key.account.kpi.value",
+        groups=KAM_GROUP,
+        string="Why the Score Moved",
         compute="_compute_key_account_breakdown",
-        help="The KPI values of the period the score shows, biggest movers first.")
+        help="The KPI values of the period the score shows, biggest movers first.",
+    )
     key_account_breakdown_gone_points = fields.Float(
         groups=KAM_GROUP,
-        string="Points of KPIs Without a Value Now", compute="_compute_key_account_breakdown",
-        help="Points the previous period had from KPIs that have no value in this period.")
+        string="Points of KPIs Without a Value Now",
+        compute="_compute_key_account_breakdown",
+        help="Points the previous period had from KPIs that have no value in this period.",
+    )
 
     # ------------------------------------------------------------------
     # Customer value
     # ------------------------------------------------------------------
     key_account_clv = fields.Monetary(
-        string="Historical CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
+        string="Historical CLV",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        currency_field="key_account_currency_id",
         help="Posted customer invoices net of refunds, untaxed, in company currency (confirmed "
-        "orders when the company does not invoice in Odoo).")
+        "orders when the company does not invoice in Odoo).",
+    )
     key_account_clv_predictive = fields.Monetary(
-        string="Predictive CLV", readonly=True, copy=False, groups=KAM_GROUP, currency_field="key_account_currency_id",
+        string="Predictive CLV",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        currency_field="key_account_currency_id",
         help="Expected orders in the prediction horizon × the account's average margin per "
-        "order, discounted at the company's yearly rate.")
+        "order, discounted at the company's yearly rate.",
+    )
     key_account_revenue_12m = fields.Monetary(
-        string="Trailing 12-Month Revenue", readonly=True, copy=False, groups=KAM_GROUP,
-        currency_field="key_account_currency_id")
-    key_account_last_order_date = fields.Date(string="Last Order", readonly=True, copy=False, groups=KAM_GROUP)
-    key_account_rfm_score = fields.Char(string="RFM Score", readonly=True, copy=False, groups=KAM_GROUP)
-    key_account_rfm_segment = fields.Selection([
-        ("champion", "Champion"),
-        ("loyal", "Loyal"),
-        ("promising", "Promising"),
-        ("needs_attention", "Needs attention"),
-        ("at_risk", "At risk"),
-        ("hibernating", "Hibernating"),
-    ], string="RFM Segment", readonly=True, copy=False, groups=KAM_GROUP)
+        string="Trailing 12-Month Revenue",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        currency_field="key_account_currency_id",
+    )
+    key_account_last_order_date = fields.Date(
+        string="Last Order", readonly=True, copy=False, groups=KAM_GROUP
+    )
+    key_account_rfm_score = fields.Char(
+        string="RFM Score", readonly=True, copy=False, groups=KAM_GROUP
+    )
+    key_account_rfm_segment = fields.Selection(
+        [
+            ("champion", "Champion"),
+            ("loyal", "Loyal"),
+            ("promising", "Promising"),
+            ("needs_attention", "Needs attention"),
+            ("at_risk", "At risk"),
+            ("hibernating", "Hibernating"),
+        ],
+        string="RFM Segment",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+    )
     key_account_churn_risk = fields.Boolean(
-        string="Churn Risk", readonly=True, copy=False, groups=KAM_GROUP,
-        help="The predicted chance of no order in the horizon is above the company's churn-risk level.")
+        string="Churn Risk",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="The predicted chance of no order in the horizon is above the company's churn-risk level.",
+    )
     key_account_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_key_account_currency_id")
+        "res.currency", compute="_compute_key_account_currency_id"
+    )
     # predictions of compute_key_account_value (written in SQL, engine-only)
     key_account_buy_probability = fields.Float(
-        string="Buy Probability", readonly=True, copy=False, groups=KAM_GROUP, aggregator="avg",
+        string="Buy Probability",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        aggregator="avg",
         digits=(16, 4),
-        help="Chance (0-1) of at least one confirmed order in the prediction horizon.")
+        help="Chance (0-1) of at least one confirmed order in the prediction horizon.",
+    )
     key_account_expected_orders = fields.Float(
-        string="Expected Orders", readonly=True, copy=False, groups=KAM_GROUP, aggregator="sum",
-        digits=(16, 2), help="Expected number of confirmed orders in the prediction horizon.")
+        string="Expected Orders",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        aggregator="sum",
+        digits=(16, 2),
+        help="Expected number of confirmed orders in the prediction horizon.",
+    )
     key_account_churn_reason = fields.Char(
-        string="Why at Risk", readonly=True, copy=False, groups=KAM_GROUP,
-        help="Recency against the account's own rhythm, falling frequency.")
+        string="Why at Risk",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="Recency against the account's own rhythm, falling frequency.",
+    )
     key_account_value_date = fields.Date(
-        string="Value As Of", readonly=True, copy=False, groups=KAM_GROUP,
-        help="Day the customer value and the predictions were computed for.")
+        string="Value As Of",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="Day the customer value and the predictions were computed for.",
+    )
     key_account_value_horizon = fields.Integer(
-        string="Prediction Horizon (days)", readonly=True, copy=False, groups=KAM_GROUP)
+        string="Prediction Horizon (days)", readonly=True, copy=False, groups=KAM_GROUP
+    )
     key_account_survey_input_ids = fields.Many2many(
-        "survey.user_input", groups=KAM_GROUP, string="Latest Survey Answers",
-        compute="_compute_key_account_survey")
+        "survey.user_input",
+        groups=KAM_GROUP,
+        string="Latest Survey Answers",
+        compute="_compute_key_account_survey",
+    )
     key_account_nps_trend = fields.Char(
-        groups=KAM_GROUP, string="NPS Trend", compute="_compute_key_account_survey",
-        help="NPS of the account's contacts per quarter, oldest first (last four quarters with answers).")
+        groups=KAM_GROUP,
+        string="NPS Trend",
+        compute="_compute_key_account_survey",
+        help="NPS of the account's contacts per quarter, oldest first (last four quarters with answers).",
+    )
 
     @api.depends("key_account_tier_id")
     def _compute_is_key_account(self):
@@ -174,17 +305,30 @@ class ResPartner(models.Model):
         self.key_account_currency_id = self.env.company.currency_id
 
     def _compute_key_account_value_count(self):
-        counts = dict(self.env["key.account.kpi.value"]._read_group(
-            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
+        counts = dict(
+            self.env["key.account.kpi.value"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
         for partner in self:
             partner.key_account_value_count = counts.get(partner, 0)
 
     def _compute_key_account_review_count(self):
-        reviews = dict(self.env["key.account.review"]._read_group(
-            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
-        actions = dict(self.env["key.account.improvement.action"]._read_group(
-            [("partner_id", "in", self.ids), ("state", "in", ("todo", "in_progress"))],
-            ["partner_id"], ["__count"]))
+        reviews = dict(
+            self.env["key.account.review"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        actions = dict(
+            self.env["key.account.improvement.action"]._read_group(
+                [
+                    ("partner_id", "in", self.ids),
+                    ("state", "in", ("todo", "in_progress")),
+                ],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
         for partner in self:
             partner.key_account_review_count = reviews.get(partner, 0)
             partner.key_account_action_count = actions.get(partner, 0)
@@ -192,26 +336,46 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Cockpit computes (batched: a fixed number of queries for any number of partners)
     # ------------------------------------------------------------------
-    @api.depends("key_account_score", "key_account_grade", "key_account_trend",
-                 "key_account_score_date")
+    @api.depends(
+        "key_account_score",
+        "key_account_grade",
+        "key_account_trend",
+        "key_account_score_date",
+    )
     def _compute_key_account_cockpit(self):
         dated = self.filtered("key_account_score_date")
         history = {}
         if dated:
-            for row in self.env["key.account.score.history"].sudo().search_fetch(
-                    [("partner_id", "in", dated.ids),
-                     ("date_to", "in", list(set(dated.mapped("key_account_score_date"))))],
-                    ["partner_id", "date_to", "has_previous"]):
+            for row in (
+                self.env["key.account.score.history"]
+                .sudo()
+                .search_fetch(
+                    [
+                        ("partner_id", "in", dated.ids),
+                        (
+                            "date_to",
+                            "in",
+                            list(set(dated.mapped("key_account_score_date"))),
+                        ),
+                    ],
+                    ["partner_id", "date_to", "has_previous"],
+                )
+            ):
                 history[row.partner_id.id, row.date_to] = row.has_previous
         colors = {}
-        for grade in self.env["key.account.grade"].sudo().search(
-                [("company_id", "in", [self.env.company.id, False])]):
+        for grade in (
+            self.env["key.account.grade"]
+            .sudo()
+            .search([("company_id", "in", [self.env.company.id, False])])
+        ):
             # the company's own band wins over a shared one of the same name
             if grade.company_id or grade.name not in colors:
                 colors[grade.name] = grade.color
         for partner in self:
             known = history.get((partner.id, partner.key_account_score_date))
-            has_previous = known if known is not None else bool(partner.key_account_trend)
+            has_previous = (
+                known if known is not None else bool(partner.key_account_trend)
+            )
             partner.key_account_has_previous = has_previous
             trend = partner.key_account_trend
             if not partner.key_account_score_date or not has_previous:
@@ -229,14 +393,22 @@ class ResPartner(models.Model):
         """{partner id: open early-warning activities}; all partners when no ids."""
         activity_type = self.env.ref(
             "key_account_performance.mail_activity_type_key_account_warning",
-            raise_if_not_found=False)
+            raise_if_not_found=False,
+        )
         if not activity_type:
             return {}
-        domain = [("res_model", "=", "res.partner"), ("activity_type_id", "=", activity_type.id)]
+        domain = [
+            ("res_model", "=", "res.partner"),
+            ("activity_type_id", "=", activity_type.id),
+        ]
         if partner_ids is not None:
             domain.append(("res_id", "in", list(partner_ids)))
         # counting activities of partners the reader may see: no content is disclosed
-        return dict(self.env["mail.activity"].sudo()._read_group(domain, ["res_id"], ["__count"]))
+        return dict(
+            self.env["mail.activity"]
+            .sudo()
+            ._read_group(domain, ["res_id"], ["__count"])
+        )
 
     def _compute_key_account_warning_count(self):
         counts = self._key_account_warning_counts(self.ids)
@@ -244,24 +416,57 @@ class ResPartner(models.Model):
             partner.key_account_warning_count = counts.get(partner.id, 0)
 
     def _search_key_account_warning_count(self, operator, value):
-        if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(value, int):
+        if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(
+            value, int
+        ):
             raise UserError(self.env._("Unsupported search on open early warnings."))
         import operator as py_operator
-        compare = {"=": py_operator.eq, "!=": py_operator.ne, ">": py_operator.gt,
-                   ">=": py_operator.ge, "<": py_operator.lt, "<=": py_operator.le}[operator]
+
+        compare = {
+            "=": py_operator.eq,
+            "!=": py_operator.ne,
+            ">": py_operator.gt,
+            ">=": py_operator.ge,
+            "<": py_operator.lt,
+            "<=": py_operator.le,
+        }[operator]
         counts = self._key_account_warning_counts()
         if compare(0, value):  # partners without any warning match too
-            return [("id", "not in", [pid for pid, count in counts.items() if not compare(count, value)])]
-        return [("id", "in", [pid for pid, count in counts.items() if compare(count, value)])]
+            return [
+                (
+                    "id",
+                    "not in",
+                    [pid for pid, count in counts.items() if not compare(count, value)],
+                )
+            ]
+        return [
+            (
+                "id",
+                "in",
+                [pid for pid, count in counts.items() if compare(count, value)],
+            )
+        ]
 
     def _key_account_reviewed_ids(self):
         """Ids of the accounts that have a review for the last closed period."""
         company = self.env.company
         today = fields.Date.context_today(self)
-        date_from, date_to = kpi_math.last_closed_period(today, company.key_account_period_type)
-        return {partner.id for [partner] in self.env["key.account.review"].sudo()._read_group(
-            [("date_from", "=", date_from), ("date_to", "=", date_to),
-             ("company_id", "=", company.id)], ["partner_id"])}
+        date_from, date_to = kpi_math.last_closed_period(
+            today, company.key_account_period_type
+        )
+        return {
+            partner.id
+            for [partner] in self.env["key.account.review"]
+            .sudo()
+            ._read_group(
+                [
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                    ("company_id", "=", company.id),
+                ],
+                ["partner_id"],
+            )
+        }
 
     def _compute_key_account_reviewed(self):
         reviewed = self._key_account_reviewed_ids()
@@ -272,10 +477,20 @@ class ResPartner(models.Model):
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on reviewed accounts."))
         positive = (operator == "=") == bool(value)
-        return [("id", "in" if positive else "not in", list(self._key_account_reviewed_ids()))]
+        return [
+            (
+                "id",
+                "in" if positive else "not in",
+                list(self._key_account_reviewed_ids()),
+            )
+        ]
 
     def _compute_key_account_at_risk(self):
-        at_risk = set(self.search([("id", "in", self.ids), ("key_account_at_risk", "=", True)]).ids)
+        at_risk = set(
+            self.search(
+                [("id", "in", self.ids), ("key_account_at_risk", "=", True)]
+            ).ids
+        )
         for partner in self:
             partner.key_account_at_risk = partner.id in at_risk
 
@@ -285,31 +500,46 @@ class ResPartner(models.Model):
         company = self.env.company
         bands = self.env["key.account.grade"]._get_bands(company)
         lowest = min(bands, key=lambda band: band[1])[0] if bands else False
-        warned = [pid for pid, count in self._key_account_warning_counts().items() if count]
+        warned = [
+            pid for pid, count in self._key_account_warning_counts().items() if count
+        ]
         domain = [
-            "|", "|", "|",
+            "|",
+            "|",
+            "|",
             ("key_account_churn_risk", "=", True),
             ("id", "in", warned),
-            "&", ("key_account_grade", "=", lowest), ("key_account_grade", "!=", False),
+            "&",
+            ("key_account_grade", "=", lowest),
+            ("key_account_grade", "!=", False),
             ("key_account_trend", "<", -(company.key_account_score_drop_step or 10.0)),
         ]
         positive = (operator == "=") == bool(value)
-        return [("is_key_account", "=", True)] + (domain if positive else ["!"] + domain)
+        return [("is_key_account", "=", True)] + (
+            domain if positive else ["!"] + domain
+        )
 
     def _compute_key_account_latest_review(self):
         Review = self.env["key.account.review"]
         latest = {}
         for review in Review.search(
-                [("partner_id", "in", self.commercial_partner_id.ids)], order="date_to desc, id desc"):
+            [("partner_id", "in", self.commercial_partner_id.ids)],
+            order="date_to desc, id desc",
+        ):
             latest.setdefault(review.partner_id.id, review)
-        actions = self.env["key.account.improvement.action"].search([
-            ("partner_id", "in", self.commercial_partner_id.ids),
-            ("state", "in", ("todo", "in_progress"))], order="date_deadline, id")
+        actions = self.env["key.account.improvement.action"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("state", "in", ("todo", "in_progress")),
+            ],
+            order="date_deadline, id",
+        )
         for partner in self:
             commercial = partner.commercial_partner_id
             partner.key_account_latest_review_id = latest.get(commercial.id, Review)
             partner.key_account_open_action_ids = actions.filtered(
-                lambda action: action.partner_id == commercial)
+                lambda action: action.partner_id == commercial
+            )
 
     @api.depends("key_account_score_date", "key_account_score")
     def _compute_key_account_breakdown(self):
@@ -319,17 +549,30 @@ class ResPartner(models.Model):
         for partner in self:
             date_to = partner.key_account_score_date
             if partner.is_key_account and date_to:
-                bounds = kpi_math.period_bounds(date_to, company.key_account_period_type)
+                bounds = kpi_math.period_bounds(
+                    date_to, company.key_account_period_type
+                )
                 if bounds[1] == date_to:
                     periods[partner.id] = bounds
-        data = self._key_account_breakdown_data(
-            {(pid, *bounds) for pid, bounds in periods.items()}) if periods else {}
+        data = (
+            self._key_account_breakdown_data(
+                {(pid, *bounds) for pid, bounds in periods.items()}
+            )
+            if periods
+            else {}
+        )
         for partner in self:
-            rows = data.get((partner.id, *periods[partner.id]), []) if partner.id in periods else []
+            rows = (
+                data.get((partner.id, *periods[partner.id]), [])
+                if partner.id in periods
+                else []
+            )
             partner.key_account_breakdown_ids = Value.browse(
-                [row["value_id"] for row in rows if row["value_id"]])
+                [row["value_id"] for row in rows if row["value_id"]]
+            )
             partner.key_account_breakdown_gone_points = sum(
-                row["delta_points"] for row in rows if not row["value_id"])
+                row["delta_points"] for row in rows if not row["value_id"]
+            )
 
     # ------------------------------------------------------------------
     # ORM: engine-only fields, manager-only fields
@@ -339,31 +582,55 @@ class ResPartner(models.Model):
         return self.with_context(key_account_engine_write=_ENGINE_WRITE).write(vals)
 
     def _check_key_account_fields(self, vals_list):
-        if self.env.context.get("key_account_engine_write") is _ENGINE_WRITE or self.env.su:
+        if (
+            self.env.context.get("key_account_engine_write") is _ENGINE_WRITE
+            or self.env.su
+        ):
             return
         for vals in vals_list:
             engine = KEY_ACCOUNT_ENGINE_FIELDS.intersection(vals)
             if not self:
-                engine = {name for name in engine if vals[name]}  # empty on create is the default
+                engine = {
+                    name for name in engine if vals[name]
+                }  # empty on create is the default
             if engine:
-                raise UserError(self.env._(
-                    "%(fields)s are computed by the key-account engine and cannot be written "
-                    "directly: recompute them (Compute KPIs now, or compute_for_period / "
-                    "compute_key_account_value over RPC).",
-                    fields=", ".join(sorted(self._fields[name].string for name in engine
-                                            if name in self._fields) or sorted(engine))))
+                raise UserError(
+                    self.env._(
+                        "%(fields)s are computed by the key-account engine and cannot be written "
+                        "directly: recompute them (Compute KPIs now, or compute_for_period / "
+                        "compute_key_account_value over RPC).",
+                        fields=", ".join(
+                            sorted(
+                                self._fields[name].string
+                                for name in engine
+                                if name in self._fields
+                            )
+                            or sorted(engine)
+                        ),
+                    )
+                )
             managed = KEY_ACCOUNT_MANAGER_FIELDS.intersection(vals)
             if self:
                 # only real changes count (a form saving the same value is fine)
-                managed = {name for name in managed if any(
-                    partner[name].id != (vals[name] or False) for partner in self)}
+                managed = {
+                    name
+                    for name in managed
+                    if any(
+                        partner[name].id != (vals[name] or False) for partner in self
+                    )
+                }
             else:
                 managed = {name for name in managed if vals[name]}
             if managed and not self.env.user.has_group(KAM_MANAGER_GROUP):
-                raise UserError(self.env._(
-                    "Only key-account managers can change the tier, the key account manager or "
-                    "the KPI template of an account (%(fields)s).",
-                    fields=", ".join(sorted(self._fields[name].string for name in managed))))
+                raise UserError(
+                    self.env._(
+                        "Only key-account managers can change the tier, the key account manager or "
+                        "the KPI template of an account (%(fields)s).",
+                        fields=", ".join(
+                            sorted(self._fields[name].string for name in managed)
+                        ),
+                    )
+                )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -385,15 +652,20 @@ class ResPartner(models.Model):
         return action
 
     def action_view_key_account_reviews(self):
-        return self._key_account_action("key_account_performance.action_key_account_review")
+        return self._key_account_action(
+            "key_account_performance.action_key_account_review"
+        )
 
     def action_view_key_account_actions(self):
-        return self._key_account_action("key_account_performance.action_key_account_improvement_action")
+        return self._key_account_action(
+            "key_account_performance.action_key_account_improvement_action"
+        )
 
     def action_view_key_account_values(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "key_account_performance.action_key_account_kpi_value")
+            "key_account_performance.action_key_account_kpi_value"
+        )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         # grouped by the company's review period (a quarter reads "Q4 2024", not "October 2024")
         period_type = self.env.company.key_account_period_type or "quarter"
@@ -410,22 +682,31 @@ class ResPartner(models.Model):
         period_type = company.key_account_period_type
         counts = []
         for date_from, date_to in (
-                kpi_math.last_closed_period(today, period_type),
-                kpi_math.period_bounds(today, period_type)):
-            ids = Value.compute_for_period(date_from, date_to, self.commercial_partner_id.ids)
+            kpi_math.last_closed_period(today, period_type),
+            kpi_math.period_bounds(today, period_type),
+        ):
+            ids = Value.compute_for_period(
+                date_from, date_to, self.commercial_partner_id.ids
+            )
             counts.append((period_label(period_type, date_from, date_to), len(ids)))
         accounts = self.commercial_partner_id
         accounts.invalidate_recordset()
         message = self.env._(
             "%(accounts)s: %(closed_count)s KPI values for %(closed)s (closed) and "
             "%(running_count)s for %(running)s (running, period to date).",
-            accounts=", ".join(accounts[:3].mapped("display_name")) + ("…" if len(accounts) > 3 else ""),
-            closed_count=counts[0][1], closed=counts[0][0],
-            running_count=counts[1][1], running=counts[1][0])
+            accounts=", ".join(accounts[:3].mapped("display_name"))
+            + ("…" if len(accounts) > 3 else ""),
+            closed_count=counts[0][1],
+            closed=counts[0][0],
+            running_count=counts[1][1],
+            running=counts[1][0],
+        )
         if len(accounts) == 1 and accounts.key_account_grade:
             message += " " + self.env._(
                 "Score %(score)s / 100, grade %(grade)s.",
-                score=round(accounts.key_account_score), grade=accounts.key_account_grade)
+                score=round(accounts.key_account_score),
+                grade=accounts.key_account_grade,
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -457,10 +738,13 @@ class ResPartner(models.Model):
         changes still add up. Contacts answer for their company.
         """
         self.ensure_one()
-        date_from, date_to = self.env["key.account.kpi.value"]._parse_period(date_from, date_to)
+        date_from, date_to = self.env["key.account.kpi.value"]._parse_period(
+            date_from, date_to
+        )
         partner = self.commercial_partner_id
         return self._key_account_breakdown_data({(partner.id, date_from, date_to)}).get(
-            (partner.id, date_from, date_to), [])
+            (partner.id, date_from, date_to), []
+        )
 
     @api.model
     def _key_account_breakdown_data(self, periods):
@@ -473,62 +757,103 @@ class ResPartner(models.Model):
         company = self.env.company
         bounds = {}
         for pid, date_from, date_to in periods:
-            bounds[pid, date_from, date_to] = kpi_math.previous_period(date_from, date_to)
+            bounds[pid, date_from, date_to] = kpi_math.previous_period(
+                date_from, date_to
+            )
         wanted = {(date_from, date_to) for _pid, date_from, date_to in periods}
         wanted |= set(bounds.values())
         period_domain = []
         for date_from, date_to in wanted:
-            period_domain = (["|"] if period_domain else []) + period_domain + [
-                "&", ("date_from", "=", date_from), ("date_to", "=", date_to)]
+            period_domain = (
+                (["|"] if period_domain else [])
+                + period_domain
+                + ["&", ("date_from", "=", date_from), ("date_to", "=", date_to)]
+            )
         partner_ids = list({pid for pid, _f, _t in periods})
         values = self.env["key.account.kpi.value"].search_fetch(
             [("partner_id", "in", partner_ids)] + period_domain,
-            ["partner_id", "kpi_id", "date_from", "date_to", "value", "score"])
+            ["partner_id", "kpi_id", "date_from", "date_to", "value", "score"],
+        )
         by_period = {}
         for record in values:
             by_period.setdefault(
-                (record.partner_id.id, record.date_from, record.date_to), {})[record.kpi_id.id] = record
+                (record.partner_id.id, record.date_from, record.date_to), {}
+            )[record.kpi_id.id] = record
         Template = self.env["key.account.kpi.template"]
         partners = self.browse(partner_ids)
-        template_of = {pid: template.id for pid, template in
-                       Template._resolve_for_partners(partners, company).items()}
-        bands = Template.browse(list(set(filter(None, template_of.values()))))._kpi_bands()
-        kpis = self.env["key.account.kpi"].sudo().browse(
-            {kpi_id for band in bands.values() for kpi_id in band})
+        template_of = {
+            pid: template.id
+            for pid, template in Template._resolve_for_partners(
+                partners, company
+            ).items()
+        }
+        bands = Template.browse(
+            list(set(filter(None, template_of.values())))
+        )._kpi_bands()
+        kpis = (
+            self.env["key.account.kpi"]
+            .sudo()
+            .browse({kpi_id for band in bands.values() for kpi_id in band})
+        )
         kpis.fetch(["code", "name", "unit"])
         result = {}
         for key, (prev_from, prev_to) in bounds.items():
             pid, date_from, date_to = key
             band = bands.get(template_of.get(pid)) or {}
-            current = {kpi_id: record for kpi_id, record in
-                       by_period.get((pid, date_from, date_to), {}).items() if kpi_id in band}
-            previous = {kpi_id: record for kpi_id, record in
-                        by_period.get((pid, prev_from, prev_to), {}).items() if kpi_id in band}
+            current = {
+                kpi_id: record
+                for kpi_id, record in by_period.get(
+                    (pid, date_from, date_to), {}
+                ).items()
+                if kpi_id in band
+            }
+            previous = {
+                kpi_id: record
+                for kpi_id, record in by_period.get(
+                    (pid, prev_from, prev_to), {}
+                ).items()
+                if kpi_id in band
+            }
             points = kpi_math.score_breakdown(
-                {kpi_id: (record.score, band[kpi_id][2]) for kpi_id, record in current.items()},
-                {kpi_id: (record.score, band[kpi_id][2]) for kpi_id, record in previous.items()})
+                {
+                    kpi_id: (record.score, band[kpi_id][2])
+                    for kpi_id, record in current.items()
+                },
+                {
+                    kpi_id: (record.score, band[kpi_id][2])
+                    for kpi_id, record in previous.items()
+                },
+            )
             has_previous = bool(current) and bool(previous)
             rows = []
             for kpi_id, (now, before, delta) in points.items():
                 kpi = kpis.browse(kpi_id)
                 record = current.get(kpi_id)
                 old = previous.get(kpi_id)
-                rows.append({
-                    "kpi_id": kpi_id,
-                    "kpi_code": kpi.code,
-                    "kpi_name": kpi.name,
-                    "value_id": record.id if record else None,
-                    "value": record.value if record else None,
-                    "unit": kpi.unit or "",
-                    "score": record.score if record else None,
-                    "weight": band[kpi_id][2],
-                    "points": now,
-                    "previous_value": old.value if old else None,
-                    "previous_points": before,
-                    "delta_points": delta,
-                    "has_previous": has_previous,
-                })
-            rows.sort(key=lambda row: (-abs(row["delta_points"]), -row["points"], row["kpi_code"] or ""))
+                rows.append(
+                    {
+                        "kpi_id": kpi_id,
+                        "kpi_code": kpi.code,
+                        "kpi_name": kpi.name,
+                        "value_id": record.id if record else None,
+                        "value": record.value if record else None,
+                        "unit": kpi.unit or "",
+                        "score": record.score if record else None,
+                        "weight": band[kpi_id][2],
+                        "points": now,
+                        "previous_value": old.value if old else None,
+                        "previous_points": before,
+                        "delta_points": delta,
+                        "has_previous": has_previous,
+                    }
+                )
+            rows.sort(
+                key=lambda row: (
+                    -abs(row["delta_points"]),
+                    -row["points"],
+                    row["kpi_code"] or "",
+                )
+            )
             result[key] = rows
         return result
 
@@ -563,40 +888,59 @@ class ResPartner(models.Model):
         Returns a dict of plain data (``partners``, ``model_id``, ``method``,
         ``as_of``, ``horizon_days``, backtest figures; ``backtest_auc`` False when undefined).
         """
-        if not (self.env.su or self.env.user._is_superuser() or self.env.user.has_group(KAM_GROUP)):
-            raise AccessError(self.env._("Only key-account users can recompute customer value."))
+        if not (
+            self.env.su
+            or self.env.user._is_superuser()
+            or self.env.user.has_group(KAM_GROUP)
+        ):
+            raise AccessError(
+                self.env._("Only key-account users can recompute customer value.")
+            )
         company = self.env.company
         as_of = fields.Date.to_date(as_of) if as_of else fields.Date.context_today(self)
         if horizon_days:
             horizon = int(horizon_days)
         else:
-            horizon = kpi_math.period_days(*kpi_math.period_bounds(
-                as_of, company.key_account_period_type or "quarter"))
+            horizon = kpi_math.period_days(
+                *kpi_math.period_bounds(
+                    as_of, company.key_account_period_type or "quarter"
+                )
+            )
         if horizon <= 0:
-            raise UserError(self.env._("The prediction horizon must be at least one day."))
+            raise UserError(
+                self.env._("The prediction horizon must be at least one day.")
+            )
         data = self._key_account_value_gather(company, as_of)
         orders = data["orders"]
         day = as_of.toordinal()
         prediction = customer_value.predict(orders, day, horizon)
         backtest = customer_value.backtest(orders, day, horizon)
         # sudo: the fit record is written for every key-account user who recomputes (read-only to them)
-        model = self.env["key.account.value.model"].sudo().create({
-            "company_id": company.id,
-            "as_of": as_of,
-            "horizon_days": horizon,
-            "cutoff_date": datetime.date.fromordinal(int(backtest["cutoff"])),
-            "n_customers": int(prediction["known"].sum()),
-            "method": prediction["method"],
-            "training_window": prediction["window"],
-            "n_train": prediction["n_train"],
-            "backtest_customers": backtest["n_customers"],
-            "backtest_method": backtest["method"],
-            "auc": backtest["auc"] or 0.0,
-            "has_auc": backtest["auc"] is not None,
-            "predicted_orders": backtest["predicted_orders"],
-            "actual_orders": backtest["actual_orders"],
-        })
-        written = self._key_account_value_write(company, as_of, horizon, data, prediction)
+        model = (
+            self.env["key.account.value.model"]
+            .sudo()
+            .create(
+                {
+                    "company_id": company.id,
+                    "as_of": as_of,
+                    "horizon_days": horizon,
+                    "cutoff_date": datetime.date.fromordinal(int(backtest["cutoff"])),
+                    "n_customers": int(prediction["known"].sum()),
+                    "method": prediction["method"],
+                    "training_window": prediction["window"],
+                    "n_train": prediction["n_train"],
+                    "backtest_customers": backtest["n_customers"],
+                    "backtest_method": backtest["method"],
+                    "auc": backtest["auc"] or 0.0,
+                    "has_auc": backtest["auc"] is not None,
+                    "predicted_orders": backtest["predicted_orders"],
+                    "actual_orders": backtest["actual_orders"],
+                }
+            )
+        )
+        written = self._key_account_value_write(
+            company, as_of, horizon, data, prediction
+        )
         self._key_account_auto_tier(company, data["partner_ids"], data["money"])
         return {
             "partners": written,
@@ -619,10 +963,21 @@ class ResPartner(models.Model):
         posted any customer invoice yet.
         """
         self.env["sale.order"].flush_model(
-            ["partner_id", "amount_untaxed", "currency_rate", "date_order", "state", "company_id", "margin"])
+            [
+                "partner_id",
+                "amount_untaxed",
+                "currency_rate",
+                "date_order",
+                "state",
+                "company_id",
+                "margin",
+            ]
+        )
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         tz = company.partner_id.tz or "UTC"
-        rows = self.env.execute_query(SQL("""
+        rows = self.env.execute_query(
+            SQL(
+                """
             SELECT p.commercial_partner_id,
                    ((o.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date - DATE '0001-01-01') + 1,
                    (o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1.0))::float8,
@@ -631,22 +986,38 @@ class ResPartner(models.Model):
               JOIN res_partner p ON p.id = o.partner_id
              WHERE o.state = 'sale' AND o.company_id = %(company)s
                AND (o.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date <= %(as_of)s
-        """, tz=tz, company=company.id, as_of=as_of))
+        """,
+                tz=tz,
+                company=company.id,
+                as_of=as_of,
+            )
+        )
         if rows:
             pids, days, amounts, margins = (np.array(col) for col in zip(*rows))
         else:
             pids = days = np.zeros(0, dtype=np.int64)
             amounts = margins = np.zeros(0)
         partner_ids, index = np.unique(pids.astype(np.int64), return_inverse=True)
-        orders = customer_value.Orders(index, days, amounts, margins, n_customers=len(partner_ids))
+        orders = customer_value.Orders(
+            index, days, amounts, margins, n_customers=len(partner_ids)
+        )
         start_12m = kpi_math.trailing_12_months(as_of)[0]
         money = None
         source = "orders"
         if company.key_account_invoicing:
             self.env["account.move"].flush_model(
-                ["commercial_partner_id", "amount_untaxed_signed", "state", "move_type",
-                 "company_id", "invoice_date"])
-            invoiced = self.env.execute_query(SQL("""
+                [
+                    "commercial_partner_id",
+                    "amount_untaxed_signed",
+                    "state",
+                    "move_type",
+                    "company_id",
+                    "invoice_date",
+                ]
+            )
+            invoiced = self.env.execute_query(
+                SQL(
+                    """
                 SELECT m.commercial_partner_id,
                        SUM(m.amount_untaxed_signed),
                        SUM(CASE WHEN m.invoice_date >= %(start)s THEN m.amount_untaxed_signed ELSE 0 END)
@@ -654,18 +1025,38 @@ class ResPartner(models.Model):
                  WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
                    AND m.company_id = %(company)s AND m.invoice_date <= %(as_of)s
               GROUP BY m.commercial_partner_id
-            """, start=start_12m, company=company.id, as_of=as_of))
+            """,
+                    start=start_12m,
+                    company=company.id,
+                    as_of=as_of,
+                )
+            )
             if invoiced:
-                money = {pid: (float(total or 0.0), float(last12 or 0.0)) for pid, total, last12 in invoiced}
+                money = {
+                    pid: (float(total or 0.0), float(last12 or 0.0))
+                    for pid, total, last12 in invoiced
+                }
                 source = "invoices"
         if money is None:
             start_day = start_12m.toordinal()
-            total = np.bincount(orders.customer, weights=orders.amount, minlength=orders.n_customers)
-            recent = np.bincount(orders.customer, weights=np.where(orders.day >= start_day, orders.amount, 0.0),
-                                 minlength=orders.n_customers)
-            money = {int(pid): (float(total[i]), float(recent[i])) for i, pid in enumerate(partner_ids)}
-        return {"orders": orders, "partner_ids": [int(pid) for pid in partner_ids],
-                "money": money, "money_source": source}
+            total = np.bincount(
+                orders.customer, weights=orders.amount, minlength=orders.n_customers
+            )
+            recent = np.bincount(
+                orders.customer,
+                weights=np.where(orders.day >= start_day, orders.amount, 0.0),
+                minlength=orders.n_customers,
+            )
+            money = {
+                int(pid): (float(total[i]), float(recent[i]))
+                for i, pid in enumerate(partner_ids)
+            }
+        return {
+            "orders": orders,
+            "partner_ids": [int(pid) for pid in partner_ids],
+            "money": money,
+            "money_source": source,
+        }
 
     @api.model
     def _key_account_value_write(self, company, as_of, horizon, data, prediction):
@@ -679,16 +1070,40 @@ class ResPartner(models.Model):
         window = prediction["window"] or horizon
         clv_of = {pid: values[0] for pid, values in money.items()}
         r_scores = kpi_math.quintile_scores(
-            {pid: -float(stats["recency"][i]) for i, pid in enumerate(partner_ids)})
+            {pid: -float(stats["recency"][i]) for i, pid in enumerate(partner_ids)}
+        )
         f_scores = kpi_math.quintile_scores(
-            {pid: float(stats["orders"][i]) for i, pid in enumerate(partner_ids)})
-        m_scores = kpi_math.quintile_scores({pid: clv_of.get(pid, 0.0) for pid in partner_ids})
+            {pid: float(stats["orders"][i]) for i, pid in enumerate(partner_ids)}
+        )
+        m_scores = kpi_math.quintile_scores(
+            {pid: clv_of.get(pid, 0.0) for pid in partner_ids}
+        )
         n_orders = np.maximum(stats["orders"], 1.0)
-        margin_per_order = np.where(stats["margin"] != 0, stats["margin"], stats["amount"]) / n_orders
+        margin_per_order = (
+            np.where(stats["margin"] != 0, stats["margin"], stats["amount"]) / n_orders
+        )
         clv_predictive = customer_value.discounted_value(
-            expected, margin_per_order, horizon, (company.key_account_discount_rate or 0.0) / 100.0)
-        columns = {name: [] for name in (
-            "id", "clv", "rev12", "last", "prob", "exp", "pclv", "risk", "reason", "rfm", "segment")}
+            expected,
+            margin_per_order,
+            horizon,
+            (company.key_account_discount_rate or 0.0) / 100.0,
+        )
+        columns = {
+            name: []
+            for name in (
+                "id",
+                "clv",
+                "rev12",
+                "last",
+                "prob",
+                "exp",
+                "pclv",
+                "risk",
+                "reason",
+                "rfm",
+                "segment",
+            )
+        }
         for i, pid in enumerate(partner_ids):
             clv, rev12 = money.get(pid, (0.0, 0.0))
             r, f, m = r_scores[pid], f_scores[pid], m_scores[pid]
@@ -701,12 +1116,19 @@ class ResPartner(models.Model):
             columns["exp"].append(round(float(expected[i]), 2))
             columns["pclv"].append(round(float(clv_predictive[i]), 2))
             columns["risk"].append(risk)
-            columns["reason"].append(self._key_account_churn_reason(
-                stats, i, window, horizon, probability[i]) if risk else None)
+            columns["reason"].append(
+                self._key_account_churn_reason(
+                    stats, i, window, horizon, probability[i]
+                )
+                if risk
+                else None
+            )
             columns["rfm"].append("%s%s%s" % (r, f, m))
             columns["segment"].append(kpi_math.rfm_segment(r, f, m))
         self.env["res.partner"].flush_model()
-        self.env.cr.execute(SQL("""
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE res_partner p
                SET key_account_clv = v.clv, key_account_revenue_12m = v.rev12,
                    key_account_last_order_date = v.last, key_account_buy_probability = v.prob,
@@ -719,11 +1141,18 @@ class ResPartner(models.Model):
                           %(reason)s::varchar[], %(rfm)s::varchar[], %(segment)s::varchar[])
                    AS v(id, clv, rev12, last, prob, exp, pclv, risk, reason, rfm, segment)
              WHERE p.id = v.id
-        """, as_of=as_of, horizon=horizon, **columns))
+        """,
+                as_of=as_of,
+                horizon=horizon,
+                **columns,
+            )
+        )
         # customers without an order up to as_of (yet, or any more): no prediction;
         # a key account without orders is at risk
         invoiced_only = [pid for pid in money if pid not in set(partner_ids)]
-        self.env.cr.execute(SQL("""
+        self.env.cr.execute(
+            SQL(
+                """
             WITH inv AS (
                 SELECT * FROM unnest(%(inv_ids)s::int[], %(inv_clv)s::numeric[], %(inv_rev)s::numeric[])
                     AS inv(id, clv, rev12))
@@ -742,16 +1171,33 @@ class ResPartner(models.Model):
                AND (p.company_id = %(company)s OR p.company_id IS NULL)
                AND p.id != ALL(%(ids)s::int[])
                AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
-        """, reason=self.env._("No confirmed order up to %(date)s.", date=as_of), as_of=as_of,
-            horizon=horizon, company=company.id, ids=partner_ids, inv_ids=invoiced_only,
-            inv_clv=[money[pid][0] for pid in invoiced_only],
-            inv_rev=[money[pid][1] for pid in invoiced_only]))
-        self.env["res.partner"].invalidate_model([
-            "key_account_clv", "key_account_revenue_12m", "key_account_last_order_date",
-            "key_account_buy_probability", "key_account_expected_orders",
-            "key_account_clv_predictive", "key_account_churn_risk", "key_account_churn_reason",
-            "key_account_rfm_score", "key_account_rfm_segment", "key_account_value_date",
-            "key_account_value_horizon"])
+        """,
+                reason=self.env._("No confirmed order up to %(date)s.", date=as_of),
+                as_of=as_of,
+                horizon=horizon,
+                company=company.id,
+                ids=partner_ids,
+                inv_ids=invoiced_only,
+                inv_clv=[money[pid][0] for pid in invoiced_only],
+                inv_rev=[money[pid][1] for pid in invoiced_only],
+            )
+        )
+        self.env["res.partner"].invalidate_model(
+            [
+                "key_account_clv",
+                "key_account_revenue_12m",
+                "key_account_last_order_date",
+                "key_account_buy_probability",
+                "key_account_expected_orders",
+                "key_account_clv_predictive",
+                "key_account_churn_risk",
+                "key_account_churn_reason",
+                "key_account_rfm_score",
+                "key_account_rfm_segment",
+                "key_account_value_date",
+                "key_account_value_horizon",
+            ]
+        )
         return len(partner_ids)
 
     def _key_account_churn_reason(self, stats, i, window, horizon, probability):
@@ -762,16 +1208,30 @@ class ResPartner(models.Model):
         if stats["orders"][i] <= 1:
             parts.append(self.env._("a single order, %(days)s days ago", days=recency))
         elif np.isfinite(mean_gap) and recency > mean_gap:
-            parts.append(self.env._(
-                "no order for %(days)s days, %(ratio)s× its usual interval of %(gap)s days",
-                days=recency, ratio=round(recency / mean_gap, 1), gap=int(round(mean_gap))))
+            parts.append(
+                self.env._(
+                    "no order for %(days)s days, %(ratio)s× its usual interval of %(gap)s days",
+                    days=recency,
+                    ratio=round(recency / mean_gap, 1),
+                    gap=int(round(mean_gap)),
+                )
+            )
         if stats["previous"][i] > stats["recent"][i]:
-            parts.append(self.env._(
-                "%(recent)s orders in the last %(window)s days against %(previous)s in the %(window)s days before",
-                recent=int(stats["recent"][i]), previous=int(stats["previous"][i]), window=window))
-        parts.append(self.env._(
-            "%(pct)s%% chance of an order in the next %(days)s days",
-            pct=int(round(probability * 100)), days=horizon))
+            parts.append(
+                self.env._(
+                    "%(recent)s orders in the last %(window)s days against %(previous)s in the %(window)s days before",
+                    recent=int(stats["recent"][i]),
+                    previous=int(stats["previous"][i]),
+                    window=window,
+                )
+            )
+        parts.append(
+            self.env._(
+                "%(pct)s%% chance of an order in the next %(days)s days",
+                pct=int(round(probability * 100)),
+                days=horizon,
+            )
+        )
         text = "; ".join(parts)
         return text[:1].upper() + text[1:] + "."
 
@@ -779,27 +1239,39 @@ class ResPartner(models.Model):
     def _key_account_auto_tier(self, company, partner_ids, money):
         """Assign auto-tiers (first tier by sequence whose threshold is reached)
         to unlocked companies and key accounts; one write per tier."""
-        tiers = self.env["key.account.tier"].search(
-            [("auto_tier", "=", True), ("company_id", "in", [company.id, False])]
-        ).sorted(lambda tier: (tier.sequence, tier.id))
+        tiers = (
+            self.env["key.account.tier"]
+            .search(
+                [("auto_tier", "=", True), ("company_id", "in", [company.id, False])]
+            )
+            .sorted(lambda tier: (tier.sequence, tier.id))
+        )
         if not tiers or not partner_ids:
             return
-        candidates = self.env.execute_query(SQL("""
+        candidates = self.env.execute_query(
+            SQL(
+                """
             SELECT id, key_account_tier_id FROM res_partner
              WHERE id = ANY(%(ids)s::int[]) AND NOT COALESCE(key_account_tier_locked, FALSE)
                AND (is_company OR is_key_account) AND active
-        """, ids=list(partner_ids)))
+        """,
+                ids=list(partner_ids),
+            )
+        )
         changes = {}
         for pid, current in candidates:
             clv, rev12 = money.get(pid, (0.0, 0.0))
             for tier in tiers:
                 if (tier.auto_min_revenue and rev12 >= tier.auto_min_revenue) or (
-                        tier.auto_min_clv and clv >= tier.auto_min_clv):
+                    tier.auto_min_clv and clv >= tier.auto_min_clv
+                ):
                     if current != tier.id:
                         changes.setdefault(tier.id, []).append(pid)
                     break
         for tier_id, pids in changes.items():
-            self.browse(pids)._key_account_engine_write({"key_account_tier_id": tier_id})
+            self.browse(pids)._key_account_engine_write(
+                {"key_account_tier_id": tier_id}
+            )
 
     # ------------------------------------------------------------------
     # Surveys (NPS / CSAT of the account's contacts)
@@ -807,33 +1279,58 @@ class ResPartner(models.Model):
     def _key_account_survey_contacts(self):
         """The account's contacts that can receive an invitation (with an email)."""
         accounts = self.commercial_partner_id
-        contacts = accounts | accounts.child_ids.filtered(lambda c: c.active and c.type in ("contact", "invoice", "other"))
+        contacts = accounts | accounts.child_ids.filtered(
+            lambda c: c.active and c.type in ("contact", "invoice", "other")
+        )
         return contacts.filtered("email")
 
     def action_key_account_send_survey(self, survey="nps"):
         """Open Odoo's survey invitation for the account's contacts."""
-        survey = self.env.ref("key_account_performance.survey_%s" % (
-            "csat" if survey == "csat" else "nps"))
+        survey = self.env.ref(
+            "key_account_performance.survey_%s"
+            % ("csat" if survey == "csat" else "nps")
+        )
         contacts = self._key_account_survey_contacts()
         if not contacts:
-            raise UserError(self.env._("None of the contacts of %(account)s has an email address.",
-                                       account=", ".join(self.commercial_partner_id.mapped("display_name"))))
+            raise UserError(
+                self.env._(
+                    "None of the contacts of %(account)s has an email address.",
+                    account=", ".join(
+                        self.commercial_partner_id.mapped("display_name")
+                    ),
+                )
+            )
         action = survey.action_send_survey()
-        action["context"] = dict(action["context"], default_partner_ids=[Command.set(contacts.ids)])
+        action["context"] = dict(
+            action["context"], default_partner_ids=[Command.set(contacts.ids)]
+        )
         return action
 
     def action_key_account_send_csat(self):
         return self.action_key_account_send_survey("csat")
 
     def _compute_key_account_survey(self):
-        surveys = (self.env.ref("key_account_performance.survey_nps", raise_if_not_found=False),
-                   self.env.ref("key_account_performance.survey_csat", raise_if_not_found=False))
+        surveys = (
+            self.env.ref(
+                "key_account_performance.survey_nps", raise_if_not_found=False
+            ),
+            self.env.ref(
+                "key_account_performance.survey_csat", raise_if_not_found=False
+            ),
+        )
         surveys = self.env["survey.survey"].union(*filter(None, surveys))
         accounts = self.commercial_partner_id
-        inputs = self.env["survey.user_input"].search([
-            ("survey_id", "in", surveys.ids), ("state", "=", "done"),
-            ("partner_id.commercial_partner_id", "in", accounts.ids)], order="create_date desc, id desc")
-        nps_question = self.env.ref("key_account_performance.survey_nps_question", raise_if_not_found=False)
+        inputs = self.env["survey.user_input"].search(
+            [
+                ("survey_id", "in", surveys.ids),
+                ("state", "=", "done"),
+                ("partner_id.commercial_partner_id", "in", accounts.ids),
+            ],
+            order="create_date desc, id desc",
+        )
+        nps_question = self.env.ref(
+            "key_account_performance.survey_nps_question", raise_if_not_found=False
+        )
         by_account = {}
         quarters = {}
         for answer in inputs:
@@ -842,15 +1339,31 @@ class ResPartner(models.Model):
             if len(by_account[account]) < 5:
                 by_account[account] |= answer
             for line in answer.user_input_line_ids:
-                if nps_question and line.question_id == nps_question and not line.skipped:
-                    quarter = kpi_math.period_bounds(answer.create_date.date(), "quarter")[0]
+                if (
+                    nps_question
+                    and line.question_id == nps_question
+                    and not line.skipped
+                ):
+                    quarter = kpi_math.period_bounds(
+                        answer.create_date.date(), "quarter"
+                    )[0]
                     counts = quarters.setdefault(account, {}).setdefault(quarter, {})
                     counts[line.value_scale] = counts.get(line.value_scale, 0) + 1
         for partner in self:
             account = partner.commercial_partner_id.id
-            partner.key_account_survey_input_ids = by_account.get(account, self.env["survey.user_input"])
+            partner.key_account_survey_input_ids = by_account.get(
+                account, self.env["survey.user_input"]
+            )
             trend = sorted(quarters.get(account, {}).items())[-4:]
-            partner.key_account_nps_trend = " → ".join(
-                "Q%s %s: %s" % ((quarter.month - 1) // 3 + 1, quarter.year,
-                                int(round(kpi_math.nps_from_counts(counts))))
-                for quarter, counts in trend) or False
+            partner.key_account_nps_trend = (
+                " → ".join(
+                    "Q%s %s: %s"
+                    % (
+                        (quarter.month - 1) // 3 + 1,
+                        quarter.year,
+                        int(round(kpi_math.nps_from_counts(counts))),
+                    )
+                    for quarter, counts in trend
+                )
+                or False
+            )

@@ -6,6 +6,7 @@ role, a sales team, a KPI template with two computed KPIs and one manual KPI,
 two key accounts with orders in the last closed quarter and the quarter
 before.
 """
+
 import datetime
 
 from odoo import Command, fields
@@ -15,24 +16,32 @@ from ..tools import kpi_math
 
 
 class ReviewCommon(TransactionCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         ref = cls.env.ref
         cls.company = cls.env["res.company"].create({"name": "Review Test Company"})
         cls.env.user.company_ids = [Command.link(cls.company.id)]
-        cls.env = cls.env(context=dict(cls.env.context, mail_create_nolog=True,
-                                       no_reset_password=True, allowed_company_ids=[cls.company.id]))
+        cls.env = cls.env(
+            context=dict(
+                cls.env.context,
+                mail_create_nolog=True,
+                no_reset_password=True,
+                allowed_company_ids=[cls.company.id],
+            )
+        )
         # shared key accounts (no company) would join this company's cycles
-        cls.env["res.partner"].search([("is_key_account", "=", True), ("company_id", "=", False)]).write(
-            {"company_id": cls.env.ref("base.main_company").id})
+        cls.env["res.partner"].search(
+            [("is_key_account", "=", True), ("company_id", "=", False)]
+        ).write({"company_id": cls.env.ref("base.main_company").id})
         cls.company.partner_id.tz = "UTC"
         cls.company.key_account_period_type = "quarter"
         cls.company.key_account_score_drop_step = 10.0
         # The periods are relative to today: P is the last closed quarter,
         # P0 the one before, N the running quarter.
-        cls.today = fields.Date.context_today(cls.env["res.partner"].with_context(tz="UTC"))
+        cls.today = fields.Date.context_today(
+            cls.env["res.partner"].with_context(tz="UTC")
+        )
         cls.P = kpi_math.last_closed_period(cls.today, "quarter")
         cls.P0 = kpi_math.previous_period(*cls.P)
         cls.N = kpi_math.period_bounds(cls.today, "quarter")
@@ -40,43 +49,94 @@ class ReviewCommon(TransactionCase):
         Users = cls.env["res.users"]
 
         def user(login, name, group):
-            return Users.create({
-                "name": name, "login": login, "email": "%s@example.com" % login,
-                "company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)],
-                "groups_id": [Command.link(ref("key_account_performance.%s" % group).id)],
-            })
+            return Users.create(
+                {
+                    "name": name,
+                    "login": login,
+                    "email": "%s@example.com" % login,
+                    "company_id": cls.company.id,
+                    "company_ids": [Command.set(cls.company.ids)],
+                    "groups_id": [
+                        Command.link(ref("key_account_performance.%s" % group).id)
+                    ],
+                }
+            )
+
         cls.kam = user("kap_rt_kam", "Review KAM", "group_key_account_user")
         cls.kam2 = user("kap_rt_kam2", "Review KAM 2", "group_key_account_user")
-        cls.leader = user("kap_rt_leader", "Review Team Leader", "group_key_account_manager")
-        cls.manager = user("kap_rt_manager", "Review Manager", "group_key_account_manager")
+        cls.leader = user(
+            "kap_rt_leader", "Review Team Leader", "group_key_account_manager"
+        )
+        cls.manager = user(
+            "kap_rt_manager", "Review Manager", "group_key_account_manager"
+        )
         cls.admin = user("kap_rt_admin", "Review Admin", "group_key_account_admin")
         # the manager is a member of the KAM's team (sees its accounts) but not its leader
-        cls.team = cls.env["crm.team"].create({
-            "name": "Review test team", "user_id": cls.leader.id,
-            "member_ids": [Command.set((cls.kam | cls.manager).ids)],
-        })
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "Review test team",
+                "user_id": cls.leader.id,
+                "member_ids": [Command.set((cls.kam | cls.manager).ids)],
+            }
+        )
 
         Kpi = cls.env["key.account.kpi"]
-        cls.kpi_revenue = Kpi.search([("code", "=", "revenue"), ("company_id", "=", False)])
-        cls.kpi_orders = Kpi.search([("code", "=", "order_count"), ("company_id", "=", False)])
-        cls.kpi_manual = Kpi.create({
-            "name": "Relationship (review test)", "code": "t_rv_relationship",
-            "computation_mode": "manual", "target": 5.0, "threshold": 1.0, "unit": "/5",
-        })
-        cls.template = cls.env["key.account.kpi.template"].create({
-            "name": "Review test template",
-            "line_ids": [
-                Command.create({"kpi_id": cls.kpi_revenue.id, "sequence": 1, "weight": 2.0,
-                                "target": 1000.0, "threshold": 200.0}),
-                Command.create({"kpi_id": cls.kpi_orders.id, "sequence": 2, "weight": 1.0,
-                                "target": 4.0, "threshold": 0.0}),
-                Command.create({"kpi_id": cls.kpi_manual.id, "sequence": 3, "weight": 1.0,
-                                "target": 5.0, "threshold": 1.0}),
-            ],
-        })
-        cls.tier = cls.env["key.account.tier"].create({"name": "Review test tier", "sequence": 98})
-        cls.product = cls.env["product.product"].create({
-            "name": "Review Widget", "list_price": 100.0, "type": "consu"})
+        cls.kpi_revenue = Kpi.search(
+            [("code", "=", "revenue"), ("company_id", "=", False)]
+        )
+        cls.kpi_orders = Kpi.search(
+            [("code", "=", "order_count"), ("company_id", "=", False)]
+        )
+        cls.kpi_manual = Kpi.create(
+            {
+                "name": "Relationship (review test)",
+                "code": "t_rv_relationship",
+                "computation_mode": "manual",
+                "target": 5.0,
+                "threshold": 1.0,
+                "unit": "/5",
+            }
+        )
+        cls.template = cls.env["key.account.kpi.template"].create(
+            {
+                "name": "Review test template",
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi_revenue.id,
+                            "sequence": 1,
+                            "weight": 2.0,
+                            "target": 1000.0,
+                            "threshold": 200.0,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi_orders.id,
+                            "sequence": 2,
+                            "weight": 1.0,
+                            "target": 4.0,
+                            "threshold": 0.0,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi_manual.id,
+                            "sequence": 3,
+                            "weight": 1.0,
+                            "target": 5.0,
+                            "threshold": 1.0,
+                        }
+                    ),
+                ],
+            }
+        )
+        cls.tier = cls.env["key.account.tier"].create(
+            {"name": "Review test tier", "sequence": 98}
+        )
+        cls.product = cls.env["product.product"].create(
+            {"name": "Review Widget", "list_price": 100.0, "type": "consu"}
+        )
         cls.partner_a = cls._make_account("Review Account A", cls.kam)
         cls.partner_b = cls._make_account("Review Account B", cls.kam2)
         # A: 2 orders of 300 in P (revenue 600: between threshold and target),
@@ -92,12 +152,17 @@ class ReviewCommon(TransactionCase):
     # ------------------------------------------------------------------
     @classmethod
     def _make_account(cls, name, kam):
-        return cls.env["res.partner"].create({
-            "name": name, "is_company": True, "company_id": cls.company.id, "email": "%s@example.com" % name.split()[-1].lower(),
-            "key_account_tier_id": cls.tier.id,
-            "key_account_manager_id": kam.id,
-            "key_account_template_id": cls.template.id,
-        })
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "is_company": True,
+                "company_id": cls.company.id,
+                "email": "%s@example.com" % name.split()[-1].lower(),
+                "key_account_tier_id": cls.tier.id,
+                "key_account_manager_id": kam.id,
+                "key_account_template_id": cls.template.id,
+            }
+        )
 
     @staticmethod
     def _day(period, offset):
@@ -107,12 +172,21 @@ class ReviewCommon(TransactionCase):
 
     @classmethod
     def _order(cls, partner, amount, when):
-        order = cls.env["sale.order"].create({
-            "partner_id": partner.id,
-            "order_line": [Command.create({
-                "product_id": cls.product.id, "product_uom_qty": 1, "price_unit": amount,
-                "tax_id": [Command.clear()]})],
-        })
+        order = cls.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": cls.product.id,
+                            "product_uom_qty": 1,
+                            "price_unit": amount,
+                            "tax_id": [Command.clear()],
+                        }
+                    )
+                ],
+            }
+        )
         order.action_confirm()
         order.date_order = when  # action_confirm() sets date_order to now
         return order
@@ -120,8 +194,9 @@ class ReviewCommon(TransactionCase):
     @classmethod
     def _cycle(cls, period=None):
         period = period or cls.P
-        return cls.env["key.account.review.cycle"].create({
-            "period_type": "quarter", "date_from": period[0], "date_to": period[1]})
+        return cls.env["key.account.review.cycle"].create(
+            {"period_type": "quarter", "date_from": period[0], "date_to": period[1]}
+        )
 
     @classmethod
     def _generate_cycle(cls):
@@ -129,7 +204,9 @@ class ReviewCommon(TransactionCase):
         kept as ``cls.cycle``, ``cls.review_a`` and ``cls.review_b``."""
         cls.cycle = cls._cycle()
         cls.cycle.action_generate_reviews()
-        reviews = cls.env["key.account.review"].search([("cycle_id", "=", cls.cycle.id)])
+        reviews = cls.env["key.account.review"].search(
+            [("cycle_id", "=", cls.cycle.id)]
+        )
         cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
         cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
         return cls.cycle
@@ -143,9 +220,17 @@ class ReviewCommon(TransactionCase):
         return review.line_ids.filtered(lambda line: line.kpi_id == kpi)
 
     def _activities(self, record, xmlid):
-        return self.env["mail.activity"].sudo().search([
-            ("res_model", "=", record._name), ("res_id", "=", record.id),
-            ("activity_type_id", "=", self.env.ref(xmlid).id)])
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", record._name),
+                    ("res_id", "=", record.id),
+                    ("activity_type_id", "=", self.env.ref(xmlid).id),
+                ]
+            )
+        )
 
     def _fill_and_submit(self, review, value=4.0):
         """As the review's user: enter the manual KPI, then submit."""

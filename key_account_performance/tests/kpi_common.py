@@ -12,62 +12,133 @@ class KpiCommon(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True,
-                                       mail_create_nolog=True, mail_notrack=True))
+        cls.env = cls.env(
+            context=dict(
+                cls.env.context,
+                tracking_disable=True,
+                mail_create_nolog=True,
+                mail_notrack=True,
+            )
+        )
         cls.company = cls.env.company
         cls.company.partner_id.tz = "Asia/Shanghai"
         cls.currency = cls.company.currency_id
         cls.Kpi = cls.env["key.account.kpi"]
         cls.Value = cls.env["key.account.kpi.value"]
-        cls.kpi = {code: cls.Kpi.search([("code", "=", code), ("company_id", "=", False)])
-                   for code in ("revenue", "order_count", "revenue_growth", "nps", "csat",
-                                "gross_margin", "retention", "churn", "repeat_purchase_rate")}
-        cls.kam = cls.env["res.users"].create({
-            "name": "Test KAM", "login": "kap_test_kam", "email": "kam@example.com",
-            "groups_id": [Command.link(cls.env.ref("key_account_performance.group_key_account_user").id)],
-        })
-        cls.tier = cls.env["key.account.tier"].create({"name": "Test Tier", "sequence": 99})
-        cls.product = cls.env["product.product"].create({
-            "name": "KPI Widget", "list_price": 100.0, "standard_price": 60.0, "type": "consu",
-        })
-        cls.template = cls.env["key.account.kpi.template"].create({
-            "name": "Engine test template",
-            "line_ids": [
-                Command.create({"kpi_id": cls.kpi["revenue"].id, "weight": 2.0,
-                                "target": 1000.0, "threshold": 200.0}),
-                Command.create({"kpi_id": cls.kpi["order_count"].id, "weight": 1.0,
-                                "target": 4.0, "threshold": 0.0}),
-                Command.create({"kpi_id": cls.kpi["revenue_growth"].id, "weight": 1.0,
-                                "target": 20.0, "threshold": 0.0}),
-            ],
-        })
+        cls.kpi = {
+            code: cls.Kpi.search([("code", "=", code), ("company_id", "=", False)])
+            for code in (
+                "revenue",
+                "order_count",
+                "revenue_growth",
+                "nps",
+                "csat",
+                "gross_margin",
+                "retention",
+                "churn",
+                "repeat_purchase_rate",
+            )
+        }
+        cls.kam = cls.env["res.users"].create(
+            {
+                "name": "Test KAM",
+                "login": "kap_test_kam",
+                "email": "kam@example.com",
+                "groups_id": [
+                    Command.link(
+                        cls.env.ref("key_account_performance.group_key_account_user").id
+                    )
+                ],
+            }
+        )
+        cls.tier = cls.env["key.account.tier"].create(
+            {"name": "Test Tier", "sequence": 99}
+        )
+        cls.product = cls.env["product.product"].create(
+            {
+                "name": "KPI Widget",
+                "list_price": 100.0,
+                "standard_price": 60.0,
+                "type": "consu",
+            }
+        )
+        cls.template = cls.env["key.account.kpi.template"].create(
+            {
+                "name": "Engine test template",
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi["revenue"].id,
+                            "weight": 2.0,
+                            "target": 1000.0,
+                            "threshold": 200.0,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi["order_count"].id,
+                            "weight": 1.0,
+                            "target": 4.0,
+                            "threshold": 0.0,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "kpi_id": cls.kpi["revenue_growth"].id,
+                            "weight": 1.0,
+                            "target": 20.0,
+                            "threshold": 0.0,
+                        }
+                    ),
+                ],
+            }
+        )
         cls.partner_a = cls._make_account("Account A")
-        cls.contact_a = cls.env["res.partner"].create({
-            "name": "Buyer of A", "parent_id": cls.partner_a.id, "email": "buyer@a.example.com"})
+        cls.contact_a = cls.env["res.partner"].create(
+            {
+                "name": "Buyer of A",
+                "parent_id": cls.partner_a.id,
+                "email": "buyer@a.example.com",
+            }
+        )
         cls.partner_b = cls._make_account("Account B")
 
     @classmethod
     def _make_account(cls, name, template=None):
-        return cls.env["res.partner"].create({
-            "name": name, "is_company": True,
-            "key_account_tier_id": cls.tier.id,
-            "key_account_manager_id": cls.kam.id,
-            "key_account_template_id": (template or cls.template).id,
-        })
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "is_company": True,
+                "key_account_tier_id": cls.tier.id,
+                "key_account_manager_id": cls.kam.id,
+                "key_account_template_id": (template or cls.template).id,
+            }
+        )
 
     @classmethod
     def _local(cls, *args):
         """A naive UTC datetime for a wall-clock time in the company's timezone."""
         tz = pytz.timezone("Asia/Shanghai")
-        return tz.localize(datetime.datetime(*args)).astimezone(pytz.utc).replace(tzinfo=None)
+        return (
+            tz.localize(datetime.datetime(*args))
+            .astimezone(pytz.utc)
+            .replace(tzinfo=None)
+        )
 
     @classmethod
     def _order(cls, partner, amount, when, pricelist=None, confirm=True):
         vals = {
             "partner_id": partner.id,
-            "order_line": [Command.create({
-                "product_id": cls.product.id, "product_uom_qty": 1, "price_unit": amount,
-                "tax_id": [Command.clear()]})],
+            "order_line": [
+                Command.create(
+                    {
+                        "product_id": cls.product.id,
+                        "product_uom_qty": 1,
+                        "price_unit": amount,
+                        "tax_id": [Command.clear()],
+                    }
+                )
+            ],
         }
         if pricelist:
             vals["pricelist_id"] = pricelist.id
@@ -79,6 +150,11 @@ class KpiCommon(TransactionCase):
         return order
 
     def _values(self, partner, date_from, date_to):
-        values = self.Value.search([
-            ("partner_id", "=", partner.id), ("date_from", "=", date_from), ("date_to", "=", date_to)])
+        values = self.Value.search(
+            [
+                ("partner_id", "=", partner.id),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+            ]
+        )
         return {v.kpi_id.code: v for v in values}

@@ -379,4 +379,7 @@ class TestCockpit(ReviewCommon):
             record = Partner.browse(self.partner_a.id).web_read(spec)[0]
             self.assertIn("key_account_survey_input_ids", record, user.login)
             self.assertEqual(
-                [row["id"] for row in record["key_account_survey_input_ids"]], answer.ids, user.login)
+                [row["id"] for row in record["key_account_survey_input_ids"]],
+                answer.ids,
+                user.login,
+            )

@@ -1,5 +1,6 @@
 """Defects of issue 7: each test fails on the tree the issue was filed
 against and passes once the defect is fixed."""
+
 import time
 
 from odoo import Command
@@ -16,7 +17,6 @@ MANAGER_GROUP = "key_account_performance.group_key_account_manager"
 
 @tagged("post_install", "-at_install")
 class TestDefects(ReviewCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -24,21 +24,32 @@ class TestDefects(ReviewCommon):
         Users = cls.env["res.users"]
 
         def user(login, groups, email=True):
-            return Users.create({
-                "name": login, "login": login,
-                "email": "%s@example.com" % login if email else False,
-                "company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)],
-                "groups_id": [Command.set([ref(group).id for group in groups])],
-            })
+            return Users.create(
+                {
+                    "name": login,
+                    "login": login,
+                    "email": "%s@example.com" % login if email else False,
+                    "company_id": cls.company.id,
+                    "company_ids": [Command.set(cls.company.ids)],
+                    "groups_id": [Command.set([ref(group).id for group in groups])],
+                }
+            )
+
         # a manager of no team: may decide any submitted review, sees none otherwise
         cls.outsider = user("kap_df_outsider", [MANAGER_GROUP])
         # KAM 2's team leader is a KAM, not a manager: the designated approver of B
         cls.kam_leader = user("kap_df_kam_leader", [KAM_GROUP])
-        cls.env["crm.team"].create({
-            "name": "Defects team 2", "user_id": cls.kam_leader.id,
-            "member_ids": [Command.set(cls.kam2.ids)]})
-        cls.salesman = user("kap_df_salesman", ["sales_team.group_sale_salesman",
-                                                "base.group_partner_manager"])
+        cls.env["crm.team"].create(
+            {
+                "name": "Defects team 2",
+                "user_id": cls.kam_leader.id,
+                "member_ids": [Command.set(cls.kam2.ids)],
+            }
+        )
+        cls.salesman = user(
+            "kap_df_salesman",
+            ["sales_team.group_sale_salesman", "base.group_partner_manager"],
+        )
         cls.portal = user("kap_df_portal", ["base.group_portal"])
         cls._generate_cycle()
 
@@ -48,13 +59,18 @@ class TestDefects(ReviewCommon):
     def test_decider_keeps_read_access(self):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
         action = self.env["key.account.improvement.action"].create(
-            dict(self._line(self.review_a, self.kpi_revenue)._improvement_action_values()))
+            dict(
+                self._line(self.review_a, self.kpi_revenue)._improvement_action_values()
+            )
+        )
         self.assertNotEqual(review.approver_id, self.outsider)
         review.with_user(self.outsider).action_approve()
         as_outsider = self.review_a.with_user(self.outsider)
         self.assertEqual(as_outsider.state, "approved")
-        self.assertEqual(as_outsider.read(["state", "approved_by_id"])[0]["approved_by_id"][0],
-                         self.outsider.id)
+        self.assertEqual(
+            as_outsider.read(["state", "approved_by_id"])[0]["approved_by_id"][0],
+            self.outsider.id,
+        )
         self.assertEqual(len(as_outsider.line_ids.read(["value"])), 3)
         self.assertEqual(as_outsider.action_ids, action.with_user(self.outsider))
         action.with_user(self.outsider).read(["name"])
@@ -62,8 +78,11 @@ class TestDefects(ReviewCommon):
         with self.assertRaises(AccessError):
             action.with_user(self.outsider).write({"name": "Changed by the approver"})
         # "Decided by me" finds it
-        decided = self.env["key.account.review"].with_user(self.outsider).search(
-            [("decider_ids", "in", [self.outsider.id])])
+        decided = (
+            self.env["key.account.review"]
+            .with_user(self.outsider)
+            .search([("decider_ids", "in", [self.outsider.id])])
+        )
         self.assertEqual(decided, as_outsider)
         # the KAM of another account still does not see it
         with self.assertRaises(AccessError):
@@ -71,21 +90,30 @@ class TestDefects(ReviewCommon):
 
     def test_rejecter_and_designated_approver_keep_read_access(self):
         review_b = self.review_b
-        self.assertEqual(review_b.approver_id, self.kam_leader,
-                         "the leader of KAM 2's team is the designated approver")
+        self.assertEqual(
+            review_b.approver_id,
+            self.kam_leader,
+            "the leader of KAM 2's team is the designated approver",
+        )
         self._fill_and_submit(review_b.with_user(self.kam2))
         review_b.with_user(self.outsider).action_reject(reason="Missing meeting notes")
         self.assertEqual(review_b.rejected_by_id, self.outsider)
         review_b.with_user(self.outsider).read(["state", "reject_reason"])
-        self.assertIn(review_b, self.env["key.account.review"].with_user(self.outsider).search(
-            [("decider_ids", "in", [self.outsider.id])]))
+        self.assertIn(
+            review_b,
+            self.env["key.account.review"]
+            .with_user(self.outsider)
+            .search([("decider_ids", "in", [self.outsider.id])]),
+        )
         # resubmitted, then decided by the designated approver, a KAM-level user
         self._fill_and_submit(review_b.with_user(self.kam2), value=5.0)
         review_b.with_user(self.kam_leader).action_approve()
         self.assertEqual(review_b.state, "approved")
         self.assertEqual(review_b.approved_by_id, self.kam_leader)
         for reader in (self.outsider, self.kam_leader):
-            self.assertEqual(review_b.with_user(reader).read(["state"])[0]["state"], "approved")
+            self.assertEqual(
+                review_b.with_user(reader).read(["state"])[0]["state"], "approved"
+            )
             review_b.line_ids.with_user(reader).read(["value"])
         self.assertEqual(review_b.decider_ids, self.outsider | self.kam_leader)
 
@@ -93,9 +121,16 @@ class TestDefects(ReviewCommon):
     # 2. formulas are bounded in time and memory; logs stay short
     # ------------------------------------------------------------------
     def _formula_kpi(self, formula, code="t_df_formula"):
-        return self.env["key.account.kpi"].create({
-            "name": "Formula %s" % code, "code": code, "computation_mode": "formula",
-            "formula": formula, "target": 100.0, "threshold": 0.0})
+        return self.env["key.account.kpi"].create(
+            {
+                "name": "Formula %s" % code,
+                "code": code,
+                "computation_mode": "formula",
+                "formula": formula,
+                "target": 100.0,
+                "threshold": 0.0,
+            }
+        )
 
     def test_formula_power_tower_refused_at_once(self):
         start = time.monotonic()
@@ -109,24 +144,59 @@ class TestDefects(ReviewCommon):
         # valid on save (every input is 1 there) but an integer power of
         # billions of digits at computation on the old tree
         kpi = self._formula_kpi("round(revenue) ** (9 ** 9)")
-        self.template.write({"line_ids": [Command.create({
-            "kpi_id": kpi.id, "weight": 1.0, "target": 100.0, "threshold": 0.0})]})
+        self.template.write(
+            {
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": kpi.id,
+                            "weight": 1.0,
+                            "target": 100.0,
+                            "threshold": 0.0,
+                        }
+                    )
+                ]
+            }
+        )
         start = time.monotonic()
-        self.env["key.account.kpi.value"].compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
         self.assertLess(time.monotonic() - start, 10.0)
         values = self.env["key.account.kpi.value"].search(
-            [("partner_id", "=", self.partner_a.id), ("date_from", "=", self.P[0])])
+            [("partner_id", "=", self.partner_a.id), ("date_from", "=", self.P[0])]
+        )
         self.assertIn(self.kpi_revenue, values.kpi_id, "the other KPIs are computed")
         self.assertNotIn(kpi, values.kpi_id, "an overflow is no value")
 
     def test_formula_floats_keep_results(self):
-        kpi = self._formula_kpi("round(revenue / 7, 2) + max(order_count, 1) ** 2 + period_days * 0")
-        self.template.write({"line_ids": [Command.create({
-            "kpi_id": kpi.id, "weight": 1.0, "target": 100.0, "threshold": 0.0})]})
-        self.env["key.account.kpi.value"].compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        kpi = self._formula_kpi(
+            "round(revenue / 7, 2) + max(order_count, 1) ** 2 + period_days * 0"
+        )
+        self.template.write(
+            {
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": kpi.id,
+                            "weight": 1.0,
+                            "target": 100.0,
+                            "threshold": 0.0,
+                        }
+                    )
+                ]
+            }
+        )
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
         value = self.env["key.account.kpi.value"].search(
-            [("partner_id", "=", self.partner_a.id), ("kpi_id", "=", kpi.id),
-             ("date_from", "=", self.P[0])])
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("kpi_id", "=", kpi.id),
+                ("date_from", "=", self.P[0]),
+            ]
+        )
         self.assertAlmostEqual(value.value, round(600 / 7, 2) + 4)
 
     def test_huge_formula_message_and_log_are_short(self):
@@ -137,13 +207,31 @@ class TestDefects(ReviewCommon):
         self.assertIn("too long", str(caught.exception))
         # stored anyway (e.g. by SQL): the computation refuses it, briefly
         kpi = self._formula_kpi("revenue * 2")
-        self.template.write({"line_ids": [Command.create({
-            "kpi_id": kpi.id, "weight": 1.0, "target": 100.0, "threshold": 0.0})]})
+        self.template.write(
+            {
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": kpi.id,
+                            "weight": 1.0,
+                            "target": 100.0,
+                            "threshold": 0.0,
+                        }
+                    )
+                ]
+            }
+        )
         self.env.flush_all()
-        self.env.cr.execute(SQL("UPDATE key_account_kpi SET formula = %s WHERE id = %s", huge, kpi.id))
+        self.env.cr.execute(
+            SQL("UPDATE key_account_kpi SET formula = %s WHERE id = %s", huge, kpi.id)
+        )
         kpi.invalidate_recordset(["formula"])
-        with self.assertLogs("odoo.addons.key_account_performance", level="WARNING") as logs:
-            self.env["key.account.kpi.value"].compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        with self.assertLogs(
+            "odoo.addons.key_account_performance", level="WARNING"
+        ) as logs:
+            self.env["key.account.kpi.value"].compute_for_period(
+                *self.P, partner_ids=self.partner_a.ids
+            )
         self.assertTrue(logs.output)
         self.assertLess(max(len(line) for line in logs.output), 1000)
         self.assertLess(len(kpi.last_error), 500)
@@ -155,19 +243,27 @@ class TestDefects(ReviewCommon):
         review = self.review_a
         for env in (self.env, self.env(user=self.admin)):
             record = review.with_env(env)
-            for vals in ({"state": "approved"}, {"state": "submitted"},
-                         {"approved_by_id": self.leader.id},
-                         {"approved_date": "2025-01-01 10:00:00"},
-                         {"submitted_by_id": self.kam.id}, {"submitted_date": "2025-01-01 10:00:00"},
-                         {"rejected_by_id": self.leader.id},
-                         {"decider_ids": [Command.link(self.leader.id)]}):
+            for vals in (
+                {"state": "approved"},
+                {"state": "submitted"},
+                {"approved_by_id": self.leader.id},
+                {"approved_date": "2025-01-01 10:00:00"},
+                {"submitted_by_id": self.kam.id},
+                {"submitted_date": "2025-01-01 10:00:00"},
+                {"rejected_by_id": self.leader.id},
+                {"decider_ids": [Command.link(self.leader.id)]},
+            ):
                 with self.assertRaisesRegex(UserError, "cannot be written directly"):
                     record.write(vals)
         self.assertEqual(review.state, "draft")
         with self.assertRaisesRegex(UserError, "cannot be written directly"):
-            self.env["key.account.review"].with_user(self.admin).create({
-                "cycle_id": self.cycle.id, "partner_id": self.company.partner_id.id,
-                "state": "approved"})
+            self.env["key.account.review"].with_user(self.admin).create(
+                {
+                    "cycle_id": self.cycle.id,
+                    "partner_id": self.company.partner_id.id,
+                    "state": "approved",
+                }
+            )
         # the workflow still goes through, and a rejected review can be reworked
         self._fill_and_submit(review.with_user(self.kam))
         review.with_user(self.leader).action_reject(reason="More detail")
@@ -186,59 +282,97 @@ class TestDefects(ReviewCommon):
         self.assertIn("key_account_score", engine_fields)
         for name in engine_fields:
             field = partner._fields[name]
-            value = {"boolean": True, "char": "555", "date": "2025-01-01"}.get(field.type, 42.0)
+            value = {"boolean": True, "char": "555", "date": "2025-01-01"}.get(
+                field.type, 42.0
+            )
             if field.type == "selection":
                 value = field.get_values(self.env)[0]
-            with self.assertRaisesRegex(UserError, "computed by the key-account engine"):
+            with self.assertRaisesRegex(
+                UserError, "computed by the key-account engine"
+            ):
                 admin_partner.write({name: value})
         with self.assertRaisesRegex(UserError, "computed by the key-account engine"):
             self.env["res.partner"].with_user(self.admin).create(
-                {"name": "Hand-made score", "key_account_score": 99.0})
+                {"name": "Hand-made score", "key_account_score": 99.0}
+            )
         # the engine still writes them, for the same user
         self.env["key.account.kpi.value"].with_user(self.admin).compute_for_period(
-            *self.P, partner_ids=partner.ids)
+            *self.P, partner_ids=partner.ids
+        )
         self.assertTrue(partner.key_account_score_date)
         partner.with_user(self.admin)._compute_key_account_customer_value(self.company)
         self.assertTrue(partner.key_account_clv)
 
     def test_kam_cannot_reclassify_own_account(self):
-        other_tier = self.env["key.account.tier"].create({"name": "Defects tier 2", "sequence": 97})
-        self.kam.groups_id = [Command.link(self.env.ref("base.group_partner_manager").id)]
+        other_tier = self.env["key.account.tier"].create(
+            {"name": "Defects tier 2", "sequence": 97}
+        )
+        self.kam.groups_id = [
+            Command.link(self.env.ref("base.group_partner_manager").id)
+        ]
         as_kam = self.partner_a.with_user(self.kam)
-        for vals in ({"key_account_tier_id": other_tier.id},
-                     {"key_account_manager_id": self.kam2.id},
-                     {"key_account_template_id": False}):
+        for vals in (
+            {"key_account_tier_id": other_tier.id},
+            {"key_account_manager_id": self.kam2.id},
+            {"key_account_template_id": False},
+        ):
             with self.assertRaisesRegex(UserError, "Only key-account managers"):
                 as_kam.write(vals)
         # the same value again, or other fields, are fine
         as_kam.write({"key_account_tier_id": self.tier.id, "phone": "+86 21 5555 0000"})
-        self.partner_a.with_user(self.leader).write({"key_account_tier_id": other_tier.id})
+        self.partner_a.with_user(self.leader).write(
+            {"key_account_tier_id": other_tier.id}
+        )
         self.assertEqual(self.partner_a.key_account_tier_id, other_tier)
 
     def test_key_account_fields_hidden_from_plain_and_portal_users(self):
         partner = self.partner_a
         for user in (self.salesman, self.portal):
             fields_seen = partner.with_user(user).fields_get(attributes=["type"])
-            for name in ("key_account_score", "key_account_grade", "key_account_churn_risk",
-                         "key_account_clv", "key_account_rfm_segment"):
+            for name in (
+                "key_account_score",
+                "key_account_grade",
+                "key_account_churn_risk",
+                "key_account_clv",
+                "key_account_rfm_segment",
+            ):
                 self.assertNotIn(name, fields_seen, user.login)
         with self.assertRaises(AccessError):
             partner.with_user(self.salesman).read(["key_account_score"])
         with self.assertRaises(AccessError):
-            self.env["res.partner"].with_user(self.salesman).search([("key_account_churn_risk", "=", True)])
+            self.env["res.partner"].with_user(self.salesman).search(
+                [("key_account_churn_risk", "=", True)]
+            )
         # the partner stays usable for sales: the form opens and saves
         with Form(partner.with_user(self.salesman)) as form:
             form.phone = "+86 10 5555 0101"
         self.assertEqual(partner.phone, "+86 10 5555 0101")
-        arch = self.env["res.partner"].with_user(self.salesman).get_views([(False, "form")])[
-            "views"]["form"]["arch"]
+        arch = (
+            self.env["res.partner"]
+            .with_user(self.salesman)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
         self.assertNotIn("key_account_score", arch)
-        order = self.env["sale.order"].with_user(self.salesman).create({
-            "partner_id": partner.id,
-            "order_line": [Command.create({"product_id": self.product.id, "price_unit": 10.0})]})
+        order = (
+            self.env["sale.order"]
+            .with_user(self.salesman)
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.product.id, "price_unit": 10.0}
+                        )
+                    ],
+                }
+            )
+        )
         self.assertEqual(order.partner_id, partner)
         # a KAM sees them
-        self.assertIn("key_account_score", partner.with_user(self.kam).fields_get(attributes=["type"]))
+        self.assertIn(
+            "key_account_score",
+            partner.with_user(self.kam).fields_get(attributes=["type"]),
+        )
 
     # ------------------------------------------------------------------
     # 5. users without an e-mail address
@@ -250,9 +384,17 @@ class TestDefects(ReviewCommon):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
         self.assertEqual(review.state, "submitted")
         # the approver, who has an address, is notified of the approval to do
-        notified = self.env["mail.message"].sudo().search([
-            ("model", "=", review._name), ("res_id", "=", review.id),
-            ("partner_ids", "in", self.leader.partner_id.ids)])
+        notified = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", review._name),
+                    ("res_id", "=", review.id),
+                    ("partner_ids", "in", self.leader.partner_id.ids),
+                ]
+            )
+        )
         self.assertTrue(notified, "the approver is notified of the activity")
         review.with_user(self.outsider).action_reject(reason="No notes")
         self.assertEqual(review.state, "rejected")
@@ -266,14 +408,28 @@ class TestDefects(ReviewCommon):
     def test_notification_reaches_approver_with_email(self):
         self.kam.partner_id.email = False
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
-        notifications = self.env["mail.notification"].sudo().search([
-            ("mail_message_id.model", "=", review._name), ("mail_message_id.res_id", "=", review.id),
-            ("res_partner_id", "=", self.leader.partner_id.id)])
-        self.assertTrue(notifications.filtered(lambda n: n.notification_type == "email"))
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id.model", "=", review._name),
+                    ("mail_message_id.res_id", "=", review.id),
+                    ("res_partner_id", "=", self.leader.partner_id.id),
+                ]
+            )
+        )
+        self.assertTrue(
+            notifications.filtered(lambda n: n.notification_type == "email")
+        )
         # and the e-mail leaves with a sender, although its author has no address
-        messages = notifications.mail_message_id.filtered(lambda m: m.author_id == self.kam.partner_id)
+        messages = notifications.mail_message_id.filtered(
+            lambda m: m.author_id == self.kam.partner_id
+        )
         self.assertTrue(messages)
-        self.assertTrue(all(messages.mapped("email_from")), messages.mapped("email_from"))
+        self.assertTrue(
+            all(messages.mapped("email_from")), messages.mapped("email_from")
+        )
 
     # ------------------------------------------------------------------
     # 7. no data is not 0
@@ -281,48 +437,96 @@ class TestDefects(ReviewCommon):
     def test_first_review_has_no_trend(self):
         self.assertFalse(self.review_a.previous_review_id)
         self.assertFalse(self.review_a.has_trend)
-        arch = self.env["key.account.review"].get_views([(False, "form"), (False, "list")])["views"]
+        arch = self.env["key.account.review"].get_views(
+            [(False, "form"), (False, "list")]
+        )["views"]
         for view in ("form", "list"):
-            self.assertIn('invisible="not has_trend"', arch[view]["arch"].replace("'", '"'))
+            self.assertIn(
+                'invisible="not has_trend"', arch[view]["arch"].replace("'", '"')
+            )
 
     def test_no_data_prints_a_dash(self):
-        manual_only = self.env["key.account.kpi.template"].create({
-            "name": "Manual only (defects)",
-            "line_ids": [Command.create({"kpi_id": self.kpi_manual.id, "weight": 1.0,
-                                         "target": 5.0, "threshold": 1.0})]})
+        manual_only = self.env["key.account.kpi.template"].create(
+            {
+                "name": "Manual only (defects)",
+                "line_ids": [
+                    Command.create(
+                        {
+                            "kpi_id": self.kpi_manual.id,
+                            "weight": 1.0,
+                            "target": 5.0,
+                            "threshold": 1.0,
+                        }
+                    )
+                ],
+            }
+        )
         partner = self._make_account("Review Account C", self.kam)
         partner.key_account_template_id = manual_only
-        review = self.env["key.account.review"].create({
-            "cycle_id": self.cycle.id, "partner_id": partner.id,
-            "line_ids": [Command.create(vals) for vals in
-                         self.env["key.account.review"]._line_values(manual_only, {})]})
+        review = self.env["key.account.review"].create(
+            {
+                "cycle_id": self.cycle.id,
+                "partner_id": partner.id,
+                "line_ids": [
+                    Command.create(vals)
+                    for vals in self.env["key.account.review"]._line_values(
+                        manual_only, {}
+                    )
+                ],
+            }
+        )
         self.assertFalse(review.line_ids.has_value)
         self.assertFalse(review.grade)
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "key_account_performance.action_report_key_account_review", review.ids)[0].decode()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "key_account_performance.action_report_key_account_review", review.ids
+            )[0]
+            .decode()
+        )
         self.assertNotIn("/ 100", html, "no score is not 0 / 100")
-        self.assertGreaterEqual(html.count("o_kap_no_data"), 3, "score, value and KPI score: a dash")
-        line_arch = self.env["key.account.review"].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertGreaterEqual(
+            html.count("o_kap_no_data"), 3, "score, value and KPI score: a dash"
+        )
+        line_arch = self.env["key.account.review"].get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
         self.assertIn("not has_value", line_arch)
 
     def test_partner_without_score_shows_a_dash(self):
         # never computed (no score date): a dash, not a score of 0
-        views = self.env["res.partner"].with_user(self.kam).get_views([(False, "form")])["views"]
+        views = (
+            self.env["res.partner"]
+            .with_user(self.kam)
+            .get_views([(False, "form")])["views"]
+        )
         arch = views["form"]["arch"].replace("'", '"')
         self.assertIn('invisible="not key_account_score_date"', arch)
-        list_arch = self.env.ref("key_account_performance.res_partner_view_list_key_account").arch
-        self.assertIn('invisible="not key_account_score_date"', list_arch.replace("'", '"'))
+        list_arch = self.env.ref(
+            "key_account_performance.res_partner_view_list_key_account"
+        ).arch
+        self.assertIn(
+            'invisible="not key_account_score_date"', list_arch.replace("'", '"')
+        )
 
     # ------------------------------------------------------------------
     # 8. the drill-down works for a KAM, within their own rights
     # ------------------------------------------------------------------
     def test_drill_down_for_kam(self):
         Value = self.env["key.account.kpi.value"]
-        Value.compute_for_period(*self.P, partner_ids=(self.partner_a | self.partner_b).ids)
-        value = Value.search([("partner_id", "=", self.partner_a.id), ("kpi_id", "=", self.kpi_revenue.id),
-                              ("date_from", "=", self.P[0])])
-        orders = self.env["sale.order"].search([("partner_id", "=", self.partner_a.id),
-                                                ("date_order", ">=", self.P[0])])
+        Value.compute_for_period(
+            *self.P, partner_ids=(self.partner_a | self.partner_b).ids
+        )
+        value = Value.search(
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("kpi_id", "=", self.kpi_revenue.id),
+                ("date_from", "=", self.P[0]),
+            ]
+        )
+        orders = self.env["sale.order"].search(
+            [("partner_id", "=", self.partner_a.id), ("date_order", ">=", self.P[0])]
+        )
         self.assertEqual(len(orders), 2)
         orders[0].user_id = self.kam
         orders[1].user_id = self.leader
@@ -336,8 +540,13 @@ class TestDefects(ReviewCommon):
         action_line = self._line(review, self.kpi_revenue).action_view_kpi_value()
         self.assertEqual(action_line["res_model"], "sale.order")
         # not the values of another KAM's account
-        other = Value.search([("partner_id", "=", self.partner_b.id), ("kpi_id", "=", self.kpi_revenue.id),
-                              ("date_from", "=", self.P[0])])
+        other = Value.search(
+            [
+                ("partner_id", "=", self.partner_b.id),
+                ("kpi_id", "=", self.kpi_revenue.id),
+                ("date_from", "=", self.P[0]),
+            ]
+        )
         with self.assertRaises(AccessError):
             other.with_user(self.kam).action_open_records()
 

@@ -16,13 +16,18 @@ class TestDemoStory(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = cls.env.ref("key_account_performance.demo_user_kap_manager", raise_if_not_found=False)
+        cls.manager = cls.env.ref(
+            "key_account_performance.demo_user_kap_manager", raise_if_not_found=False
+        )
         if not cls.manager:
             raise unittest.SkipTest("the database has no demo data")
         # the demo's accounts (tests that talk to a server over RPC add their own)
         data = cls.env["ir.model.data"].search(
-            [("module", "=", "key_account_performance"), ("model", "=", "res.partner"),
-             ("name", "=like", "demo_account_%")]
+            [
+                ("module", "=", "key_account_performance"),
+                ("model", "=", "res.partner"),
+                ("name", "=like", "demo_account_%"),
+            ]
         )
         cls.accounts = cls.env["res.partner"].browse(data.mapped("res_id"))
         cls.today = datetime.date.today()
@@ -31,7 +36,9 @@ class TestDemoStory(TransactionCase):
         period = kpi_math.period_bounds(kpi_math.add_months(running[0], -24), "quarter")
         while period[1] < running[0]:
             cls.closed.append(period)
-            period = kpi_math.period_bounds(period[1] + datetime.timedelta(days=1), "quarter")
+            period = kpi_math.period_bounds(
+                period[1] + datetime.timedelta(days=1), "quarter"
+            )
 
     def _ref(self, name):
         return self.env.ref("key_account_performance.%s" % name)
@@ -40,48 +47,82 @@ class TestDemoStory(TransactionCase):
         self.assertGreaterEqual(len(self.accounts), 30)
         self.assertTrue(all(self.accounts.mapped("is_key_account")))
         self.assertEqual(
-            set(self.accounts.key_account_tier_id.mapped("name")) >= {"Strategic", "Key", "Growth"}, True
+            set(self.accounts.key_account_tier_id.mapped("name"))
+            >= {"Strategic", "Key", "Growth"},
+            True,
         )
         self.assertEqual(len(self.accounts.key_account_segment_id), 2)
         chinese = self.accounts.filtered(lambda p: CJK.search(p.name))
         self.assertGreaterEqual(len(chinese), 10)
         self.assertGreaterEqual(len(self.accounts - chinese), 10)
         people = self.accounts | self.accounts.child_ids
-        self.assertFalse(people.filtered(lambda p: not p.email), "every account and contact has an e-mail")
+        self.assertFalse(
+            people.filtered(lambda p: not p.email),
+            "every account and contact has an e-mail",
+        )
         self.assertEqual(len(self.accounts.key_account_manager_id), 2)
 
     def test_users_and_home_action(self):
         home = self.env.ref("key_account_performance.action_key_account_partner")
-        users = self.manager | self._ref("demo_user_kap_kam1") | self._ref("demo_user_kap_kam2")
-        self.assertEqual(sorted(users.mapped("login")), ["kap_kam1", "kap_kam2", "kap_manager"])
+        users = (
+            self.manager
+            | self._ref("demo_user_kap_kam1")
+            | self._ref("demo_user_kap_kam2")
+        )
+        self.assertEqual(
+            sorted(users.mapped("login")), ["kap_kam1", "kap_kam2", "kap_manager"]
+        )
         self.assertEqual(users.action_id.ids, home.ids)
-        self.assertTrue(self.manager.has_group("key_account_performance.group_key_account_manager"))
+        self.assertTrue(
+            self.manager.has_group("key_account_performance.group_key_account_manager")
+        )
 
     def test_history_starts_on_a_quarter_boundary(self):
-        orders = self.env["sale.order"].search([("partner_id", "in", self.accounts.ids), ("state", "=", "sale")])
+        orders = self.env["sale.order"].search(
+            [("partner_id", "in", self.accounts.ids), ("state", "=", "sale")]
+        )
         first = min(orders.mapped("date_order")).date()
-        self.assertEqual(first.month % 3, 1, "the first order falls in the first month of a quarter")
+        self.assertEqual(
+            first.month % 3, 1, "the first order falls in the first month of a quarter"
+        )
         self.assertLessEqual(first.day, 10)
         self.assertEqual(kpi_math.period_bounds(first, "quarter"), self.closed[0])
 
     def test_invoices_refunds_and_late_payments(self):
-        orders = self.env["sale.order"].search([("partner_id", "in", self.accounts.ids), ("state", "=", "sale")])
-        invoiced = orders.filtered(lambda o: o.invoice_ids.filtered(lambda m: m.state == "posted"))
-        self.assertGreaterEqual(len(invoiced) / len(orders), 0.8, "most orders are invoiced")
+        orders = self.env["sale.order"].search(
+            [("partner_id", "in", self.accounts.ids), ("state", "=", "sale")]
+        )
+        invoiced = orders.filtered(
+            lambda o: o.invoice_ids.filtered(lambda m: m.state == "posted")
+        )
+        self.assertGreaterEqual(
+            len(invoiced) / len(orders), 0.8, "most orders are invoiced"
+        )
         Move = self.env["account.move"]
-        domain = [("commercial_partner_id", "in", self.accounts.ids), ("state", "=", "posted")]
-        self.assertGreater(Move.search_count(domain + [("move_type", "=", "out_invoice")]), 100)
-        self.assertGreaterEqual(Move.search_count(domain + [("move_type", "=", "out_refund")]), 1)
+        domain = [
+            ("commercial_partner_id", "in", self.accounts.ids),
+            ("state", "=", "posted"),
+        ]
+        self.assertGreater(
+            Move.search_count(domain + [("move_type", "=", "out_invoice")]), 100
+        )
+        self.assertGreaterEqual(
+            Move.search_count(domain + [("move_type", "=", "out_refund")]), 1
+        )
         partials = self.env["account.partial.reconcile"].search(
-            [("debit_move_id.move_id.move_type", "=", "out_invoice"),
-             ("debit_move_id.partner_id", "in", self.accounts.ids)]
+            [
+                ("debit_move_id.move_id.move_type", "=", "out_invoice"),
+                ("debit_move_id.partner_id", "in", self.accounts.ids),
+            ]
         )
         late = partials.filtered(lambda p: p.max_date > p.debit_move_id.date_maturity)
         self.assertGreater(len(partials), 100, "most invoices are paid")
         self.assertTrue(late, "some invoices were paid after their due date")
         self.assertLess(len(late), len(partials) / 2, "most are paid on time")
         # customer value is measured on the posted invoices
-        valued = self.accounts.filtered(lambda p: p.key_account_clv > 0 and p.key_account_revenue_12m >= 0)
+        valued = self.accounts.filtered(
+            lambda p: p.key_account_clv > 0 and p.key_account_revenue_12m >= 0
+        )
         self.assertGreaterEqual(len(valued), len(self.accounts) - 1)
 
     def test_answers_and_complaints_in_every_closed_quarter(self):
@@ -92,21 +133,41 @@ class TestDemoStory(TransactionCase):
             start = datetime.datetime.combine(date_from, datetime.time.min)
             end = datetime.datetime.combine(date_to, datetime.time.max)
             answers = self.env["survey.user_input"].search_count(
-                [("partner_id", "in", family), ("state", "=", "done"),
-                 ("create_date", ">=", start), ("create_date", "<=", end)]
+                [
+                    ("partner_id", "in", family),
+                    ("state", "=", "done"),
+                    ("create_date", ">=", start),
+                    ("create_date", "<=", end),
+                ]
             )
-            complaints = self.env["crm.lead"].with_context(active_test=False).search_count(
-                [("partner_id", "in", family), ("tag_ids", "in", tag.ids),
-                 ("create_date", ">=", start), ("create_date", "<=", end)]
+            complaints = (
+                self.env["crm.lead"]
+                .with_context(active_test=False)
+                .search_count(
+                    [
+                        ("partner_id", "in", family),
+                        ("tag_ids", "in", tag.ids),
+                        ("create_date", ">=", start),
+                        ("create_date", "<=", end),
+                    ]
+                )
             )
             self.assertGreater(answers, 10, "survey answers in %s" % date_from)
             self.assertGreater(complaints, 0, "complaints in %s" % date_from)
 
     def test_reviews_and_actions_in_every_state(self):
-        reviews = self.env["key.account.review"].search([("partner_id", "in", self.accounts.ids)])
-        self.assertEqual(set(reviews.mapped("state")), {"draft", "submitted", "approved", "rejected"})
-        actions = self.env["key.account.improvement.action"].search([("partner_id", "in", self.accounts.ids)])
-        self.assertEqual(set(actions.mapped("state")), {"todo", "in_progress", "done", "cancelled"})
+        reviews = self.env["key.account.review"].search(
+            [("partner_id", "in", self.accounts.ids)]
+        )
+        self.assertEqual(
+            set(reviews.mapped("state")), {"draft", "submitted", "approved", "rejected"}
+        )
+        actions = self.env["key.account.improvement.action"].search(
+            [("partner_id", "in", self.accounts.ids)]
+        )
+        self.assertEqual(
+            set(actions.mapped("state")), {"todo", "in_progress", "done", "cancelled"}
+        )
         # each action fits its KPI: a revenue action is not a delivery workshop
         for action in actions.filtered("kpi_id"):
             if action.kpi_id.code in ("revenue", "revenue_growth", "order_count"):
@@ -115,8 +176,12 @@ class TestDemoStory(TransactionCase):
     def test_growing_declining_and_stopped(self):
         def revenue(account, period):
             values = self.env["key.account.kpi.value"].search(
-                [("partner_id", "=", account.id), ("kpi_code", "=", "revenue"),
-                 ("date_from", "=", period[0]), ("date_to", "=", period[1])]
+                [
+                    ("partner_id", "=", account.id),
+                    ("kpi_code", "=", "revenue"),
+                    ("date_from", "=", period[0]),
+                    ("date_to", "=", period[1]),
+                ]
             )
             return values.value
 
@@ -128,5 +193,10 @@ class TestDemoStory(TransactionCase):
         self.assertLess(revenue(declining, last), 0.7 * revenue(declining, first))
         self.assertEqual(revenue(stopped, last), 0.0)
         self.assertTrue(stopped.key_account_churn_risk)
-        self.assertLess(stopped.key_account_buy_probability, growing.key_account_buy_probability)
-        self.assertLessEqual(stopped.key_account_last_order_date, self.today - datetime.timedelta(days=150))
+        self.assertLess(
+            stopped.key_account_buy_probability, growing.key_account_buy_probability
+        )
+        self.assertLessEqual(
+            stopped.key_account_last_order_date,
+            self.today - datetime.timedelta(days=150),
+        )

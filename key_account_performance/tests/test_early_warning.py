@@ -22,15 +22,26 @@ class TestEarlyWarning(ReviewCommon):
         cls.Value.compute_for_period(*cls.P0, partner_ids=cls.partner_c.ids)
 
     def _notes(self, partner):
-        return self.env["mail.message"].sudo().search([
-            ("model", "=", "res.partner"), ("res_id", "=", partner.id),
-            ("message_type", "=", "comment"), ("body", "ilike", "early warning")])
+        return (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", partner.id),
+                    ("message_type", "=", "comment"),
+                    ("body", "ilike", "early warning"),
+                ]
+            )
+        )
 
     def test_previous_period_is_displayed(self):
         self.assertAlmostEqual(self.partner_c.key_account_score, (75 * 2 + 50) / 3)
         self.assertEqual(self.partner_c.key_account_grade, "C")
-        self.assertFalse(self._activities(self.partner_c, WARNING),
-                         "P0 is not the latest closed period: no warning for old history")
+        self.assertFalse(
+            self._activities(self.partner_c, WARNING),
+            "P0 is not the latest closed period: no warning for old history",
+        )
 
     def test_threshold_crossing_grade_drop_and_score_fall(self):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
@@ -65,13 +76,16 @@ class TestEarlyWarning(ReviewCommon):
         self.assertIn("Revenue crossed", str(activity.note))
         self.assertIn("Order Count crossed its pro-rated threshold", str(activity.note))
         self.assertIn("to date (day ", str(activity.note))
-        self.assertRegex(str(activity.note), r"Order Count crossed[^<]*: [12]\.00 → 0\.00")
+        self.assertRegex(
+            str(activity.note), r"Order Count crossed[^<]*: [12]\.00 → 0\.00"
+        )
         self.assertEqual(len(self._notes(self.partner_c)), 2)
 
     def test_new_activity_once_the_previous_is_done(self):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         self._activities(self.partner_c, WARNING).with_user(self.kam).action_feedback(
-            feedback="Called the customer")
+            feedback="Called the customer"
+        )
         self.assertFalse(self._activities(self.partner_c, WARNING))
         # what was already said is not said again
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
@@ -97,9 +111,17 @@ class TestEarlyWarning(ReviewCommon):
         self._order(partner, 50.0, self._day(self.P0, 10))
         self.Value.compute_for_period(*older, partner_ids=partner.ids)
         self.Value.compute_for_period(*self.P0, partner_ids=partner.ids)
-        self.assertEqual(self.Value.search([
-            ("partner_id", "=", partner.id), ("kpi_id", "=", self.kpi_revenue.id),
-            ("date_from", "=", self.P0[0])]).status, "alert", "P0 crossed the threshold...")
+        self.assertEqual(
+            self.Value.search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("kpi_id", "=", self.kpi_revenue.id),
+                    ("date_from", "=", self.P0[0]),
+                ]
+            ).status,
+            "alert",
+            "P0 crossed the threshold...",
+        )
         self.assertFalse(self._activities(partner, WARNING), "... but P0 is history")
         self.assertFalse(self._notes(partner))
 
@@ -134,30 +156,51 @@ class TestEarlyWarning(ReviewCommon):
         small = count(partners[2:4])
         large = count(partners[2:])
         self.assertEqual(small, large)
-        self.assertFalse(self.env["mail.activity"].search([
-            ("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)]))
+        self.assertFalse(
+            self.env["mail.activity"].search(
+                [("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)]
+            )
+        )
 
     def test_no_data_never_warns_as_zero(self):
         """A KPI without a value before has crossed nothing ('no value → 0.50'
         and 'no value → -100' never happen)."""
         # P0 has no manual value, P has one far beyond the threshold
-        self.Value.create({
-            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
-            "date_from": self.P[0], "date_to": self.P[1], "value": 0.5, "target": 5.0,
-            "threshold": 1.0})
+        self.Value.create(
+            {
+                "partner_id": self.partner_c.id,
+                "kpi_id": self.kpi_manual.id,
+                "is_manual": True,
+                "date_from": self.P[0],
+                "date_to": self.P[1],
+                "value": 0.5,
+                "target": 5.0,
+                "threshold": 1.0,
+            }
+        )
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         note = str(self._activities(self.partner_c, WARNING).note)
         self.assertIn("Revenue crossed its threshold", note)
         self.assertNotIn("Relationship (review test)", note)
         self.assertNotIn("no value", note)
         # the running period: a manual value of the whole period is not compared
-        self.Value.create({
-            "partner_id": self.partner_c.id, "kpi_id": self.kpi_manual.id, "is_manual": True,
-            "date_from": self.N[0], "date_to": self.N[1], "value": 0.2, "target": 5.0,
-            "threshold": 1.0})
+        self.Value.create(
+            {
+                "partner_id": self.partner_c.id,
+                "kpi_id": self.kpi_manual.id,
+                "is_manual": True,
+                "date_from": self.N[0],
+                "date_to": self.N[1],
+                "value": 0.2,
+                "target": 5.0,
+                "threshold": 1.0,
+            }
+        )
         self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
-        self.assertNotIn("Relationship (review test)",
-                         str(self._activities(self.partner_c, WARNING).note))
+        self.assertNotIn(
+            "Relationship (review test)",
+            str(self._activities(self.partner_c, WARNING).note),
+        )
 
     def test_running_period_compares_the_same_elapsed_days(self):
         """Eight weeks into a quarter, its figures are compared with the first
@@ -172,7 +215,9 @@ class TestEarlyWarning(ReviewCommon):
         self.Value.compute_for_period(*self.P, partner_ids=partner.ids)
         self.Value.compute_for_period(*self.N, partner_ids=partner.ids)
         note = str(self._activities(partner, WARNING).note or "")
-        self.assertNotIn("crossed", note, "nothing in the same days before: nothing crossed")
+        self.assertNotIn(
+            "crossed", note, "nothing in the same days before: nothing crossed"
+        )
         # the same order early in the previous quarter: now revenue crossed
         partner_early = self._make_account("Warning Account Early", self.kam)
         self._order(partner_early, 5000.0, self._day(self.P, 0))
@@ -208,6 +253,7 @@ class TestEarlyWarning(ReviewCommon):
         small = count(partners[4:6])
         large = count(partners[6:])
         self.assertEqual(small, large)
-        activities = self.env["mail.activity"].search([
-            ("res_model", "=", "res.partner"), ("res_id", "in", partners[4:].ids)])
+        activities = self.env["mail.activity"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "in", partners[4:].ids)]
+        )
         self.assertEqual(len(activities), 6, "each account got its warning")

@@ -1,6 +1,8 @@
 """Simplified Chinese: every exported term is translated, shipped data reads
 in Chinese, and the PDF scorecard comes out in the reader's language when
 printed and in the customer's language when sent to the customer."""
+
+import ast
 import base64
 import os
 import re
@@ -13,10 +15,11 @@ import polib
 from lxml import etree
 
 from odoo import Command
-from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 from odoo.modules.module import get_module_path
 from odoo.tests import Form, HttpCase, TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
+
+from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
 from .common import ReviewCommon
 
@@ -56,23 +59,28 @@ def demo_xmlids():
     path = get_module_path(MODULE)
     manifest = {}
     with open(os.path.join(path, "__manifest__.py")) as f:
-        manifest = eval(f.read(), {"__builtins__": {}})  # noqa: S307 (a literal dict)
+        manifest = ast.literal_eval(f.read())
     ids = set()
     for name in manifest.get("demo", []):
         if name.endswith(".xml"):
             tree = etree.parse(os.path.join(path, name))
-            ids.update(node.get("id").split(".")[-1] for node in tree.iter("record", "template", "menuitem")
-                       if node.get("id"))
+            ids.update(
+                node.get("id").split(".")[-1]
+                for node in tree.iter("record", "template", "menuitem")
+                if node.get("id")
+            )
     return ids
 
 
 @tagged("post_install", "-at_install")
 class TestI18nCoverage(TransactionCase):
-
     def test_every_term_has_a_zh_cn_translation(self):
         """Export the addon's terms from the database (as ./kap i18n does) and
         list every one that zh_CN.po leaves untranslated."""
-        self.assertTrue(os.path.exists(po_path()), "key_account_performance/i18n/zh_CN.po is missing")
+        self.assertTrue(
+            os.path.exists(po_path()),
+            "key_account_performance/i18n/zh_CN.po is missing",
+        )
         translated = translated_terms()
         demo = demo_xmlids()
         reader = TranslationModuleReader(self.env.cr, modules=[MODULE])
@@ -81,40 +89,66 @@ class TestI18nCoverage(TransactionCase):
         for module, ttype, name, res_id, source, _value, _comments in reader:
             # demo records (demo files, and those tools/demo_data.py names demo_*)
             # are not part of the .pot, exported from a database without demo data
-            if module != MODULE or (ttype in ("model", "model_terms")
-                                    and (res_id in demo or str(res_id).startswith("demo_"))):
+            if module != MODULE or (
+                ttype in ("model", "model_terms")
+                and (res_id in demo or str(res_id).startswith("demo_"))
+            ):
                 continue
             exported += 1
             if source not in translated:
                 missing.setdefault(source, "%s:%s:%s" % (ttype, name, res_id))
         self.assertGreater(exported, 300, "the export found the addon's terms")
-        self.assertFalse(missing, "%d term(s) without a zh_CN translation in i18n/zh_CN.po "
-                         "(run ./kap i18n, then translate them):\n%s" % (
-                             len(missing), "\n".join("  %r  (%s)" % item for item in sorted(missing.items()))))
+        self.assertFalse(
+            missing,
+            "%d term(s) without a zh_CN translation in i18n/zh_CN.po "
+            "(run ./kap i18n, then translate them):\n%s"
+            % (
+                len(missing),
+                "\n".join("  %r  (%s)" % item for item in sorted(missing.items())),
+            ),
+        )
 
     def test_translations_keep_placeholders(self):
         """A translation keeps the source's %(name)s / %s / {{ }} placeholders."""
-        placeholder = re.compile(r"%\(\w+\)[-+ #0]*\d*(?:\.\d+)?[sdfr]|%[sdfr]|\{\{.*?\}\}")
+        placeholder = re.compile(
+            r"%\(\w+\)[-+ #0]*\d*(?:\.\d+)?[sdfr]|%[sdfr]|\{\{.*?\}\}"
+        )
         wrong = [
-            (source, target) for source, target in translated_terms().items()
-            if sorted(placeholder.findall(source)) != sorted(placeholder.findall(target))
+            (source, target)
+            for source, target in translated_terms().items()
+            if sorted(placeholder.findall(source))
+            != sorted(placeholder.findall(target))
         ]
-        self.assertFalse(wrong, "translations that lose or add placeholders:\n%s" % "\n".join(map(repr, wrong)))
+        self.assertFalse(
+            wrong,
+            "translations that lose or add placeholders:\n%s"
+            % "\n".join(map(repr, wrong)),
+        )
 
     def test_shipped_data_reads_in_chinese(self):
         load_zh_cn(self.env)
-        revenue = self.env["key.account.kpi"].search([("code", "=", "revenue"), ("company_id", "=", False)])
+        revenue = self.env["key.account.kpi"].search(
+            [("code", "=", "revenue"), ("company_id", "=", False)]
+        )
         self.assertEqual(revenue.name, "Revenue")
         name_zh = revenue.with_context(lang="zh_CN").name
         self.assertEqual(name_zh, translated_terms()["Revenue"])
         self.assertTrue(CJK.search(name_zh), name_zh)
         self.assertEqual(revenue.with_context(lang="en_US").name, "Revenue")
         tiers = self.env["key.account.tier"].with_context(lang="zh_CN").search([])
-        self.assertTrue(tiers and all(CJK.search(tier.name) for tier in tiers
-                                      if tier.get_external_id()[tier.id].startswith(MODULE + ".")),
-                        "the shipped tiers read in Chinese")
+        self.assertTrue(
+            tiers
+            and all(
+                CJK.search(tier.name)
+                for tier in tiers
+                if tier.get_external_id()[tier.id].startswith(MODULE + ".")
+            ),
+            "the shipped tiers read in Chinese",
+        )
         # a message raised from Python (code translation read from the .po)
-        self.assertTrue(CJK.search(self.env(context={"lang": "zh_CN"})._("Send Scorecard")))
+        self.assertTrue(
+            CJK.search(self.env(context={"lang": "zh_CN"})._("Send Scorecard"))
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -146,27 +180,40 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
         with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
             f.write(pdf)
             f.flush()
-            text = subprocess.run(["pdftotext", "-enc", "UTF-8", f.name, "-"], check=True,
-                                  capture_output=True).stdout.decode()
+            text = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", f.name, "-"],
+                check=True,
+                capture_output=True,
+            ).stdout.decode()
         # the CJK font maps some glyphs to their Kangxi radical code points
         # (U+2F24 for 大): NFKC gives back the ideographs
         return unicodedata.normalize("NFKC", text)
 
     def _print(self, review, env):
         """(text of the PDF, HTML) of the scorecard printed in ``env``."""
-        pdf, report_type = env["ir.actions.report"].with_context(
-            force_report_rendering=True)._render_qweb_pdf(REPORT, review.ids)
+        pdf, report_type = (
+            env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(REPORT, review.ids)
+        )
         self.assertEqual(report_type, "pdf")
-        html = env["ir.actions.report"]._render_qweb_html(REPORT, review.ids)[0].decode()
+        html = (
+            env["ir.actions.report"]._render_qweb_html(REPORT, review.ids)[0].decode()
+        )
         return self._text(pdf), html
 
     def _send(self, review):
         """(text of the PDF attached by 'Send to customer', the composer's subject)."""
         action = review.action_send_to_customer()
-        composer = Form(review.env["mail.compose.message"].with_context(
-            action["context"], force_report_rendering=True))
+        composer = Form(
+            review.env["mail.compose.message"].with_context(
+                action["context"], force_report_rendering=True
+            )
+        )
         self.assertEqual(len(composer.attachment_ids), 1, "the scorecard is attached")
-        return self._text(base64.b64decode(composer.attachment_ids[0].datas)), composer.subject
+        return self._text(
+            base64.b64decode(composer.attachment_ids[0].datas)
+        ), composer.subject
 
     def assertChinese(self, text):
         title = self.zh_terms["Key Account Scorecard"]
@@ -181,10 +228,14 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
         # pdftotext finds only the glyphs of system fonts (the CJK ones).
         # The English PDF has none of them; its HTML carries the English text.
         self.assertNotIn(self.zh_terms["Key Account Scorecard"], pdf_text)
-        self.assertFalse(CJK.search(pdf_text), "no Chinese in the English scorecard:\n%s" % pdf_text)
+        self.assertFalse(
+            CJK.search(pdf_text), "no Chinese in the English scorecard:\n%s" % pdf_text
+        )
         if html is not None:
             self.assertIn("Key Account Scorecard", html)
-            self.assertIn(">%s<" % self.kpi_revenue.with_context(lang="en_US").name, html)
+            self.assertIn(
+                ">%s<" % self.kpi_revenue.with_context(lang="en_US").name, html
+            )
             self.assertFalse(CJK.search(html.replace(self.company.name, "")))
 
     def test_sent_in_the_customer_language(self):
@@ -198,20 +249,39 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
         text, subject = self._send(self.review_b.with_env(zh_env))
         self.assertEnglish(text)
         self.assertIn("our performance report", subject)
-        template = self.env.ref("key_account_performance.mail_template_key_account_review")
-        self.assertEqual(template._render_lang((self.review_a | self.review_b).ids),
-                         {self.review_a.id: "zh_CN", self.review_b.id: "en_US"})
+        template = self.env.ref(
+            "key_account_performance.mail_template_key_account_review"
+        )
+        self.assertEqual(
+            template._render_lang((self.review_a | self.review_b).ids),
+            {self.review_a.id: "zh_CN", self.review_b.id: "en_US"},
+        )
 
     def test_printed_in_the_reader_language(self):
-        reader_zh = self.env["res.users"].create({
-            "name": "Chinese Reader", "login": "kap_i18n_zh_reader", "lang": "zh_CN",
-            "company_id": self.company.id, "company_ids": [Command.set(self.company.ids)],
-            "groups_id": [Command.link(self.env.ref("key_account_performance.group_key_account_admin").id)],
-        })
+        reader_zh = self.env["res.users"].create(
+            {
+                "name": "Chinese Reader",
+                "login": "kap_i18n_zh_reader",
+                "lang": "zh_CN",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "key_account_performance.group_key_account_admin"
+                        ).id
+                    )
+                ],
+            }
+        )
         # a Chinese reader prints the English customer's scorecard in Chinese
         # (the reader's language comes from the context, else from the user)
         text, html = self._print(self.review_b, self.env(user=reader_zh, context={}))
         self.assertChinese(text)
         self.assertNotIn("Key Account Scorecard", html)
         # an English reader prints the Chinese customer's scorecard in English
-        self.assertEnglish(*self._print(self.review_a, self.env(context=dict(self.env.context, lang="en_US"))))
+        self.assertEnglish(
+            *self._print(
+                self.review_a, self.env(context=dict(self.env.context, lang="en_US"))
+            )
+        )

@@ -12,59 +12,128 @@ Q4 = (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
 
 @tagged("post_install", "-at_install")
 class TestKpiEngine(KpiCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         ir_model = cls.env["ir.model"]
         sale_model = ir_model._get("sale.order")
-        cls.kpi_avg = cls.Kpi.create({
-            "name": "Average order (company currency)", "code": "t_avg_order",
-            "computation_mode": "average", "model_id": sale_model.id,
-            "domain": "[('state', '=', 'sale')]", "date_field": "date_order",
-            "value_field": "amount_untaxed", "currency_rate_field": "currency_rate",
-            "target": 500, "threshold": 100,
-        })
-        cls.kpi_duration = cls.Kpi.create({
-            "name": "Order to commitment", "code": "t_commitment_hours",
-            "computation_mode": "duration", "model_id": sale_model.id,
-            "domain": "[('state', '=', 'sale')]", "date_field": "date_order",
-            "date_end_field": "commitment_date", "duration_unit": "hours",
-            "direction": "lower", "target": 8, "threshold": 48,
-        })
-        cls.kpi_leads = cls.Kpi.create({
-            "name": "Leads", "code": "t_leads", "computation_mode": "count",
-            "model_id": ir_model._get("crm.lead").id, "date_field": "create_date",
-            "target": 5, "threshold": 0,
-        })
-        cls.kpi_ratio_zero = cls.Kpi.create({
-            "name": "Revenue per lead", "code": "t_revenue_per_lead", "computation_mode": "ratio",
-            "numerator_kpi_id": cls.kpi["revenue"].id, "denominator_kpi_id": cls.kpi_leads.id,
-            "ratio_factor": 1.0, "target": 100, "threshold": 10,
-        })
-        cls.kpi_manual = cls.Kpi.create({
-            "name": "Executive sponsorship", "code": "t_sponsorship", "computation_mode": "manual",
-            "target": 5, "threshold": 1,
-        })
-        cls.kpi_formula = cls.Kpi.create({
-            "name": "Revenue per order", "code": "t_revenue_per_order", "computation_mode": "formula",
-            "formula": "revenue / order_count", "target": 500, "threshold": 100,
-        })
-        cls.kpi_formula_manual = cls.Kpi.create({
-            "name": "Sponsorship x10", "code": "t_sponsorship_x10", "computation_mode": "formula",
-            "formula": "t_sponsorship * 10", "target": 50, "threshold": 10,
-        })
-        cls.kpi_rating = cls.Kpi.create({
-            "name": "Ratings", "code": "t_rating", "computation_mode": "rating",
-            "target": 5, "threshold": 1,
-        })
-        extra = (cls.kpi_avg | cls.kpi_duration | cls.kpi_leads | cls.kpi_ratio_zero
-                 | cls.kpi_manual | cls.kpi_formula | cls.kpi_formula_manual | cls.kpi_rating)
-        for code in ("nps", "csat", "gross_margin", "retention", "churn", "repeat_purchase_rate"):
+        cls.kpi_avg = cls.Kpi.create(
+            {
+                "name": "Average order (company currency)",
+                "code": "t_avg_order",
+                "computation_mode": "average",
+                "model_id": sale_model.id,
+                "domain": "[('state', '=', 'sale')]",
+                "date_field": "date_order",
+                "value_field": "amount_untaxed",
+                "currency_rate_field": "currency_rate",
+                "target": 500,
+                "threshold": 100,
+            }
+        )
+        cls.kpi_duration = cls.Kpi.create(
+            {
+                "name": "Order to commitment",
+                "code": "t_commitment_hours",
+                "computation_mode": "duration",
+                "model_id": sale_model.id,
+                "domain": "[('state', '=', 'sale')]",
+                "date_field": "date_order",
+                "date_end_field": "commitment_date",
+                "duration_unit": "hours",
+                "direction": "lower",
+                "target": 8,
+                "threshold": 48,
+            }
+        )
+        cls.kpi_leads = cls.Kpi.create(
+            {
+                "name": "Leads",
+                "code": "t_leads",
+                "computation_mode": "count",
+                "model_id": ir_model._get("crm.lead").id,
+                "date_field": "create_date",
+                "target": 5,
+                "threshold": 0,
+            }
+        )
+        cls.kpi_ratio_zero = cls.Kpi.create(
+            {
+                "name": "Revenue per lead",
+                "code": "t_revenue_per_lead",
+                "computation_mode": "ratio",
+                "numerator_kpi_id": cls.kpi["revenue"].id,
+                "denominator_kpi_id": cls.kpi_leads.id,
+                "ratio_factor": 1.0,
+                "target": 100,
+                "threshold": 10,
+            }
+        )
+        cls.kpi_manual = cls.Kpi.create(
+            {
+                "name": "Executive sponsorship",
+                "code": "t_sponsorship",
+                "computation_mode": "manual",
+                "target": 5,
+                "threshold": 1,
+            }
+        )
+        cls.kpi_formula = cls.Kpi.create(
+            {
+                "name": "Revenue per order",
+                "code": "t_revenue_per_order",
+                "computation_mode": "formula",
+                "formula": "revenue / order_count",
+                "target": 500,
+                "threshold": 100,
+            }
+        )
+        cls.kpi_formula_manual = cls.Kpi.create(
+            {
+                "name": "Sponsorship x10",
+                "code": "t_sponsorship_x10",
+                "computation_mode": "formula",
+                "formula": "t_sponsorship * 10",
+                "target": 50,
+                "threshold": 10,
+            }
+        )
+        cls.kpi_rating = cls.Kpi.create(
+            {
+                "name": "Ratings",
+                "code": "t_rating",
+                "computation_mode": "rating",
+                "target": 5,
+                "threshold": 1,
+            }
+        )
+        extra = (
+            cls.kpi_avg
+            | cls.kpi_duration
+            | cls.kpi_leads
+            | cls.kpi_ratio_zero
+            | cls.kpi_manual
+            | cls.kpi_formula
+            | cls.kpi_formula_manual
+            | cls.kpi_rating
+        )
+        for code in (
+            "nps",
+            "csat",
+            "gross_margin",
+            "retention",
+            "churn",
+            "repeat_purchase_rate",
+        ):
             extra |= cls.kpi[code]
         # weight 0: measured and stored, but outside the account score
-        cls.template.write({"line_ids": [
-            Command.create({"kpi_id": kpi.id, "weight": 0.0}) for kpi in extra]})
+        cls.template.write(
+            {
+                "line_ids": [
+                    Command.create({"kpi_id": kpi.id, "weight": 0.0}) for kpi in extra
+                ]
+            }
+        )
 
         # A foreign currency worth half the company currency
         foreign = cls.env.ref("base.EUR")
@@ -72,21 +141,36 @@ class TestKpiEngine(KpiCommon):
             foreign = cls.env.ref("base.USD")
         foreign.active = True
         cls.env["res.currency.rate"].search([("currency_id", "=", foreign.id)]).unlink()
-        cls.env["res.currency.rate"].create({
-            "currency_id": foreign.id, "rate": 2.0, "name": "2024-01-01",
-            "company_id": cls.company.id})
-        cls.foreign_pricelist = cls.env["product.pricelist"].create({
-            "name": "Foreign", "currency_id": foreign.id})
+        cls.env["res.currency.rate"].create(
+            {
+                "currency_id": foreign.id,
+                "rate": 2.0,
+                "name": "2024-01-01",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.foreign_pricelist = cls.env["product.pricelist"].create(
+            {"name": "Foreign", "currency_id": foreign.id}
+        )
 
         # Q1 2025 for account A: the boundaries are wall-clock times in Shanghai
         cls.o_first = cls._order(cls.contact_a, 300.0, cls._local(2025, 1, 1, 0, 0, 0))
-        cls.o_last = cls._order(cls.partner_a, 500.0, cls._local(2025, 3, 31, 23, 59, 59))
+        cls.o_last = cls._order(
+            cls.partner_a, 500.0, cls._local(2025, 3, 31, 23, 59, 59)
+        )
         cls.o_after = cls._order(cls.partner_a, 700.0, cls._local(2025, 4, 1, 0, 0, 0))
-        cls.o_before = cls._order(cls.partner_a, 900.0, cls._local(2024, 12, 31, 23, 59, 59))
-        cls.o_foreign = cls._order(cls.partner_a, 400.0, cls._local(2025, 2, 15, 12, 0, 0),
-                                   pricelist=cls.foreign_pricelist)
-        cls.o_draft = cls._order(cls.partner_a, 1000.0, cls._local(2025, 2, 1, 12, 0, 0),
-                                 confirm=False)
+        cls.o_before = cls._order(
+            cls.partner_a, 900.0, cls._local(2024, 12, 31, 23, 59, 59)
+        )
+        cls.o_foreign = cls._order(
+            cls.partner_a,
+            400.0,
+            cls._local(2025, 2, 15, 12, 0, 0),
+            pricelist=cls.foreign_pricelist,
+        )
+        cls.o_draft = cls._order(
+            cls.partner_a, 1000.0, cls._local(2025, 2, 1, 12, 0, 0), confirm=False
+        )
         for order, hours in ((cls.o_first, 10), (cls.o_last, 30), (cls.o_foreign, 20)):
             order.commitment_date = order.date_order + datetime.timedelta(hours=hours)
 
@@ -95,7 +179,9 @@ class TestKpiEngine(KpiCommon):
         self.assertAlmostEqual(self.o_foreign.amount_untaxed, 400.0)
 
     def test_record_modes_boundaries_rollup_currency(self):
-        ids = self.Value.compute_for_period("2025-01-01", "2025-03-31", [self.partner_a.id])
+        ids = self.Value.compute_for_period(
+            "2025-01-01", "2025-03-31", [self.partner_a.id]
+        )
         self.assertTrue(ids and all(isinstance(i, int) for i in ids))
         values = self._values(self.partner_a, *Q1)
         # 300 (contact, first second) + 500 (last second) + 400 foreign / 2; not the draft,
@@ -109,12 +195,16 @@ class TestKpiEngine(KpiCommon):
         self.assertAlmostEqual(values["t_revenue_per_order"].value, 1000.0 / 3)
         # margins: 300-60, 500-60, (400-120 in foreign currency)/2
         self.assertAlmostEqual(values["gross_margin"].value, 82.0, places=2)
-        self.assertEqual({v.partner_id.id for v in values.values()}, {self.partner_a.id})
+        self.assertEqual(
+            {v.partner_id.id for v in values.values()}, {self.partner_a.id}
+        )
 
     def test_growth_retention_churn_against_previous_period(self):
         self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
         values = self._values(self.partner_a, *Q1)
-        self.assertAlmostEqual(values["revenue_growth"].value, (1000.0 - 900.0) / 900.0 * 100)
+        self.assertAlmostEqual(
+            values["revenue_growth"].value, (1000.0 - 900.0) / 900.0 * 100
+        )
         self.assertAlmostEqual(values["retention"].value, 100.0)
         self.assertAlmostEqual(values["churn"].value, 0.0)
         # Q4 2024 has no previous revenue: growth has no value (not 0)
@@ -148,27 +238,48 @@ class TestKpiEngine(KpiCommon):
         for question, answers in ((nps_q, (10, 9, 7, 3)), (csat_q, (5, 4, 2))):
             for answer_value in answers:
                 answer = question.survey_id._create_answer(
-                    partner=self.contact_a, check_attempts=False)
+                    partner=self.contact_a, check_attempts=False
+                )
                 answer._save_lines(question, str(answer_value))
                 answer._mark_done()
         # an unfinished answer does not count
-        pending = nps_q.survey_id._create_answer(partner=self.contact_a, check_attempts=False)
+        pending = nps_q.survey_id._create_answer(
+            partner=self.contact_a, check_attempts=False
+        )
         pending._save_lines(nps_q, "0")
         partner_model = self.env["ir.model"]._get("res.partner")
-        self.env["rating.rating"].create([
-            {"res_model_id": partner_model.id, "res_id": self.partner_a.id,
-             "partner_id": self.contact_a.id, "rating": rating, "consumed": True}
-            for rating in (5, 3)])
-        self.Value.create({
-            "partner_id": self.partner_a.id, "kpi_id": self.kpi_manual.id,
-            "date_from": period[0], "date_to": period[1], "value": 4.0,
-            "target": 5.0, "threshold": 1.0, "is_manual": True})
+        self.env["rating.rating"].create(
+            [
+                {
+                    "res_model_id": partner_model.id,
+                    "res_id": self.partner_a.id,
+                    "partner_id": self.contact_a.id,
+                    "rating": rating,
+                    "consumed": True,
+                }
+                for rating in (5, 3)
+            ]
+        )
+        self.Value.create(
+            {
+                "partner_id": self.partner_a.id,
+                "kpi_id": self.kpi_manual.id,
+                "date_from": period[0],
+                "date_to": period[1],
+                "value": 4.0,
+                "target": 5.0,
+                "threshold": 1.0,
+                "is_manual": True,
+            }
+        )
         self.Value.compute_for_period(*period, partner_ids=[self.partner_a.id])
         values = self._values(self.partner_a, *period)
         self.assertAlmostEqual(values["nps"].value, (2 - 1) / 4 * 100)
         self.assertAlmostEqual(values["csat"].value, 2 / 3 * 100)
         self.assertAlmostEqual(values["t_rating"].value, 4.0)
-        self.assertAlmostEqual(values["t_sponsorship"].value, 4.0, msg="manual value kept")
+        self.assertAlmostEqual(
+            values["t_sponsorship"].value, 4.0, msg="manual value kept"
+        )
         self.assertAlmostEqual(values["t_sponsorship_x10"].value, 40.0)
         self.assertAlmostEqual(values["t_sponsorship"].score, 75.0)
 
@@ -179,8 +290,12 @@ class TestKpiEngine(KpiCommon):
         self.o_first._action_cancel()
         second = self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
         self.assertEqual(sorted(first), sorted(second))
-        self.assertEqual(self.Value.search_count([("partner_id", "=", self.partner_a.id)]), count)
-        self.assertAlmostEqual(self._values(self.partner_a, *Q1)["revenue"].value, 700.0)
+        self.assertEqual(
+            self.Value.search_count([("partner_id", "=", self.partner_a.id)]), count
+        )
+        self.assertAlmostEqual(
+            self._values(self.partner_a, *Q1)["revenue"].value, 700.0
+        )
 
     def test_scores_grade_trend_on_partner(self):
         self.Value.compute_for_period(*Q4, partner_ids=[self.partner_a.id])
@@ -215,29 +330,47 @@ class TestKpiEngine(KpiCommon):
         action = self._values(self.partner_a, *Q1)["revenue"].action_open_records()
         self.assertEqual(action["res_model"], "sale.order")
         ids = action["domain"][0][2]
-        self.assertEqual(set(ids), set((self.o_first | self.o_last | self.o_foreign).ids))
+        self.assertEqual(
+            set(ids), set((self.o_first | self.o_last | self.o_foreign).ids)
+        )
 
     def test_template_resolution_precedence(self):
         Template = self.env["key.account.kpi.template"]
         segment = self.env["key.account.segment"].create({"name": "Public sector"})
         tier_default = Template.create({"name": "Tier default"})
-        matching = Template.create({"name": "Tier x segment", "tier_ids": [Command.set(self.tier.ids)],
-                                    "segment_ids": [Command.set(segment.ids)]})
+        matching = Template.create(
+            {
+                "name": "Tier x segment",
+                "tier_ids": [Command.set(self.tier.ids)],
+                "segment_ids": [Command.set(segment.ids)],
+            }
+        )
         self.tier.template_id = tier_default
-        partner = self.env["res.partner"].create({
-            "name": "Resolution", "is_company": True, "key_account_tier_id": self.tier.id})
-        self.assertEqual(Template._resolve_for_partners(partner)[partner.id], tier_default)
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Resolution",
+                "is_company": True,
+                "key_account_tier_id": self.tier.id,
+            }
+        )
+        self.assertEqual(
+            Template._resolve_for_partners(partner)[partner.id], tier_default
+        )
         partner.key_account_segment_id = segment
         self.assertEqual(Template._resolve_for_partners(partner)[partner.id], matching)
         partner.key_account_template_id = self.template
-        self.assertEqual(Template._resolve_for_partners(partner)[partner.id], self.template)
+        self.assertEqual(
+            Template._resolve_for_partners(partner)[partner.id], self.template
+        )
 
     def test_query_count_independent_of_partner_count(self):
         partners = self.env["res.partner"]
         for index in range(100):
             partners |= self._make_account("Bulk %s" % index)
         for index, partner in enumerate(partners):
-            self._order(partner, 100.0 + index, self._local(2025, 2, 1 + index % 27, 10, 0, 0))
+            self._order(
+                partner, 100.0 + index, self._local(2025, 2, 1 + index % 27, 10, 0, 0)
+            )
         # warm the caches once (registry, ormcache, compiled views)
         self.Value.compute_for_period(*Q1, partner_ids=partners[:3].ids)
 
@@ -252,14 +385,22 @@ class TestKpiEngine(KpiCommon):
         self.env.invalidate_all()
         with self.assertQueryCount(small):
             self.Value.compute_for_period(*Q1, partner_ids=partners.ids)
-        self.assertEqual(self.Value.search_count([
-            ("partner_id", "in", partners.ids), ("kpi_id", "=", self.kpi["revenue"].id),
-            ("date_from", "=", Q1[0])]), 100)
+        self.assertEqual(
+            self.Value.search_count(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("kpi_id", "=", self.kpi["revenue"].id),
+                    ("date_from", "=", Q1[0]),
+                ]
+            ),
+            100,
+        )
 
     def test_cron_isolates_a_broken_kpi(self):
         self.env.cr.execute(
             "UPDATE key_account_kpi SET domain = %s WHERE id = %s",
-            ["[('no_such_field', '=', 1)]", self.kpi_avg.id])
+            ["[('no_such_field', '=', 1)]", self.kpi_avg.id],
+        )
         self.kpi_avg.invalidate_recordset()
         self.Value._cron_compute_kpis()
         self.assertIn("no_such_field", self.kpi_avg.last_error)

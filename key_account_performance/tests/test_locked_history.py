@@ -52,35 +52,74 @@ class TestLockedHistory(ReviewCommon):
 
     def test_template_and_data_changes_never_alter_past_reviews(self):
         review = self._approve()
-        frozen = [(line.kpi_id.id, line.value, line.target, line.threshold, line.weight, line.score)
-                  for line in review.line_ids]
+        frozen = [
+            (
+                line.kpi_id.id,
+                line.value,
+                line.target,
+                line.threshold,
+                line.weight,
+                line.score,
+            )
+            for line in review.line_ids
+        ]
         version = review.template_version
         score = review.score
         # the rules change, the data change, the period is recomputed
-        self.template.line_ids.filtered(lambda l: l.kpi_id == self.kpi_revenue).write(
-            {"target": 99999.0, "threshold": 1.0, "weight": 9.0})
+        self.template.line_ids.filtered(lambda ln: ln.kpi_id == self.kpi_revenue).write(
+            {"target": 99999.0, "threshold": 1.0, "weight": 9.0}
+        )
         self.assertGreater(self.template.version, version)
         self._order(self.partner_a, 5000.0, self._day(self.P, 20))
-        self.env["key.account.kpi.value"].compute_for_period(*self.P, partner_ids=[self.partner_a.id])
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=[self.partner_a.id]
+        )
         self.cycle.action_generate_reviews()
         review.invalidate_recordset()
         self.assertEqual(review.template_version, version)
         self.assertEqual(review.score, score)
         self.assertEqual(
-            [(line.kpi_id.id, line.value, line.target, line.threshold, line.weight, line.score)
-             for line in review.line_ids], frozen)
+            [
+                (
+                    line.kpi_id.id,
+                    line.value,
+                    line.target,
+                    line.threshold,
+                    line.weight,
+                    line.score,
+                )
+                for line in review.line_ids
+            ],
+            frozen,
+        )
 
     def test_bad_input_is_refused_with_clear_errors(self):
         Cycle = self.env["key.account.review.cycle"]
         with self.assertRaises(ValidationError) as caught:
-            Cycle.create({"period_type": "month", "date_from": "2024-03-31", "date_to": "2024-03-01"})
+            Cycle.create(
+                {
+                    "period_type": "month",
+                    "date_from": "2024-03-31",
+                    "date_to": "2024-03-01",
+                }
+            )
         self.assertIn("before the start", str(caught.exception))
-        Cycle.create({"period_type": "month", "date_from": "2024-03-01", "date_to": "2024-03-31"})
+        Cycle.create(
+            {"period_type": "month", "date_from": "2024-03-01", "date_to": "2024-03-31"}
+        )
         with self.assertRaises(ValidationError) as caught:
-            Cycle.create({"period_type": "month", "date_from": "2024-03-15", "date_to": "2024-04-14"})
+            Cycle.create(
+                {
+                    "period_type": "month",
+                    "date_from": "2024-03-15",
+                    "date_to": "2024-04-14",
+                }
+            )
         self.assertIn("overlaps", str(caught.exception))
         # another type may cover the same days
-        Cycle.create({"period_type": "year", "date_from": "2024-01-01", "date_to": "2024-12-31"})
+        Cycle.create(
+            {"period_type": "year", "date_from": "2024-01-01", "date_to": "2024-12-31"}
+        )
         review = self._fill_and_submit(self.review.with_user(self.kam))
         with self.assertRaises(UserError):
             review.with_user(self.leader).action_reject()
@@ -98,23 +137,36 @@ class TestLockedHistory(ReviewCommon):
                 raise ValueError("simulated failure of one account")
             return original(self_, partners, date_from, date_to, company)
 
-        with patch.object(KeyAccountKpiValue, "_compute_values", compute), \
-                mute_logger("odoo.addons.key_account_performance.models.key_account_kpi_engine"):
-            self.env["key.account.kpi.value"].with_company(self.company)._cron_compute_kpis()
+        with (
+            patch.object(KeyAccountKpiValue, "_compute_values", compute),
+            mute_logger(
+                "odoo.addons.key_account_performance.models.key_account_kpi_engine"
+            ),
+        ):
+            self.env["key.account.kpi.value"].with_company(
+                self.company
+            )._cron_compute_kpis()
         # the running period had never been computed before this run
-        values = self.env["key.account.kpi.value"].search([
-            ("date_from", "=", self.N[0]), ("date_to", "=", self.N[1])])
+        values = self.env["key.account.kpi.value"].search(
+            [("date_from", "=", self.N[0]), ("date_to", "=", self.N[1])]
+        )
         self.assertIn(self.partner_a, values.partner_id)
         self.assertNotIn(broken, values.partner_id)
 
     def test_partner_smart_buttons_open_the_account_reviews_and_actions(self):
         partner = self.partner_a.with_user(self.kam)
-        self.env["key.account.improvement.action"].create({
-            "name": "Quarterly business review", "partner_id": self.partner_a.id,
-            "user_id": self.kam.id})
+        self.env["key.account.improvement.action"].create(
+            {
+                "name": "Quarterly business review",
+                "partner_id": self.partner_a.id,
+                "user_id": self.kam.id,
+            }
+        )
         self.assertEqual(partner.key_account_review_count, 1)
         self.assertEqual(partner.key_account_action_count, 1)
         action = partner.action_view_key_account_reviews()
-        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), self.review)
+        self.assertEqual(
+            self.env[action["res_model"]].search(action["domain"]), self.review
+        )
         action = partner.action_view_key_account_actions()
         self.assertEqual(action["res_model"], "key.account.improvement.action")

@@ -1,3 +1,5 @@
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged, users
 from odoo.tools import mute_logger
@@ -11,7 +13,6 @@ REWORK = "key_account_performance.mail_activity_type_review_rework"
 
 @tagged("post_install", "-at_install")
 class TestReviewWorkflow(ReviewCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -28,9 +29,13 @@ class TestReviewWorkflow(ReviewCommon):
         with Form(self.env["key.account.review.cycle"]) as form:
             form.period_type = "quarter"
             form.date_from = self.P0[0]
-            self.assertEqual(form.date_to, self.P0[1], "the end follows the period type")
+            self.assertEqual(
+                form.date_to, self.P0[1], "the end follows the period type"
+            )
         cycle = form.record
-        self.assertEqual(cycle.name, "%d Q%d" % (self.P0[0].year, (self.P0[0].month - 1) // 3 + 1))
+        self.assertEqual(
+            cycle.name, "%d Q%d" % (self.P0[0].year, (self.P0[0].month - 1) // 3 + 1)
+        )
         ids = cycle.action_generate_reviews()
         self.assertEqual(cycle.state, "in_progress")
         # every key account gets a review, also those the manager does not see
@@ -40,30 +45,56 @@ class TestReviewWorkflow(ReviewCommon):
         self.assertIn(self.partner_b, reviews)
         review = reviews[self.partner_a]
         self.assertEqual(review.user_id, self.kam)
-        self.assertEqual(review.approver_id, self.leader, "the team leader of the KAM approves")
+        self.assertEqual(
+            review.approver_id, self.leader, "the team leader of the KAM approves"
+        )
         self.assertEqual(review.template_id, self.template)
         self.assertEqual(review.template_version, self.template.version)
         self.assertEqual(review.state, "draft")
-        self.assertEqual(review.line_ids.kpi_id, self.kpi_revenue | self.kpi_orders | self.kpi_manual)
+        self.assertEqual(
+            review.line_ids.kpi_id, self.kpi_revenue | self.kpi_orders | self.kpi_manual
+        )
         revenue = self._line(review, self.kpi_revenue)
-        self.assertRecordValues(revenue, [{
-            "value": 1200.0, "has_value": True, "target": 1000.0, "threshold": 200.0,
-            "weight": 2.0, "score": 100.0, "status": "good", "is_manual": False}])
+        self.assertRecordValues(
+            revenue,
+            [
+                {
+                    "value": 1200.0,
+                    "has_value": True,
+                    "target": 1000.0,
+                    "threshold": 200.0,
+                    "weight": 2.0,
+                    "score": 100.0,
+                    "status": "good",
+                    "is_manual": False,
+                }
+            ],
+        )
         self.assertEqual(revenue.kpi_value_id.sudo().value, 1200.0)
         manual = self._line(review, self.kpi_manual)
         self.assertTrue(manual.is_manual)
-        self.assertFalse(manual.has_value, "no manual value entered yet: no data, not 0")
+        self.assertFalse(
+            manual.has_value, "no manual value entered yet: no data, not 0"
+        )
         # KAM 2 has no team: any key-account manager other than the KAM approves
         approver_b = reviews[self.partner_b].approver_id
         self.assertTrue(approver_b)
         self.assertNotEqual(approver_b, self.kam2)
-        self.assertTrue(approver_b.has_group("key_account_performance.group_key_account_manager"))
+        self.assertTrue(
+            approver_b.has_group("key_account_performance.group_key_account_manager")
+        )
 
         # generating twice creates no duplicates
         self.assertEqual(cycle.action_generate_reviews(), [])
         self.assertEqual(len(self._reviews(cycle.sudo())), len(reviews))
-        self.assertEqual(self.env["key.account.review"].sudo().search_count([
-            ("cycle_id", "=", cycle.id), ("partner_id", "=", self.partner_a.id)]), 1)
+        self.assertEqual(
+            self.env["key.account.review"]
+            .sudo()
+            .search_count(
+                [("cycle_id", "=", cycle.id), ("partner_id", "=", self.partner_a.id)]
+            ),
+            1,
+        )
 
     def test_generated_review_scores(self):
         review = self.review_a
@@ -81,11 +112,15 @@ class TestReviewWorkflow(ReviewCommon):
             cycle.action_generate_reviews()
 
     def test_one_review_per_account_and_cycle(self):
-        with mute_logger("odoo.sql_db"), self.assertRaises(Exception):
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
             with self.env.cr.savepoint():
-                self.env["key.account.review"].create({
-                    "cycle_id": self.cycle.id, "partner_id": self.partner_a.id,
-                    "user_id": self.kam.id})
+                self.env["key.account.review"].create(
+                    {
+                        "cycle_id": self.cycle.id,
+                        "partner_id": self.partner_a.id,
+                        "user_id": self.kam.id,
+                    }
+                )
 
     def test_trend_against_previous_review(self):
         self.assertFalse(self.review_a.previous_review_id)
@@ -122,17 +157,32 @@ class TestReviewWorkflow(ReviewCommon):
         self.assertEqual(len(approval), 1)
         self.assertEqual(approval.user_id, self.leader)
         # the manual value is written back for formulas and history
-        value = self.env["key.account.kpi.value"].search([
-            ("partner_id", "=", self.partner_a.id), ("kpi_id", "=", self.kpi_manual.id),
-            ("date_from", "=", self.P[0]), ("date_to", "=", self.P[1])])
-        self.assertRecordValues(value, [{"value": 4.0, "is_manual": True, "target": 5.0}])
+        value = self.env["key.account.kpi.value"].search(
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("kpi_id", "=", self.kpi_manual.id),
+                ("date_from", "=", self.P[0]),
+                ("date_to", "=", self.P[1]),
+            ]
+        )
+        self.assertRecordValues(
+            value, [{"value": 4.0, "is_manual": True, "target": 5.0}]
+        )
         self.assertEqual(manual.kpi_value_id, value)
         # chatter: the state change is tracked
         self.env.flush_all()
         self.env.cr.precommit.run()
-        tracked = self.env["mail.tracking.value"].sudo().search([
-            ("mail_message_id.model", "=", review._name), ("mail_message_id.res_id", "=", review.id),
-            ("field_id.name", "=", "state")])
+        tracked = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id.model", "=", review._name),
+                    ("mail_message_id.res_id", "=", review.id),
+                    ("field_id.name", "=", "state"),
+                ]
+            )
+        )
         self.assertIn("Submitted", tracked.mapped("new_value_char"))
 
     @users("kap_rt_kam")
@@ -154,7 +204,9 @@ class TestReviewWorkflow(ReviewCommon):
             self._line(review, self.kpi_revenue).value = 5000.0
         with self.assertRaises(UserError):
             self._line(review, self.kpi_manual).target = 2.0
-        self._line(review, self.kpi_revenue).comment = "Two big orders slipped to next quarter"
+        self._line(
+            review, self.kpi_revenue
+        ).comment = "Two big orders slipped to next quarter"
 
     def test_self_approval_refused(self):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
@@ -196,7 +248,9 @@ class TestReviewWorkflow(ReviewCommon):
         review.action_approve()
         self.assertEqual(review.state, "approved")
         self.assertEqual(review.approved_by_id, self.leader)
-        self.assertFalse(self._activities(review, APPROVAL), "the approval to-do is closed")
+        self.assertFalse(
+            self._activities(review, APPROVAL), "the approval to-do is closed"
+        )
         self.assertFalse(review.can_approve)
 
     @users("kap_rt_manager")
@@ -230,26 +284,38 @@ class TestReviewWorkflow(ReviewCommon):
         self.assertEqual(review.state, "submitted")
         # the wizard refuses an empty reason too
         wizard_action = review.action_open_reject_wizard()
-        wizard_form = Form(self.env[wizard_action["res_model"]].with_context(wizard_action["context"]))
+        wizard_form = Form(
+            self.env[wizard_action["res_model"]].with_context(
+                **wizard_action["context"]
+            )
+        )
         with self.assertRaises(AssertionError):
             wizard_form.save()
         wizard_form.reason = "Relationship score is not backed by any meeting note."
         wizard_form.save().action_reject()
         self.assertEqual(review.state, "rejected")
-        self.assertEqual(review.reject_reason, "Relationship score is not backed by any meeting note.")
+        self.assertEqual(
+            review.reject_reason,
+            "Relationship score is not backed by any meeting note.",
+        )
         self.assertFalse(self._activities(review, APPROVAL))
         rework = self._activities(review, REWORK)
         self.assertEqual(len(rework), 1)
         self.assertEqual(rework.user_id, self.kam)
-        self.assertTrue(review.message_ids.filtered(
-            lambda m: "not backed by any meeting note" in str(m.body)))
+        self.assertTrue(
+            review.message_ids.filtered(
+                lambda m: "not backed by any meeting note" in str(m.body)
+            )
+        )
 
     def test_rejected_review_back_to_kam(self):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
         review.with_user(self.leader).action_reject(reason="Add the meeting notes")
         # editable again by the KAM, and resubmitted
         review = review.with_user(self.kam)
-        self._line(review, self.kpi_manual).write({"value": 5.0, "comment": "See meeting notes"})
+        self._line(review, self.kpi_manual).write(
+            {"value": 5.0, "comment": "See meeting notes"}
+        )
         review.action_submit()
         self.assertEqual(review.state, "submitted")
         self.assertFalse(review.reject_reason)
@@ -257,14 +323,18 @@ class TestReviewWorkflow(ReviewCommon):
         self.assertEqual(len(self._activities(review, APPROVAL)), 1)
         review.with_user(self.leader).action_approve()
         self.assertEqual(review.state, "approved")
-        self.assertFalse(self._activities(review, APPROVAL) | self._activities(review, REWORK))
+        self.assertFalse(
+            self._activities(review, APPROVAL) | self._activities(review, REWORK)
+        )
 
     # ------------------------------------------------------------------
     # Frozen and read-only
     # ------------------------------------------------------------------
     def test_submitted_lines_frozen(self):
         review = self._fill_and_submit(self.review_a.with_user(self.kam))
-        before = review.line_ids.read(["value", "target", "threshold", "weight", "score"])
+        before = review.line_ids.read(
+            ["value", "target", "threshold", "weight", "score"]
+        )
         score = review.score
         with self.assertRaises(UserError):
             self._line(review, self.kpi_manual).write({"value": 1.0})
@@ -274,10 +344,15 @@ class TestReviewWorkflow(ReviewCommon):
         self._order(self.partner_a, 5000.0, self._day(self.P, 50))
         self._order(self.partner_b, 5000.0, self._day(self.P, 50))
         self.env["key.account.kpi.value"].compute_for_period(*self.P)
-        self.template.line_ids.filtered(lambda l: l.kpi_id == self.kpi_revenue).target = 9000.0
+        self.template.line_ids.filtered(
+            lambda ln: ln.kpi_id == self.kpi_revenue
+        ).target = 9000.0
         self.cycle.action_generate_reviews()
         review.invalidate_recordset()
-        self.assertEqual(review.line_ids.read(["value", "target", "threshold", "weight", "score"]), before)
+        self.assertEqual(
+            review.line_ids.read(["value", "target", "threshold", "weight", "score"]),
+            before,
+        )
         self.assertEqual(review.score, score)
         self.assertEqual(self._line(review, self.kpi_revenue).value, 600.0)
         # ... while the draft review of B follows the new figures and bands
@@ -297,7 +372,9 @@ class TestReviewWorkflow(ReviewCommon):
             with self.assertRaises(UserError):
                 review.with_user(user).write({"state": "draft"})
             with self.assertRaises(UserError):
-                self._line(review, self.kpi_manual).with_user(user).write({"comment": "changed"})
+                self._line(review, self.kpi_manual).with_user(user).write(
+                    {"comment": "changed"}
+                )
         with self.assertRaises(UserError):
             review.with_user(self.admin).unlink()
         with self.assertRaises(UserError):
@@ -325,7 +402,9 @@ class TestReviewWorkflow(ReviewCommon):
     @users("kap_rt_kam", "kap_rt_leader", "kap_rt_admin")
     def test_views_open_for_each_role(self):
         for model in ("key.account.review", "key.account.review.cycle"):
-            views = self.env[model].get_views([(False, "list"), (False, "form"), (False, "search")])
+            views = self.env[model].get_views(
+                [(False, "list"), (False, "form"), (False, "search")]
+            )
             self.assertTrue(views["views"]["form"]["arch"])
         form = Form(self.review_a.with_env(self.env))
         self.assertEqual(form.state, "draft")
@@ -336,13 +415,26 @@ class TestReviewWorkflow(ReviewCommon):
         month = kpi_math.last_closed_period(self.today, "month")
         Cycle = self.env["key.account.review.cycle"]
         Cycle._cron_create_cycles()
-        cycle = Cycle.search([("company_id", "=", self.company.id), ("date_from", "=", month[0]),
-                              ("date_to", "=", month[1])])
+        cycle = Cycle.search(
+            [
+                ("company_id", "=", self.company.id),
+                ("date_from", "=", month[0]),
+                ("date_to", "=", month[1]),
+            ]
+        )
         self.assertEqual(len(cycle), 1)
         self.assertEqual(cycle.period_type, "month")
         self.assertEqual(cycle.state, "in_progress")
         self.assertIn(self.partner_a, cycle.review_ids.partner_id)
         Cycle._cron_create_cycles()
-        self.assertEqual(Cycle.search_count([("date_from", "=", month[0]), ("date_to", "=", month[1]),
-                                             ("company_id", "=", self.company.id)]), 1)
+        self.assertEqual(
+            Cycle.search_count(
+                [
+                    ("date_from", "=", month[0]),
+                    ("date_to", "=", month[1]),
+                    ("company_id", "=", self.company.id),
+                ]
+            ),
+            1,
+        )
         self.assertEqual(len(cycle.review_ids), len(set(cycle.review_ids.partner_id)))

@@ -5,6 +5,7 @@ bands, NPS / CSAT, growth, RFM quintiles and CLV formulas are plain functions
 over plain values, so they can be tested (property-based) without a database.
 The ORM layer gathers data in grouped queries and calls these functions.
 """
+
 import calendar
 import datetime
 import math
@@ -18,6 +19,7 @@ DEFAULT_GRADE_BANDS = (("A", 85.0), ("B", 70.0), ("C", 50.0), ("D", 0.0))
 # Periods (inclusive dates, calendar months / quarters / years)
 # ---------------------------------------------------------------------------
 
+
 def period_bounds(day, period_type):
     """Return (date_from, date_to) of the calendar period containing ``day``."""
     if period_type == "month":
@@ -27,7 +29,9 @@ def period_bounds(day, period_type):
         first_month = 3 * ((day.month - 1) // 3) + 1
         start = datetime.date(day.year, first_month, 1)
         last_month = first_month + 2
-        end = datetime.date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+        end = datetime.date(
+            day.year, last_month, calendar.monthrange(day.year, last_month)[1]
+        )
     elif period_type == "year":
         start = datetime.date(day.year, 1, 1)
         end = datetime.date(day.year, 12, 31)
@@ -70,7 +74,9 @@ def previous_period(date_from, date_to):
         start = add_months(date_from, -months)
         return start, date_from - datetime.timedelta(days=1)
     days = (date_to - date_from).days + 1
-    return date_from - datetime.timedelta(days=days), date_from - datetime.timedelta(days=1)
+    return date_from - datetime.timedelta(days=days), date_from - datetime.timedelta(
+        days=1
+    )
 
 
 def same_period_last_year(date_from, date_to):
@@ -139,8 +145,10 @@ PERIOD_MAX_DATE = datetime.date(2999, 12, 31)
 
 def period_in_range(date_from, date_to):
     """True when both dates lie in [PERIOD_MIN_DATE, PERIOD_MAX_DATE]."""
-    return (PERIOD_MIN_DATE <= date_from <= PERIOD_MAX_DATE
-            and PERIOD_MIN_DATE <= date_to <= PERIOD_MAX_DATE)
+    return (
+        PERIOD_MIN_DATE <= date_from <= PERIOD_MAX_DATE
+        and PERIOD_MIN_DATE <= date_to <= PERIOD_MAX_DATE
+    )
 
 
 def elapsed_span(date_from, date_to, today):
@@ -161,6 +169,7 @@ def elapsed_span(date_from, date_to, today):
 # ---------------------------------------------------------------------------
 # Scores and grades
 # ---------------------------------------------------------------------------
+
 
 def kpi_score(value, target, threshold, direction="higher"):
     """Score 0-100 of one KPI value.
@@ -245,6 +254,7 @@ def trend(score, previous_score):
 # KPI arithmetic
 # ---------------------------------------------------------------------------
 
+
 def growth(current, previous):
     """% change of ``current`` against ``previous``; None without a base."""
     if current is None or previous is None or previous == 0:
@@ -282,6 +292,7 @@ def csat_from_counts(counts, scale_max=5):
 # Customer value
 # ---------------------------------------------------------------------------
 
+
 def quintile_scores(values, higher_is_better=True):
     """Map each key of ``values`` ({key: number}) to a 1-5 quintile score."""
     if not values:
@@ -312,8 +323,13 @@ def rfm_segment(recency_score, frequency_score, monetary_score):
     return "needs_attention"
 
 
-def predictive_clv(average_order_value, orders_per_year, gross_margin_pct, lifetime_years,
-                   discount_rate=0.1):
+def predictive_clv(
+    average_order_value,
+    orders_per_year,
+    gross_margin_pct,
+    lifetime_years,
+    discount_rate=0.1,
+):
     """Predictive CLV: yearly margin over the expected lifetime, discounted."""
     if average_order_value is None or orders_per_year is None:
         return None
@@ -341,15 +357,22 @@ def expected_lifetime_years(churn_rate_pct, cap=10.0):
 # Why a score moved
 # ---------------------------------------------------------------------------
 
+
 def score_points(pairs):
     """{key: points} of {key: (score, weight)}: each KPI's share of the
     weighted score. The points of the pairs that count (a score and a
     positive weight) add up to ``weighted_score`` of the same pairs."""
-    total = sum(weight for score, weight in pairs.values()
-                if score is not None and weight and weight > 0)
+    total = sum(
+        weight
+        for score, weight in pairs.values()
+        if score is not None and weight and weight > 0
+    )
     return {
-        key: (score * weight / total
-              if total and score is not None and weight and weight > 0 else 0.0)
+        key: (
+            score * weight / total
+            if total and score is not None and weight and weight > 0
+            else 0.0
+        )
         for key, (score, weight) in pairs.items()
     }
 
@@ -369,8 +392,10 @@ def score_breakdown(current, previous, comparable=None):
     points = score_points(current)
     previous_points = score_points(previous)
     if comparable is None:
-        comparable = (weighted_score(current.values()) is not None
-                      and weighted_score(previous.values()) is not None)
+        comparable = (
+            weighted_score(current.values()) is not None
+            and weighted_score(previous.values()) is not None
+        )
     result = {}
     for key in list(current) + [key for key in previous if key not in current]:
         now = points.get(key, 0.0)
