@@ -248,13 +248,18 @@ def scorecard_png(user, args, lang):
     language, as a PNG of its first page (pdftoppm); fails when a Chinese
     scorecard has no Chinese text (no CJK font for wkhtmltopdf)."""
     approved = user.call(
-        "key.account.review", "search", [("state", "=", "approved")], order="date_to desc", limit=1
+        "key.account.review",
+        "search",
+        [("state", "=", "approved")],
+        order="date_to desc",
+        limit=1,
     )
     if not approved:
         return None
     # printed in the reader's language, as the web client asks for it
     response = user.session.get(
-        "%s/report/pdf/key_account_performance.report_key_account_review/%d" % (args.url, approved[0]),
+        "%s/report/pdf/key_account_performance.report_key_account_review/%d"
+        % (args.url, approved[0]),
         params={"context": json.dumps({"lang": lang})},
         timeout=300,
     )
@@ -268,12 +273,20 @@ def scorecard_png(user, args, lang):
         if short == "zh":
             # wkhtmltopdf may write some CJK glyphs as Kangxi radicals: compare NFKC forms
             text = unicodedata.normalize(
-                "NFKC", subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+                "NFKC",
+                subprocess.run(
+                    ["pdftotext", pdf, "-"], capture_output=True, text=True
+                ).stdout,
             )
             if "计分卡" not in text:
-                fail("the Chinese scorecard PDF has no Chinese title (大客户绩效计分卡): no CJK font or no translation?")
+                fail(
+                    "the Chinese scorecard PDF has no Chinese title (大客户绩效计分卡): no CJK font or no translation?"
+                )
         prefix = os.path.join(tmp, "page")
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, prefix], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, prefix],
+            check=True,
+        )
         page = sorted(name for name in os.listdir(tmp) if name.endswith(".png"))[0]
         path = os.path.join(args.out, "manager_%s_scorecard_pdf.png" % short)
         shutil.copyfile(os.path.join(tmp, page), path)
