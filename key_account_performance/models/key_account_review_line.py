@@ -70,6 +70,9 @@ class KeyAccountReviewLine(models.Model):
         "key.account.kpi.value",
         string="Measured Value",
         ondelete="set null",
+        # deleting values (a recomputation, a deleted account) finds the lines
+        # pointing at them through this index, not a scan of every line
+        index="btree_not_null",
         readonly=True,
         help="The computed value the line was filled from.",
     )
