@@ -255,6 +255,41 @@ def test_compute_for_period(rpc, key_account_order):
     assert order["amount_untaxed"] == pytest.approx(4 * 1234.5)
 
 
+def test_score_breakdown_over_xmlrpc(rpc, key_account_order):
+    """The breakdown travels over XML-RPC and adds up. The previous quarter
+    is not computed: every row lacks a previous value (False, not None, which
+    XML-RPC cannot carry)."""
+    partner_id, _order = key_account_order
+    rpc(
+        "key.account.kpi.value",
+        "compute_for_period",
+        "2025-01-01",
+        "2025-03-31",
+        [partner_id],
+    )
+    rows = rpc(
+        "res.partner",
+        "key_account_score_breakdown",
+        [partner_id],
+        "2025-01-01",
+        "2025-03-31",
+    )
+    assert rows, "no breakdown rows"
+    keys = {"kpi_code", "value", "score", "weight", "points", "previous_points"}
+    assert all(keys | {"delta_points"} <= set(row) for row in rows), rows[0]
+    assert all(row["previous_value"] is False for row in rows), rows
+    partner = rpc(
+        "res.partner",
+        "read",
+        [partner_id],
+        fields=["key_account_score", "key_account_score_date"],
+    )[0]
+    if partner["key_account_score_date"] == "2025-03-31":
+        assert sum(row["points"] for row in rows) == pytest.approx(
+            partner["key_account_score"], abs=0.01
+        )
+
+
 def test_compute_for_period_rejects_a_bad_date(rpc, key_account_order):
     partner_id, _order = key_account_order
     with pytest.raises(xmlrpc.client.Fault) as exc:

@@ -145,6 +145,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
         self._write_score_history(
             partners, scores, previous, grade_bands, date_from, date_to, today, company
         )
+        self._refresh_next_period_trend(partners, scores, date_from, date_to)
         return value_ids
 
     @api.model
@@ -751,6 +752,52 @@ class KeyAccountKpiEngine(models.AbstractModel):
             )
         )
         History.invalidate_model()
+
+    @api.model
+    def _refresh_next_period_trend(self, partners, scores, date_from, date_to):
+        """The period after this one compares with this one: when it is already
+        computed (periods computed out of order, or this one recomputed), its
+        previous score and trend, in the score history and on the accounts that
+        show it, follow this period's new scores. Two statements, whatever the
+        number of accounts."""
+        next_from, next_to = kpi_math.next_period(date_from, date_to)
+        pids = list(partners)
+        self.env["key.account.score.history"].flush_model()
+        self.env.execute_query(
+            SQL(
+                """
+            UPDATE key_account_score_history h
+               SET previous_score = x.s, has_previous = x.s IS NOT NULL,
+                   trend = CASE WHEN x.s IS NULL THEN 0 ELSE h.score - x.s END
+              FROM unnest(%(p)s::int[], %(s)s::float8[]) AS x(id, s)
+             WHERE h.partner_id = x.id
+               AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
+               AND (h.previous_score, h.has_previous) IS DISTINCT FROM (x.s, x.s IS NOT NULL)
+        """,
+                p=pids,
+                s=[scores.get(pid) for pid in pids],
+                next_from=next_from,
+                next_to=next_to,
+            )
+        )
+        self.env.execute_query(
+            SQL(
+                """
+            UPDATE res_partner p
+               SET key_account_trend = h.trend
+              FROM key_account_score_history h
+             WHERE h.partner_id = p.id AND p.id = ANY(%(p)s)
+               AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
+               AND p.key_account_score_date = %(next_to)s
+               AND p.key_account_trend IS DISTINCT FROM h.trend
+        """,
+                p=pids,
+                next_from=next_from,
+                next_to=next_to,
+            )
+        )
+        self.env["key.account.score.history"].invalidate_model()
+        self.env["res.partner"].browse(pids).invalidate_recordset(["key_account_trend"])
 
     @api.model
     def _manager_teams(self, user_ids):

@@ -734,17 +734,22 @@ class ResPartner(models.Model):
         mean of the KPI scores) and ``delta_points`` to the change against the
         previous period of the same length (the trend; 0 when either period
         has no score). A KPI that had a value in the previous period but has
-        none now is listed too, with ``value`` None and 0 points, so that the
-        changes still add up. Contacts answer for their company.
+        none now is listed too, with ``value`` False and 0 points, so that the
+        changes still add up. Contacts answer for their company. Missing
+        values are False, as in ``read()``: XML-RPC cannot carry None.
         """
         self.ensure_one()
         date_from, date_to = self.env["key.account.kpi.value"]._parse_period(
             date_from, date_to
         )
         partner = self.commercial_partner_id
-        return self._key_account_breakdown_data({(partner.id, date_from, date_to)}).get(
+        rows = self._key_account_breakdown_data({(partner.id, date_from, date_to)}).get(
             (partner.id, date_from, date_to), []
         )
+        return [
+            {key: False if item is None else item for key, item in row.items()}
+            for row in rows
+        ]
 
     @api.model
     def _key_account_breakdown_data(self, periods):

@@ -75,7 +75,34 @@ class TestScoreBreakdown(ReviewCommon):
         self.assertTrue(by_code["revenue"]["has_previous"])
         for row in rows:
             for item in row.values():
-                self.assertIsInstance(item, (int, float, str, bool, type(None)))
+                # no None: XML-RPC cannot carry it (False, as read() gives)
+                self.assertIsInstance(item, (int, float, str, bool))
+
+    def test_periods_computed_out_of_order(self):
+        """P first, then P0: P's trend (account and history) follows P0's
+        scores, so the changes still add up to the trend the account shows."""
+        Value = self.env["key.account.kpi.value"]
+        History = self.env["key.account.score.history"]
+        Value.search([("date_from", "in", (self.P0[0], self.P[0]))]).unlink()
+        History.search([("date_from", "in", (self.P0[0], self.P[0]))]).unlink()
+        Value.compute_for_period(*self.P)
+        self.assertAlmostEqual(self.partner_a.key_account_score, 50.0)
+        self.assertEqual(self.partner_a.key_account_trend, 0.0, "nothing to compare")
+        Value.compute_for_period(*self.P0)
+        # the account still shows P, now compared with P0
+        self.assertEqual(self.partner_a.key_account_score_date, self.P[1])
+        self.assertAlmostEqual(self.partner_a.key_account_score, 50.0)
+        self.assertAlmostEqual(self.partner_a.key_account_trend, -25.0)
+        row = History.search(
+            [("partner_id", "=", self.partner_a.id), ("date_from", "=", self.P[0])]
+        )
+        self.assertTrue(row.has_previous)
+        self.assertAlmostEqual(row.previous_score, 75.0)
+        self.assertAlmostEqual(row.trend, -25.0)
+        self.assertAlmostEqual(
+            sum(r["delta_points"] for r in self._rows()),
+            self.partner_a.key_account_trend,
+        )
 
     def test_manual_value_and_vanished_kpi(self):
         """A KPI with a value only now, and one with a value only before: the sums still hold."""
@@ -94,8 +121,8 @@ class TestScoreBreakdown(ReviewCommon):
         rows = self._rows()
         by_code = self._by_code(rows)
         manual = by_code["t_rv_relationship"]
-        self.assertIsNone(manual["value"])
-        self.assertIsNone(manual["value_id"])
+        self.assertIs(manual["value"], False)
+        self.assertIs(manual["value_id"], False)
         self.assertEqual(manual["points"], 0.0)
         self.assertAlmostEqual(manual["previous_points"], 25.0)
         self.assertAlmostEqual(manual["delta_points"], -25.0)
