@@ -596,9 +596,9 @@ class ResPartner(models.Model):
             if engine:
                 raise UserError(
                     self.env._(
-                        "%(fields)s are computed by the key-account engine and cannot be written "
-                        "directly: recompute them (Compute KPIs now, or compute_for_period / "
-                        "compute_key_account_value over RPC).",
+                        "These fields are computed by the key-account engine and cannot be "
+                        "written directly: %(fields)s. Recompute them (Compute KPIs now, or "
+                        "compute_for_period / compute_key_account_value over RPC).",
                         fields=", ".join(
                             sorted(
                                 self._fields[name].string
