@@ -275,25 +275,28 @@ class KeyAccountKpiValue(models.Model):
         return self._compute_values(partners, date_from, date_to, company)
 
     @api.model
-    def _parse_period(self, date_from, date_to):
-        def parse(value, label):
-            if isinstance(value, datetime.datetime):
-                return value.date()
-            if isinstance(value, datetime.date):
-                return value
-            if isinstance(value, str):
-                with contextlib.suppress(ValueError):  # not a date: the error below
-                    return datetime.date.fromisoformat(value.strip())
-            raise ValidationError(
-                self.env._(
-                    "%(label)s must be a date in the form YYYY-MM-DD, got %(value)r.",
-                    label=label,
-                    value=value,
-                )
+    @api.model
+    def _parse_date(self, value, label):
+        """A date from a date, a datetime or a 'YYYY-MM-DD' string (RPC), else
+        a ValidationError naming the argument ``label``."""
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):  # not a date: the error below
+                return datetime.date.fromisoformat(value.strip())
+        raise ValidationError(
+            self.env._(
+                "%(label)s must be a date in the form YYYY-MM-DD, got %(value)r.",
+                label=label,
+                value=value,
             )
+        )
 
-        date_from = parse(date_from, "date_from")
-        date_to = parse(date_to, "date_to")
+    def _parse_period(self, date_from, date_to):
+        date_from = self._parse_date(date_from, "date_from")
+        date_to = self._parse_date(date_to, "date_to")
         if not kpi_math.period_in_range(date_from, date_to):
             raise UserError(
                 self.env._(

@@ -3,7 +3,7 @@ import datetime
 import numpy as np
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import customer_value, kpi_math
@@ -902,9 +902,22 @@ class ResPartner(models.Model):
                 self.env._("Only key-account users can recompute customer value.")
             )
         company = self.env.company
-        as_of = fields.Date.to_date(as_of) if as_of else fields.Date.context_today(self)
+        Value = self.env["key.account.kpi.value"]
+        as_of = (
+            Value._parse_date(as_of, "as_of")
+            if as_of
+            else fields.Date.context_today(self)
+        )
         if horizon_days:
-            horizon = int(horizon_days)
+            try:
+                horizon = int(horizon_days)
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    self.env._(
+                        "horizon_days must be a whole number of days, got %(value)r.",
+                        value=horizon_days,
+                    )
+                ) from None
         else:
             horizon = kpi_math.period_days(
                 *kpi_math.period_bounds(

@@ -303,6 +303,21 @@ class TestDefects(ReviewCommon):
         partner.with_user(self.admin)._compute_key_account_customer_value(self.company)
         self.assertTrue(partner.key_account_clv)
 
+    def test_customer_value_bad_arguments_named(self):
+        """Over RPC, a bad as_of or horizon gets an error naming it, not a
+        ValueError from the parser."""
+        Partner = self.env["res.partner"]
+        with self.assertRaisesRegex(
+            ValidationError, "as_of must be a date.*2026-13-01"
+        ):
+            Partner.compute_key_account_value("2026-13-01")
+        with self.assertRaisesRegex(ValidationError, "horizon_days must be a whole"):
+            Partner.compute_key_account_value("2026-09-30", "abc")
+        with self.assertRaisesRegex(UserError, "at least one day"):
+            Partner.compute_key_account_value("2026-09-30", -5)
+        result = Partner.compute_key_account_value("2026-09-30", "30")
+        self.assertEqual((result["as_of"], result["horizon_days"]), ("2026-09-30", 30))
+
     def test_kam_cannot_reclassify_own_account(self):
         other_tier = self.env["key.account.tier"].create(
             {"name": "Defects tier 2", "sequence": 97}
