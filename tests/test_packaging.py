@@ -1,8 +1,10 @@
 """setup.py packages the addon the OCA way, and Odoo finds the installed copy."""
 
+import email.parser
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import textwrap
@@ -79,6 +81,29 @@ def test_distribution_name_and_version(installed, venv_python, manifest):
     assert dist_infos == [f"odoo_addon_{ADDON}-{manifest['version']}.dist-info"], (
         dist_infos
     )
+
+
+def _requirement_name(req):
+    """The normalized distribution name of a PEP 508 requirement string."""
+    name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req).group(1)
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_metadata_requires_the_external_dependencies(installed, manifest):
+    """--no-deps installs nothing else: the METADATA must still name numpy and
+    scikit-learn (the manifest's external_dependencies) for a real install."""
+    external = manifest["external_dependencies"]["python"]
+    assert {_requirement_name(d) for d in external} >= {"numpy", "scikit-learn"}
+    (dist_info,) = installed.glob("*.dist-info")
+    metadata = email.parser.Parser().parsestr(
+        (dist_info / "METADATA").read_text(encoding="utf-8")
+    )
+    requires = metadata.get_all("Requires-Dist") or []
+    # unconditional requirements (no environment marker such as `; extra == ...`)
+    assert not [r for r in requires if ";" in r], requires
+    assert sorted(_requirement_name(r) for r in requires) == sorted(
+        _requirement_name(d) for d in external
+    ), requires
 
 
 def test_installed_tree_holds_every_file(installed, manifest, addon_dir):
