@@ -108,6 +108,7 @@ class CustomerValueCommon(TransactionCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestCustomerValuePrediction(CustomerValueCommon):
     """A constructed history: 100 customers buying at their own rhythm; half stop."""
 
@@ -318,6 +319,7 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestCustomerValueSmallHistory(CustomerValueCommon):
     def test_rhythm_fallback_bounded(self):
         customers = self._customers(3, "Small customer")
@@ -418,6 +420,7 @@ class TestCustomerValueInvoices(AccountTestInvoicingCommon):
         self.assertAlmostEqual(self.customer.key_account_revenue_12m, 777.0, places=2)
 
 
+@tagged("post_install", "-at_install")
 class TestKeyAccountSurvey(TransactionCase):
     @classmethod
     def setUpClass(cls):
