@@ -262,6 +262,16 @@ def test_no_addon_group_no_key_account_data(world):
         denied(client, "res.partner", "read", [partner], ["key_account_score"])
     sales = world["users"]["sales"][0]
     assert sales("res.partner", "read", [partner], ["name", "email"])[0]["name"]
+    # a read of every field (what odoorpc's browse() does) works too, without
+    # the key-account data or its counts
+    row = sales("res.partner", "read", [partner])[0]
+    assert row["name"]
+    assert not set(KEY_ACCOUNT_FIELDS) & set(row)
+    assert not {
+        "key_account_value_count",
+        "key_account_review_count",
+        "key_account_action_count",
+    } & set(row)
     sales("res.partner", "write", [partner], {"phone": "+86 21 5555 0199"})
     order = sales("sale.order", "create", {"partner_id": partner})
     assert (
@@ -319,6 +329,12 @@ def test_kam_cannot_reclassify_own_account(world):
         {"key_account_tier_id": other_tier},
         {"key_account_manager_id": world["users"]["kam2"][1]},
         {"key_account_template_id": False},
+        {
+            "key_account_segment_id": world["admin"](
+                "key.account.segment", "search", [], limit=1
+            )[0]
+        },
+        {"key_account_tier_locked": True},
     ):
         assert "Only key-account managers" in fault(
             kam1, "res.partner", "write", [own], vals
@@ -451,3 +467,62 @@ def test_simultaneous_approvals(world, db_settings):
     winner = next(name for name, value in results.items() if value is True)
     assert row["state"] == "approved"
     assert row["approved_by_id"][0] == world["users"][winner][1]
+
+
+@pytest.mark.parametrize("callers", [2, 4])
+def test_simultaneous_computations_over_rpc(world, callers):
+    """2 and 4 compute_for_period calls for the same period at once, each on
+    its own connection: every call succeeds (no serialization error reaches
+    a caller) and there is exactly one value per account, KPI and period."""
+    admin = world["admin"]
+    accounts = list(world["accounts"].values())
+    before = admin(
+        "key.account.kpi.value",
+        "search_read",
+        [
+            ("partner_id", "in", accounts),
+            ("date_from", "=", PERIOD[0]),
+            ("date_to", "=", PERIOD[1]),
+        ],
+        fields=["partner_id", "kpi_id", "value"],
+    )
+    barrier = threading.Barrier(callers)
+    results = {}
+
+    def compute(index):
+        client = Client(admin.url, admin.db, ADMIN, ADMIN)
+        barrier.wait()
+        try:
+            results[index] = sorted(
+                client("key.account.kpi.value", "compute_for_period", *PERIOD, accounts)
+            )
+        except xmlrpc.client.Fault as exc:
+            results[index] = exc.faultString
+
+    threads = [threading.Thread(target=compute, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    errors = [value for value in results.values() if isinstance(value, str)]
+    assert not errors, [error[-600:] for error in errors]
+    assert len(results) == callers
+    rows = admin(
+        "key.account.kpi.value",
+        "search_read",
+        [
+            ("partner_id", "in", accounts),
+            ("date_from", "=", PERIOD[0]),
+            ("date_to", "=", PERIOD[1]),
+        ],
+        fields=["partner_id", "kpi_id", "value"],
+    )
+    keys = [(row["partner_id"][0], row["kpi_id"][0]) for row in rows]
+    assert len(keys) == len(set(keys)), "one value per account, KPI and period"
+    assert sorted(row["id"] for row in rows) == sorted(row["id"] for row in before)
+    # every caller got the ids of those values
+    for ids in results.values():
+        assert ids == sorted(row["id"] for row in rows)
+    assert {(k, row["value"]) for k, row in zip(keys, rows)} == {
+        ((row["partner_id"][0], row["kpi_id"][0]), row["value"]) for row in before
+    }

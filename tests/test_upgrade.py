@@ -275,6 +275,18 @@ def test_upgraded_data_still_works(upgraded):
     }
 
 
+def test_deciders_of_old_reviews_recorded(upgraded):
+    """Whoever approved or rejected a review before the update keeps read
+    access to it: the migration records them as its deciders."""
+    assert upgraded["working"]["deciders"] == {
+        "Upgrade Account C": {"deciders": ["kap_up_leader"], "rejected_by": False},
+        "Upgrade Account D": {
+            "deciders": ["kap_up_leader"],
+            "rejected_by": "kap_up_leader",
+        },
+    }
+
+
 def test_score_history_filled_for_existing_scores(upgraded):
     """The post-migration scored every stored period: the same rows the engine
     writes when it computes the quarter again, and the quarter before too."""

@@ -383,6 +383,19 @@ def after_upgrade(env):
     approved = sudo["key.account.review"].search(
         [("partner_id", "in", partners.ids), ("state", "=", "approved")]
     )
+    # who decided the reviews of the old version (recorded by the migration)
+    out["deciders"] = {
+        review.partner_id.name: {
+            "deciders": sorted(review.decider_ids.mapped("login")),
+            "rejected_by": review.rejected_by_id.login or False,
+        }
+        for review in sudo["key.account.review"].search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("state", "in", ("approved", "rejected")),
+            ]
+        )
+    }
     frozen = sorted(
         [line.kpi_id.code, _r(line.value), _r(line.score)] for line in approved.line_ids
     )

@@ -1,3 +1,4 @@
+from . import key_account_mail_sender
 from . import key_account_tier
 from . import key_account_segment
 from . import key_account_grade
@@ -10,6 +11,7 @@ from . import key_account_early_warning
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import base_partner_merge_automatic_wizard
 from . import key_account_review_cycle
 from . import key_account_review
 from . import key_account_review_line

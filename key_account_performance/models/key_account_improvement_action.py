@@ -18,7 +18,7 @@ class KeyAccountImprovementAction(models.Model):
 
     _name = "key.account.improvement.action"
     _description = "Key Account Improvement Action"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["key.account.mail.sender", "mail.activity.mixin"]
     _order = "priority desc, date_deadline, id desc"
     _check_company_auto = True
 

@@ -958,6 +958,16 @@ def _float_abs(number):
     return float(abs(number))
 
 
+def _float_pow(base, exponent):
+    # a power of floats only: bounded in time and memory whatever its operands
+    return float(base) ** float(exponent)
+
+
+# names the compiled formula calls: not identifiers, so that no KPI code and
+# nothing written in a formula can name them
+_FORMULA_FLOAT = "kap float"
+_FORMULA_POW = "kap pow"
+
 FORMULA_EVAL_BUILTINS = {
     "min": _float_min,
     "max": _float_max,
@@ -966,20 +976,51 @@ FORMULA_EVAL_BUILTINS = {
     "True": True,
     "False": False,
     "None": None,
+    _FORMULA_FLOAT: float,
+    _FORMULA_POW: _float_pow,
 }
+
+
+class _FloatsOnly(ast.NodeTransformer):
+    """Every number of a formula is a float, at every step: constants become
+    floats, comparisons and ``not`` (booleans, which are integers) are turned
+    into floats, and ``**`` is a power of floats. Float arithmetic takes
+    constant time and memory and raises OverflowError where integer
+    arithmetic would build numbers of billions of digits (``9**9**9**9``,
+    or the same tower built from ``(x == x) + (x == x) + …``)."""
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (int, float)):
+            node.value = float(node.value)
+        return node
+
+    def _call(self, name, *args):
+        return ast.Call(
+            func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[]
+        )
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        return self._call(_FORMULA_FLOAT, node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        return (
+            self._call(_FORMULA_FLOAT, node) if isinstance(node.op, ast.Not) else node
+        )
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow):
+            return self._call(_FORMULA_POW, node.left, node.right)
+        return node
 
 
 def formula_compile(expression):
     """Compile a formula (already checked by ``_formula_shape_problem``) for
-    ``formula_evaluate``: numbers become floats."""
-    tree = ast.parse(expression, mode="eval")
-    # every number becomes a float: float arithmetic takes constant time and
-    # memory and raises OverflowError where integer arithmetic would build
-    # numbers of billions of digits (9**9**9**9)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            node.value = float(node.value)
-    return compile(tree, "<formula>", "eval")
+    ``formula_evaluate``: floats only, at every step (``_FloatsOnly``)."""
+    tree = _FloatsOnly().visit(ast.parse(expression, mode="eval"))
+    return compile(ast.fix_missing_locations(tree), "<formula>", "eval")
 
 
 def formula_evaluate(code, context):

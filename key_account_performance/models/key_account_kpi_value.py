@@ -12,6 +12,7 @@ from .key_account_kpi_engine import ConcurrentComputation
 _logger = logging.getLogger(__name__)
 
 CRON_BATCH_SIZE = 1000
+ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 
 
 class KeyAccountKpiValue(models.Model):
@@ -171,6 +172,37 @@ class KeyAccountKpiValue(models.Model):
         today = fields.Date.context_today(self)
         return [("date_to", ">=" if running else "<", today)]
 
+    # ------------------------------------------------------------------
+    # ORM: values are measured, not typed in
+    # ------------------------------------------------------------------
+    def _check_measured_write(self, vals_list):
+        """KPI values are written by the engine (in SQL) and, for manual KPIs,
+        by the review at submission: a KAM or manager who may read a value
+        cannot type another one in (it would flow into the review and the
+        score). The administrator may correct one; comments stay open."""
+        if self.env.su or self.env.user.has_group(ADMIN_GROUP):
+            return
+        for vals in vals_list:
+            protected = set(vals) - {"comment"}
+            if protected:
+                raise UserError(
+                    self.env._(
+                        "KPI values are computed by the key-account engine (Compute KPIs now, "
+                        "or compute_for_period over RPC); manual KPIs are entered in the review. "
+                        "They cannot be created or changed directly (%(fields)s).",
+                        fields=", ".join(sorted(protected)),
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_measured_write(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_measured_write([vals])
+        return super().write(vals)
+
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
         for record in self:
@@ -189,11 +221,18 @@ class KeyAccountKpiValue(models.Model):
     def action_open_records(self):
         """Open the source records a value was computed from."""
         self.ensure_one()
-        # whoever may read the value may see where it comes from: the KPI's
-        # source (its ir.model, closed to non-administrators) is read as
-        # superuser; the records themselves open with the reader's own rights
+        # whoever may read the value may see where it comes from
         self.check_access("read")
-        # sudo: the reader may read this value (checked just above)
+        return self._open_records_action(self.env)
+
+    def _open_records_action(self, env):
+        """The action listing the source records of this value for the user of
+        ``env``, who was allowed to see the value (or a review line showing
+        it). The KPI's source (its ir.model, closed to non-administrators) is
+        read as superuser; the records themselves open with the reader's own
+        rights."""
+        self.ensure_one()
+        # sudo: the caller checked that the reader may see this value
         Model, ids = self.kpi_id.sudo()._gather_record_ids(
             self.partner_id.commercial_partner_id.id,
             self.date_from,
@@ -201,10 +240,10 @@ class KeyAccountKpiValue(models.Model):
             self.company_id,
         )
         if ids:
-            self.env[Model._name].check_access("read")
+            env[Model._name].check_access("read")
         if not ids:
             raise UserError(
-                self.env._(
+                env._(
                     "KPI %(kpi)s is not computed from records (mode %(mode)s) or has none "
                     "in this period.",
                     kpi=self.kpi_id.name,
@@ -213,7 +252,7 @@ class KeyAccountKpiValue(models.Model):
             )
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._(
+            "name": env._(
                 "%(kpi)s – %(partner)s",
                 kpi=self.kpi_id.name,
                 partner=self.partner_id.display_name,

@@ -49,7 +49,7 @@ class KeyAccountReview(models.Model):
 
     _name = "key.account.review"
     _description = "Key Account Review"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["key.account.mail.sender", "mail.activity.mixin"]
     _order = "date_from desc, partner_id, id"
     _check_company_auto = True
 
@@ -205,6 +205,10 @@ class KeyAccountReview(models.Model):
     # ------------------------------------------------------------------
     is_editable = fields.Boolean(compute="_compute_ui_flags")
     can_approve = fields.Boolean(compute="_compute_ui_flags")
+    can_assign = fields.Boolean(
+        compute="_compute_ui_flags",
+        help="Key-account managers choose a review's KAM and approver; a KAM does not.",
+    )
 
     _sql_constraints = [
         (
@@ -337,6 +341,7 @@ class KeyAccountReview(models.Model):
         is_manager = self.env.user.has_group(MANAGER_GROUP)
         for review in self:
             review.is_editable = review.state in EDITABLE_STATES
+            review.can_assign = is_manager and review.state != "approved"
             review.can_approve = (
                 review.state == "submitted"
                 and self.env.user not in (review.user_id | review.submitted_by_id)
@@ -386,30 +391,42 @@ class KeyAccountReview(models.Model):
         """Write decision fields: the only way to change a review's state."""
         return self.with_context(key_account_review_workflow=_WORKFLOW).write(vals)
 
-    def _message_compute_author(
-        self, author_id=None, email_from=None, raise_on_email=True
-    ):
-        """A KAM or approver without an e-mail address still drives the
-        workflow: the messages keep them as author, and the e-mails they cause
-        (approval to-dos, followers' notifications) go out from the company's
-        address (or OdooBot's) instead of failing for want of a sender."""
-        author_id, email_from = super()._message_compute_author(
-            author_id, email_from, raise_on_email=False
-        )
-        if not email_from:
-            email_from = (
-                self.env.company.email_formatted
-                or self.env.ref("base.partner_root").sudo().email_formatted
-            )
-        return author_id, email_from
+    def _check_assignment(self, vals_list):
+        """Four eyes: a review's KAM and approver (the KAM's team leader by
+        default) are chosen by key-account managers, never by the KAM."""
+        if (
+            self.env.context.get("key_account_review_workflow") is _WORKFLOW
+            or self.env.su
+            or self.env.user.has_group(MANAGER_GROUP)
+        ):
+            return
+        for vals in vals_list:
+            for name in ("approver_id", "user_id"):
+                if name not in vals:
+                    continue
+                if not self and (name == "user_id" or not vals[name]):
+                    continue  # a new review: its KAM; the approver is computed
+                if self and all(
+                    review[name].id == (vals[name] or False) for review in self
+                ):
+                    continue  # a form saving the same user
+                raise UserError(
+                    self.env._(
+                        "Only key-account managers choose the key account manager and the "
+                        "approver of a review (the approver is the team leader of the KAM's "
+                        "sales team by default)."
+                    )
+                )
 
     @api.model_create_multi
     def create(self, vals_list):
         self._check_decision_fields(vals_list)
+        self._check_assignment(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
         self._check_decision_fields([vals])
+        self._check_assignment([vals])
         content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
         if content:
             approved = self.filtered(lambda r: r.state == "approved")

@@ -18,7 +18,7 @@ class KeyAccountReviewCycle(models.Model):
 
     _name = "key.account.review.cycle"
     _description = "Key Account Review Cycle"
-    _inherit = ["mail.thread"]
+    _inherit = ["key.account.mail.sender"]
     _order = "date_from desc, id desc"
     _check_company_auto = True
 

@@ -208,6 +208,16 @@ class KeyAccountReviewLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self._is_internal_write():
+            # a review's lines come from its template (generation, Refresh
+            # Values): a KAM or manager adding one would weigh in a figure of
+            # their own
+            raise UserError(
+                self.env._(
+                    "The KPI lines of a review come from the account's KPI template: they are "
+                    "created when the review is generated or its values refreshed, not by hand."
+                )
+            )
         for vals in vals_list:
             vals.setdefault("has_value", "value" in vals)
         lines = super().create(vals_list)
@@ -244,6 +254,16 @@ class KeyAccountReviewLine(models.Model):
     def unlink(self):
         self._check_editable()
         return super().unlink()
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_by_hand(self):
+        if not self._is_internal_write():
+            raise UserError(
+                self.env._(
+                    "The KPI lines of a review come from the account's KPI template: they "
+                    "cannot be removed by hand (Refresh Values follows the template)."
+                )
+            )
 
     # ------------------------------------------------------------------
     # Actions
@@ -290,4 +310,10 @@ class KeyAccountReviewLine(models.Model):
                     kpi=self.kpi_id.name,
                 )
             )
-        return self.kpi_value_id.action_open_records()
+        # whoever may read the line may open the records behind it, also when
+        # the value itself lies under another team's rules (a decider or the
+        # designated approver from outside the team)
+        self.check_access("read")
+        # the records open with the reader's own rights
+        # sudo: the reader may read this line (checked just above)
+        return self.kpi_value_id.sudo()._open_records_action(self.env)

@@ -38,8 +38,21 @@ KEY_ACCOUNT_MANAGER_FIELDS = frozenset(
         "key_account_tier_id",
         "key_account_manager_id",
         "key_account_template_id",
+        # the account type chooses the template; a lock keeps auto-tiering off
+        "key_account_segment_id",
+        "key_account_tier_locked",
     }
 )
+
+
+def _field_changes(record, name, value):
+    """Whether writing ``value`` (as given to write()) changes ``record[name]``."""
+    current = record[name]
+    if record._fields[name].type == "many2one":
+        return current.id != (value or False)
+    return current != value
+
+
 # context value of the engine's writes: an object no RPC client can send
 _ENGINE_WRITE = object()
 
@@ -106,12 +119,16 @@ class ResPartner(models.Model):
         groups=KAM_GROUP,
         help="Last day of the period the score shows.",
     )
-    key_account_value_count = fields.Integer(compute="_compute_key_account_value_count")
+    # counts of records only the addon's groups may read: a plain read() of the
+    # partner by a sales or portal user must not touch them
+    key_account_value_count = fields.Integer(
+        compute="_compute_key_account_value_count", groups=KAM_GROUP
+    )
     key_account_review_count = fields.Integer(
-        compute="_compute_key_account_review_count"
+        compute="_compute_key_account_review_count", groups=KAM_GROUP
     )
     key_account_action_count = fields.Integer(
-        compute="_compute_key_account_review_count"
+        compute="_compute_key_account_review_count", groups=KAM_GROUP
     )
 
     # ------------------------------------------------------------------
@@ -125,6 +142,13 @@ class ResPartner(models.Model):
         store=True,
         index="btree_not_null",
         help="Sales team of the key account manager.",
+    )
+    key_account_can_classify = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Can Classify",
+        compute="_compute_key_account_can_classify",
+        help="The current user is a key-account manager: they may change the tier, account "
+        "type, key account manager, KPI template and tier lock.",
     )
     key_account_has_previous = fields.Boolean(
         groups=KAM_GROUP,
@@ -574,6 +598,10 @@ class ResPartner(models.Model):
                 row["delta_points"] for row in rows if not row["value_id"]
             )
 
+    @api.depends_context("uid")
+    def _compute_key_account_can_classify(self):
+        self.key_account_can_classify = self.env.user.has_group(KAM_MANAGER_GROUP)
+
     # ------------------------------------------------------------------
     # ORM: engine-only fields, manager-only fields
     # ------------------------------------------------------------------
@@ -587,8 +615,11 @@ class ResPartner(models.Model):
             or self.env.su
         ):
             return
+        merge = self.env.context.get("key_account_merge_write") is _ENGINE_WRITE
         for vals in vals_list:
             engine = KEY_ACCOUNT_ENGINE_FIELDS.intersection(vals)
+            if merge:
+                engine = set()  # Merge Contacts copies them (see the merge wizard)
             if not self:
                 engine = {
                     name for name in engine if vals[name]
@@ -616,7 +647,7 @@ class ResPartner(models.Model):
                     name
                     for name in managed
                     if any(
-                        partner[name].id != (vals[name] or False) for partner in self
+                        _field_changes(partner, name, vals[name]) for partner in self
                     )
                 }
             else:
@@ -624,8 +655,9 @@ class ResPartner(models.Model):
             if managed and not self.env.user.has_group(KAM_MANAGER_GROUP):
                 raise UserError(
                     self.env._(
-                        "Only key-account managers can change the tier, the key account manager or "
-                        "the KPI template of an account (%(fields)s).",
+                        "Only key-account managers can change how an account is managed and "
+                        "measured: its tier, account type, key account manager, KPI template and "
+                        "tier lock (%(fields)s).",
                         fields=", ".join(
                             sorted(self._fields[name].string for name in managed)
                         ),
@@ -927,6 +959,17 @@ class ResPartner(models.Model):
         if horizon <= 0:
             raise UserError(
                 self.env._("The prediction horizon must be at least one day.")
+            )
+        if not kpi_math.period_in_range(as_of, as_of) or horizon > 3660:
+            raise UserError(
+                self.env._(
+                    "Customer value is computed as of a date between %(min)s and %(max)s, for a "
+                    "horizon of at most 3660 days (got %(as_of)s and %(horizon)s days).",
+                    min=kpi_math.PERIOD_MIN_DATE,
+                    max=kpi_math.PERIOD_MAX_DATE,
+                    as_of=as_of,
+                    horizon=horizon,
+                )
             )
         data = self._key_account_value_gather(company, as_of)
         orders = data["orders"]

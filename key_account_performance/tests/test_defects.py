@@ -1,6 +1,7 @@
 """Defects of issue 7: each test fails on the tree the issue was filed
 against and passes once the defect is fixed."""
 
+import multiprocessing
 import time
 
 from odoo import Command
@@ -8,11 +9,21 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..models.key_account_kpi import formula_compile, formula_evaluate
 from ..models.res_partner import KEY_ACCOUNT_ENGINE_FIELDS
 from .common import ReviewCommon
 
 KAM_GROUP = "key_account_performance.group_key_account_user"
 MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+
+
+def _evaluate_in_child(code, context):
+    """In a forked child: evaluate, exit 0 on overflow (the expected end)."""
+    try:
+        formula_evaluate(code, context)
+    except OverflowError:
+        return
+    raise SystemExit(3)  # a result where an overflow was expected
 
 
 @tagged("post_install", "-at_install")
@@ -138,6 +149,37 @@ class TestDefects(ReviewCommon):
             self._formula_kpi("9**9**9**9", code="t_df_tower")
         with self.assertRaisesRegex(ValidationError, "overflows"):
             self._formula_kpi("revenue ** 10 ** 400", code="t_df_tower2")
+        self.assertLess(time.monotonic() - start, 5.0)
+
+    def test_formula_boolean_tower_bounded(self):
+        # booleans are integers: (x == x) + (x == x) + … builds 9 without a
+        # number, and 9**9**9**9 from it; floats at every step keep it bounded.
+        # Evaluated in a forked child: on the old tree it never returns.
+        nine = "(%s)" % "+".join(["(revenue == revenue)"] * 9)
+        tower = "**".join([nine] * 4)
+        self.assertLess(len(tower), 2000)
+        code = formula_compile(tower)
+        ctx = multiprocessing.get_context("fork")
+        child = ctx.Process(
+            target=_evaluate_in_child, args=(code, {"revenue": 1.0}), daemon=True
+        )
+        child.start()
+        child.join(20)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+            child.join()
+        self.assertFalse(alive, "the boolean power tower did not finish in 20 s")
+        self.assertEqual(child.exitcode, 0, "overflow is raised, nothing else")
+        self.assertIsInstance(
+            formula_evaluate(
+                formula_compile("(revenue > 1) + (not revenue)"), {"revenue": 2}
+            ),
+            float,
+        )
+        start = time.monotonic()
+        with self.assertRaisesRegex(ValidationError, "overflows"):
+            self._formula_kpi(tower, code="t_df_bool_tower")
         self.assertLess(time.monotonic() - start, 5.0)
 
     def test_formula_bounded_at_computation(self):
@@ -315,6 +357,10 @@ class TestDefects(ReviewCommon):
             Partner.compute_key_account_value("2026-09-30", "abc")
         with self.assertRaisesRegex(UserError, "at least one day"):
             Partner.compute_key_account_value("2026-09-30", -5)
+        # out of range: a clear error, not an OverflowError or ValueError
+        for args in (("0001-01-05",), ("9999-12-30", 30), ("2026-09-30", 10**9)):
+            with self.assertRaisesRegex(UserError, "as of a date between"):
+                Partner.compute_key_account_value(*args)
         result = Partner.compute_key_account_value("2026-09-30", "30")
         self.assertEqual((result["as_of"], result["horizon_days"]), ("2026-09-30", 30))
 
@@ -330,9 +376,22 @@ class TestDefects(ReviewCommon):
             {"key_account_tier_id": other_tier.id},
             {"key_account_manager_id": self.kam2.id},
             {"key_account_template_id": False},
+            # the account type chooses the template; the lock stops auto-tiering
+            {
+                "key_account_segment_id": self.env["key.account.segment"]
+                .search([], limit=1)
+                .id
+            },
+            {"key_account_tier_locked": True},
         ):
             with self.assertRaisesRegex(UserError, "Only key-account managers"):
                 as_kam.write(vals)
+        form_arch = as_kam.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn(
+            'readonly="not key_account_can_classify"', form_arch.replace("'", '"')
+        )
+        self.assertFalse(as_kam.key_account_can_classify)
+        self.assertTrue(self.partner_a.with_user(self.leader).key_account_can_classify)
         # the same value again, or other fields, are fine
         as_kam.write({"key_account_tier_id": self.tier.id, "phone": "+86 21 5555 0000"})
         self.partner_a.with_user(self.leader).write(
@@ -388,6 +447,197 @@ class TestDefects(ReviewCommon):
             "key_account_score",
             partner.with_user(self.kam).fields_get(attributes=["type"]),
         )
+
+    def test_full_partner_read_by_plain_and_portal_users(self):
+        """odoorpc's browse() reads every field: a sales user or a portal user
+        reading a key account that way gets the partner, without its
+        key-account data and without an access error."""
+        Value = self.env["key.account.kpi.value"]
+        Value.compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        self.portal.partner_id.parent_id = self.partner_a
+        for user, partner in (
+            (self.salesman, self.partner_a),
+            (self.portal, self.portal.partner_id),
+        ):
+            as_user = partner.with_user(user)
+            # a portal user reads their own partner's public fields (Odoo's
+            # own bank-account fields are closed to them)
+            names = (
+                None
+                if user == self.salesman
+                else [
+                    n
+                    for n in as_user.fields_get(attributes=["type"])
+                    if n.startswith("key_account") or n == "name"
+                ]
+            )
+            rows = as_user.read(names)
+            self.assertTrue(rows[0]["name"])
+            leaked = {name for name in rows[0] if name.startswith("key_account_")}
+            self.assertLessEqual(
+                leaked,
+                {
+                    "key_account_tier_id",
+                    "key_account_manager_id",
+                    "key_account_segment_id",
+                    "key_account_template_id",
+                    "key_account_tier_locked",
+                    "key_account_goal",
+                    "key_account_currency_id",
+                },
+                user.login,
+            )
+            self.assertNotIn("key_account_value_count", rows[0])
+        # the form view loads for the sales user too
+        self.partner_a.with_user(self.salesman).web_read(
+            {
+                name: {}
+                for name in self.env["res.partner"]
+                .with_user(self.salesman)
+                .get_views([(False, "form")])["models"]["res.partner"]["fields"]
+            }
+        )
+
+    def test_kam_cannot_type_kpi_values(self):
+        """A KAM (or manager) reads their accounts' values but cannot type one
+        in: it would flow into the review and the score."""
+        Value = self.env["key.account.kpi.value"]
+        Value.compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        value = Value.search(
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("kpi_id", "=", self.kpi_revenue.id),
+                ("date_from", "=", self.P[0]),
+            ]
+        )
+        for user in (self.kam, self.leader):
+            with self.assertRaisesRegex(UserError, "cannot be created or changed"):
+                value.with_user(user).write({"value": 1e9})
+            with self.assertRaisesRegex(UserError, "cannot be created or changed"):
+                Value.with_user(user).create(
+                    {
+                        "partner_id": self.partner_a.id,
+                        "kpi_id": self.kpi_manual.id,
+                        "date_from": self.P[0],
+                        "date_to": self.P[1],
+                        "value": 5.0,
+                    }
+                )
+        value.with_user(self.kam).write({"comment": "Big order moved to next quarter"})
+        self.assertEqual(value.value, 600.0)
+        # the KAM still computes their own account, and the admin may correct
+        Value.with_user(self.kam).compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
+        value.with_user(self.admin).write({"value": 601.0})
+        self.assertEqual(value.value, 601.0)
+
+    def test_kam_cannot_add_or_remove_review_lines(self):
+        review = self.review_a.with_user(self.kam)
+        with self.assertRaisesRegex(UserError, "come from the account's KPI template"):
+            self.env["key.account.review.line"].with_user(self.kam).create(
+                {
+                    "review_id": review.id,
+                    "kpi_id": self.kpi_orders.id,
+                    "value": 99.0,
+                    "target": 1.0,
+                    "threshold": 0.0,
+                    "weight": 100.0,
+                }
+            )
+        with self.assertRaises(AccessError):  # KAMs delete nothing
+            self._line(review, self.kpi_revenue).unlink()
+        with self.assertRaisesRegex(UserError, "come from the account's KPI template"):
+            self._line(review, self.kpi_revenue).with_user(self.leader).unlink()
+        with self.assertRaisesRegex(UserError, "come from the account's KPI template"):
+            review.write(
+                {
+                    "line_ids": [
+                        Command.create(
+                            {
+                                "kpi_id": self.kpi_orders.id,
+                                "value": 99.0,
+                                "weight": 100.0,
+                            }
+                        )
+                    ]
+                }
+            )
+        # Refresh Values still follows the template
+        review.action_refresh_lines()
+        self.assertIn(self.kpi_revenue, review.line_ids.kpi_id)
+
+    def test_kam_cannot_choose_approver_or_owner(self):
+        review = self.review_a.with_user(self.kam)
+        self.assertEqual(review.approver_id, self.leader)
+        self.assertFalse(review.can_assign)
+        for vals in ({"approver_id": self.kam2.id}, {"user_id": self.kam2.id}):
+            with self.assertRaisesRegex(UserError, "Only key-account managers choose"):
+                review.write(vals)
+        with self.assertRaisesRegex(UserError, "Only key-account managers choose"):
+            self.env["key.account.review"].with_user(self.kam).create(
+                {
+                    "cycle_id": self.cycle.id,
+                    "partner_id": self._make_account("Review Account E", self.kam).id,
+                    "approver_id": self.kam2.id,
+                }
+            )
+        submitted = self._fill_and_submit(review)
+        with self.assertRaisesRegex(UserError, "Only key-account managers choose"):
+            submitted.write({"approver_id": self.kam_leader.id})
+        # the same approver again is fine; a manager reassigns
+        submitted.write({"approver_id": self.leader.id})
+        self.review_a.with_user(self.leader).write({"approver_id": self.manager.id})
+        self.assertEqual(self.review_a.approver_id, self.manager)
+        self.assertTrue(self.review_a.with_user(self.leader).can_assign)
+
+    def test_merge_contacts_of_a_scored_account(self):
+        """Merge Contacts copies every stored field, the engine's too."""
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
+        self.assertTrue(self.partner_a.key_account_score_date)
+        duplicate = self.env["res.partner"].create(
+            {
+                "name": "Review Account A (dup)",
+                "is_company": True,
+                "company_id": self.company.id,
+                "email": "a@example.com",
+            }
+        )
+        self.admin.groups_id = [
+            Command.link(self.env.ref("base.group_partner_manager").id),
+            Command.link(self.env.ref("base.group_system").id),
+            Command.link(self.env.ref("account.group_account_invoice").id),
+        ]
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.admin)
+            .create({})
+        )
+        wizard.with_user(self.admin)._merge(
+            (self.partner_a | duplicate).ids, self.partner_a
+        )
+        self.assertFalse(duplicate.exists())
+        self.assertTrue(self.partner_a.key_account_score_date)
+
+    def test_action_assigned_by_user_without_email(self):
+        self.kam.partner_id.email = False
+        action = (
+            self.env["key.account.improvement.action"]
+            .with_user(self.kam)
+            .create(
+                {
+                    "name": "Call the buyer",
+                    "partner_id": self.partner_a.id,
+                    "user_id": self.leader.id,
+                    "company_id": self.company.id,
+                }
+            )
+        )
+        action.with_user(self.kam).write({"user_id": self.kam_leader.id})
+        action.with_user(self.kam).message_post(body="Called, waiting for feedback")
+        self.assertIn(self.kam.partner_id, action.message_ids.author_id)
 
     # ------------------------------------------------------------------
     # 5. users without an e-mail address
@@ -519,9 +769,17 @@ class TestDefects(ReviewCommon):
         self.assertIn('invisible="not key_account_score_date"', arch)
         list_arch = self.env.ref(
             "key_account_performance.res_partner_view_list_key_account"
-        ).arch
+        ).arch.replace("'", '"')
+        self.assertIn('invisible="not key_account_score_date"', list_arch)
+        # no previous period: no trend (not 0.0); no customer value run: no CLV
+        self.assertIn('invisible="not key_account_has_previous"', list_arch)
+        self.assertIn('invisible="not key_account_value_date"', list_arch)
+        self.assertIn('invisible="not key_account_value_date"', arch)
+        cycle_arch = self.env["key.account.review.cycle"].get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
         self.assertIn(
-            'invisible="not key_account_score_date"', list_arch.replace("'", '"')
+            'widget="kap_score" invisible="not grade"', cycle_arch.replace("'", '"')
         )
 
     # ------------------------------------------------------------------
@@ -564,6 +822,27 @@ class TestDefects(ReviewCommon):
         )
         with self.assertRaises(AccessError):
             other.with_user(self.kam).action_open_records()
+
+    def test_drill_down_for_decider_outside_the_team(self):
+        """A manager of no team decides a review: they read its lines, and the
+        magnifier opens the records behind them (the value itself lies under
+        the team's rules)."""
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
+        review = self._fill_and_submit(self.review_a.with_user(self.kam))
+        review.with_user(self.outsider).action_approve()
+        line = self._line(review.with_user(self.outsider), self.kpi_revenue)
+        with self.assertRaises(AccessError):
+            line.kpi_value_id.with_user(self.outsider).read(["value"])
+        action = line.action_view_kpi_value()
+        self.assertEqual(action["res_model"], "sale.order")
+        self.assertEqual(len(self.env["sale.order"].search(action["domain"])), 2)
+        # not a line of a review they cannot read
+        with self.assertRaises(AccessError):
+            self._line(self.review_b, self.kpi_revenue).with_user(
+                self.outsider
+            ).action_view_kpi_value()
 
     # ------------------------------------------------------------------
     # concurrency: a review decided twice at once

@@ -5,9 +5,15 @@ period), which the engine writes with every computation. After the update the
 table is empty, so an upgraded database would show no history for the periods
 it already computed. This script scores every stored period once, from the KPI
 values already in the database, with the engine's own functions: the same rows
-a database that ran 18.0.1.1.0 all along would hold. It reads and writes
-nothing else: no value is recomputed, no partner score changes, no early
-warning or chatter message is posted.
+a database that ran 18.0.1.1.0 all along would hold. No value is
+recomputed, no partner score changes, no early warning or chatter message is
+posted.
+
+18.0.1.1.0 also records who decided a review (``decider_ids``,
+``rejected_by_id``): whoever approved or rejected a review keeps read access
+to it. For reviews decided before the update, the approver comes from
+``approved_by_id`` and the rejecter from the chatter: the author of the last
+message that tracked the review's rejection reason.
 """
 
 import logging
@@ -19,9 +25,46 @@ from odoo.addons.key_account_performance.tools import kpi_math
 _logger = logging.getLogger(__name__)
 
 
+def _fill_deciders(cr):
+    cr.execute("""
+        INSERT INTO key_account_review_decider_rel (review_id, user_id)
+        SELECT id, approved_by_id FROM key_account_review WHERE approved_by_id IS NOT NULL
+        ON CONFLICT DO NOTHING
+    """)
+    approved = cr.rowcount
+    # the rejecter: author of the last message tracking reject_reason
+    cr.execute("""
+        WITH last AS (
+            SELECT DISTINCT ON (m.res_id) m.res_id AS review_id, u.id AS user_id
+              FROM mail_message m
+              JOIN mail_tracking_value t ON t.mail_message_id = m.id
+              JOIN ir_model_fields f ON f.id = t.field_id
+              JOIN res_users u ON u.partner_id = m.author_id
+             WHERE m.model = 'key.account.review'
+               AND f.model = 'key.account.review' AND f.name = 'reject_reason'
+               AND COALESCE(t.new_value_char, '') != ''
+             ORDER BY m.res_id, m.id DESC, u.id
+        ), upd AS (
+            UPDATE key_account_review r SET rejected_by_id = last.user_id
+              FROM last
+             WHERE r.id = last.review_id AND r.rejected_by_id IS NULL
+             RETURNING r.id, last.user_id
+        )
+        INSERT INTO key_account_review_decider_rel (review_id, user_id)
+        SELECT id, user_id FROM upd
+        ON CONFLICT DO NOTHING
+    """)
+    _logger.info(
+        "key_account_performance: deciders recorded for %s approved and %s rejected reviews",
+        approved,
+        cr.rowcount,
+    )
+
+
 def migrate(cr, version):
     if not version:
         return
+    _fill_deciders(cr)
     env = api.Environment(cr, SUPERUSER_ID, {})
     engine = env["key.account.kpi.engine"]
     templates = env["key.account.kpi.template"]
