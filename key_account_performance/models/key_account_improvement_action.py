@@ -4,7 +4,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import kpi_math
-from .key_account_review_cycle import next_period
 
 _logger = logging.getLogger(__name__)
 
@@ -180,7 +179,7 @@ class KeyAccountImprovementAction(models.Model):
                 and action.baseline_date_to
                 and (action.baseline_date_from <= action.baseline_date_to)
             ):
-                action.effect_date_from, action.effect_date_to = next_period(
+                action.effect_date_from, action.effect_date_to = kpi_math.next_period(
                     action.baseline_date_from, action.baseline_date_to
                 )
             else:

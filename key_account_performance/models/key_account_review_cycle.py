@@ -8,11 +8,6 @@ from ..tools import kpi_math
 _logger = logging.getLogger(__name__)
 
 
-# period arithmetic lives with the other pure functions; kept importable here
-next_period = kpi_math.next_period
-period_label = kpi_math.period_label
-
-
 class KeyAccountReviewCycle(models.Model):
     """A review period: one review per key account of the company."""
 
@@ -116,7 +111,7 @@ class KeyAccountReviewCycle(models.Model):
     def _compute_name(self):
         for cycle in self:
             if cycle.date_from and cycle.date_to:
-                cycle.name = period_label(
+                cycle.name = kpi_math.period_label(
                     cycle.period_type, cycle.date_from, cycle.date_to
                 )
             else:

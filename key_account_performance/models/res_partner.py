@@ -706,8 +706,6 @@ class ResPartner(models.Model):
 
     def action_compute_key_account_kpis(self):
         """Compute the running and the last closed period for these accounts."""
-        from .key_account_review_cycle import period_label
-
         company = self.env.company
         today = fields.Date.context_today(self)
         Value = self.env["key.account.kpi.value"]
@@ -720,7 +718,9 @@ class ResPartner(models.Model):
             ids = Value.compute_for_period(
                 date_from, date_to, self.commercial_partner_id.ids
             )
-            counts.append((period_label(period_type, date_from, date_to), len(ids)))
+            counts.append(
+                (kpi_math.period_label(period_type, date_from, date_to), len(ids))
+            )
         accounts = self.commercial_partner_id
         accounts.invalidate_recordset()
         message = self.env._(
