@@ -194,7 +194,7 @@ class TestCockpitTours(HttpCase):
             self.review_a.line_ids.filtered(lambda line: line.is_manual).has_value
         )
         self.start_tour(
-            "/odoo/key-account-reviews-to-approve",
+            "/odoo/key-accounts",  # the app's home: the queue is one click away
             "kap_manager_approval_tour",
             login="kap_tour_manager",
         )

@@ -74,10 +74,20 @@ tours.add("kap_kam_review_tour", {
     ],
 });
 
-/** A manager approves a review from the queue and rejects another with a reason. */
+/** A manager opens the queue in one click from the app's home, approves a
+ * review there and rejects another with a reason. */
 tours.add("kap_manager_approval_tour", {
-    url: "/odoo/key-account-reviews-to-approve",
+    url: "/odoo/key-accounts",
     steps: () => [
+        {
+            content: "the app's home: the key-account kanban",
+            trigger: ".o_kanban_view",
+        },
+        {
+            content: "the To Approve queue is one click away, in the app's top menu",
+            trigger: ".o_main_navbar .o_menu_sections a[data-menu-xmlid='key_account_performance.menu_key_account_review_to_approve']",
+            run: "click",
+        },
         {
             content: "the queue lists the submitted reviews",
             trigger: ".o_data_row:contains('Tour Account A')",
