@@ -33,12 +33,19 @@ class KeyAccountTier(models.Model):
     auto_tier = fields.Boolean(
         string="Auto-tiering",
         help="Assign this tier automatically to unlocked customers whose trailing "
-        "12-month revenue or CLV reaches the thresholds below.",
+        "12-month revenue, CLV or predicted CLV reaches the thresholds below.",
     )
     auto_min_revenue = fields.Monetary(
         string="Min. Trailing 12-Month Revenue", currency_field="currency_id"
     )
     auto_min_clv = fields.Monetary(string="Min. CLV", currency_field="currency_id")
+    auto_min_clv_predictive = fields.Monetary(
+        string="Min. Predicted CLV",
+        currency_field="currency_id",
+        help="Customers whose predicted CLV (expected orders of the horizon × average "
+        "margin per order, discounted) reaches it: a prospect that buys more and more "
+        "becomes a key account before its revenue shows it.",
+    )
     currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
 
     partner_ids = fields.One2many(

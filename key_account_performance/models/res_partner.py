@@ -1298,8 +1298,9 @@ class ResPartner(models.Model):
 
     @api.model
     def _key_account_auto_tier(self, company, partner_ids, money):
-        """Assign auto-tiers (first tier by sequence whose threshold is reached)
-        to unlocked companies and key accounts; one write per tier."""
+        """Assign auto-tiers (first tier by sequence whose threshold is reached:
+        trailing-12-month revenue, CLV or predicted CLV, the predictions just
+        written) to unlocked companies and key accounts; one write per tier."""
         tiers = (
             self.env["key.account.tier"]
             .search(
@@ -1312,7 +1313,8 @@ class ResPartner(models.Model):
         candidates = self.env.execute_query(
             SQL(
                 """
-            SELECT id, key_account_tier_id FROM res_partner
+            SELECT id, key_account_tier_id, COALESCE(key_account_clv_predictive, 0)
+              FROM res_partner
              WHERE id = ANY(%(ids)s::int[]) AND NOT COALESCE(key_account_tier_locked, FALSE)
                AND (is_company OR is_key_account) AND active
         """,
@@ -1320,11 +1322,16 @@ class ResPartner(models.Model):
             )
         )
         changes = {}
-        for pid, current in candidates:
+        for pid, current, predicted in candidates:
             clv, rev12 = money.get(pid, (0.0, 0.0))
             for tier in tiers:
-                if (tier.auto_min_revenue and rev12 >= tier.auto_min_revenue) or (
-                    tier.auto_min_clv and clv >= tier.auto_min_clv
+                if (
+                    (tier.auto_min_revenue and rev12 >= tier.auto_min_revenue)
+                    or (tier.auto_min_clv and clv >= tier.auto_min_clv)
+                    or (
+                        tier.auto_min_clv_predictive
+                        and float(predicted) >= tier.auto_min_clv_predictive
+                    )
                 ):
                     if current != tier.id:
                         changes.setdefault(tier.id, []).append(pid)

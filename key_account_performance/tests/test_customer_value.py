@@ -242,6 +242,31 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         self.assertEqual(free.key_account_tier_id, tier)
         self.assertTrue(free.is_key_account)
 
+    def test_auto_tiering_by_predicted_clv(self):
+        """A tier reached by predicted CLV alone: the customers who keep
+        buying get it, the stoppers (low predictions) do not."""
+        tier = self.env["key.account.tier"].create(
+            {
+                "name": "Auto predicted tier",
+                "sequence": -10,
+                "auto_tier": True,
+                "auto_min_clv_predictive": 1.0,
+                "company_id": self.company.id,
+            }
+        )
+        self.Partner.compute_key_account_value(AS_OF, 60)
+        buyers = self.customers - self.stoppers
+        threshold = sorted(buyers.mapped("key_account_clv_predictive"))[0]
+        self.assertGreater(threshold, 0.0)
+        tier.auto_min_clv_predictive = threshold
+        self.customers.key_account_tier_id = False
+        self.Partner.compute_key_account_value(AS_OF, 60)
+        self.assertEqual(buyers.key_account_tier_id, tier)
+        tiered = self.customers.filtered(lambda p: p.key_account_tier_id == tier)
+        for partner in tiered:
+            self.assertGreaterEqual(partner.key_account_clv_predictive, threshold)
+        self.assertLess(len(tiered & self.stoppers), len(self.stoppers) / 2)
+
     def test_retention_cohorts_and_screens(self):
         self.Partner.compute_key_account_value(AS_OF, 60)
         Cohort = self.env["key.account.retention.cohort"]
