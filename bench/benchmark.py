@@ -10,13 +10,16 @@ that early warnings have something to compare with), times:
 
 1. the engine: ``key.account.kpi.value.compute_for_period`` for all accounts
    (gathering, writing values, scoring accounts, early warnings, score
-   history), first computation and recomputation, with its phases;
+   history), first computation and recomputation, with its phases (time,
+   and the SQL query count of the early warnings);
 2. the per-partner ORM loop (the gamification non-batch way: grouped reads
    per partner, values written through the ORM), on a sample of accounts,
    extrapolated to all;
 3. the floor: one hand-written SQL ``GROUP BY`` per source table that writes
    its result rows into the value table;
-4. review generation (a cycle of the quarter, all accounts).
+4. review generation (a cycle of the quarter, all accounts);
+5. customer value: ``res.partner.compute_key_account_value`` over every
+   customer (time and SQL query count; left out with KAP_BENCH_ENGINE_ONLY).
 
 Each size's figures are saved in ``.kap/bench/<size>.json``; the table printed
 at the end puts both sizes side by side (the other one from its last run).
@@ -210,18 +213,22 @@ def build():
 
 
 PHASES = defaultdict(float)
+PHASE_QUERIES = defaultdict(int)
 
 
 def timed(cls, name, phase):
-    """Accumulate the time spent in a method of the engine under ``phase``."""
+    """Accumulate the time spent in a method of the engine under ``phase``,
+    and the SQL queries it runs."""
     original = getattr(cls, name)
 
     def wrapper(self, *args, **kwargs):
         started = time.perf_counter()
+        queries = self.env.cr.sql_log_count
         try:
             return original(self, *args, **kwargs)
         finally:
             PHASES[phase] += time.perf_counter() - started
+            PHASE_QUERIES[phase] += self.env.cr.sql_log_count - queries
 
     setattr(cls, name, wrapper)
 
@@ -267,6 +274,7 @@ def time_engine(partner_ids, memory=False):
     Value = env["key.account.kpi.value"]
     env.invalidate_all()
     PHASES.clear()
+    PHASE_QUERIES.clear()
     before = cr.sql_log_count
     if memory:
         tracemalloc.start()
@@ -284,6 +292,7 @@ def time_engine(partner_ids, memory=False):
         "queries": cr.sql_log_count - before,
         "values": len(ids),
         "phases": dict(PHASES),
+        "phase_queries": dict(PHASE_QUERIES),
         "peak_mb": peak / 1e6,
     }
 
@@ -557,6 +566,8 @@ figures = {
     "engine_again_s": again["s"],
     "phases_first": first["phases"],
     "phases_again": again["phases"],
+    "phase_queries_first": first["phase_queries"],
+    "phase_queries_again": again["phase_queries"],
     "queries": first["queries"],
     "queries_100": small["queries"],
     "peak_mb": memory["peak_mb"],
@@ -568,6 +579,12 @@ figures = {
     "generation_s": generation["s"],
     "generation_queries": generation["queries"],
     "reviews": generation["reviews"],
+    # customer value (None with KAP_BENCH_ENGINE_ONLY)
+    "customer_value_s": customer_value_figures and customer_value_figures["s"],
+    "customer_value_queries": customer_value_figures
+    and customer_value_figures["queries"],
+    "customer_value_customers": customer_value_figures
+    and customer_value_figures["customers"],
     "machine": "%s, %s CPUs, Python %s, %s"
     % (
         platform.machine(),
@@ -627,6 +644,19 @@ for phase in (
             "%.2f / %.2f" % (d["phases_first"].get(p, 0), d["phases_again"].get(p, 0))
         ),
     )
+row(
+    "· early warnings, SQL queries, first / again",
+    "%s",
+    lambda d: (
+        "%s / %s"
+        % (
+            d["phase_queries_first"].get("early warnings", 0),
+            d["phase_queries_again"].get("early warnings", 0),
+        )
+        if "phase_queries_first" in d
+        else None
+    ),
+)
 row("per-account loop, extrapolated (s)", "%.1f", lambda d: d["loop_s"])
 row("floor: GROUP BY writing its rows (s)", "%.2f", lambda d: d["floor_s"])
 row(
@@ -655,5 +685,16 @@ row(
 row("peak Python memory of one computation (MB)", "%.0f", lambda d: d["peak_mb"])
 row("review generation, all accounts (s)", "%.2f", lambda d: d["generation_s"])
 row("review generation, SQL queries", "%s", lambda d: d["generation_queries"])
+row(
+    "customer value, all customers (s)",
+    "%.2f",
+    lambda d: d.get("customer_value_s"),
+    "- / ≤ 60 s",
+)
+row(
+    "customer value, SQL queries",
+    "%s",
+    lambda d: d.get("customer_value_queries"),
+)
 print()
 print("machine: %s" % figures["machine"])
