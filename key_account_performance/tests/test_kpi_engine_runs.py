@@ -334,6 +334,60 @@ class TestKpiEngineRuns(KpiCommon):
         )
         self.assertTrue(Engine._try_lock(self.company, *periods[0]))
 
+    def test_cron_reports_its_progress_to_ir_cron(self):
+        """Run by ir.cron itself (method_direct_trigger gives the run its
+        ir.cron.progress record), in chunks of 2 accounts: after each chunk
+        the run's progress record holds the accounts done and remaining
+        (ir.cron._notify_progress), and at the end everything is done."""
+        partners = self.partner_a | self.partner_b
+        for index in range(3):
+            partners |= self._make_account("Progress %s" % index)
+        self._only_these_accounts(partners)
+        # no cursor of an earlier run of the day: the run starts from scratch
+        self.env["ir.config_parameter"].search(
+            [("key", "=like", CRON_PARAM.split("%")[0] + "%")]
+        ).unlink()
+        plan = self.env["key.account.kpi.engine"]._cron_plan()
+        total = sum(len(ids) for *_period, ids in plan)
+        self.assertGreaterEqual(total, 2 * len(partners), "two periods per company")
+        cron = self.env.ref("key_account_performance.ir_cron_compute_kpis")
+        cron.code = "model._cron_compute_kpis(batch_size=2)"
+        Progress = self.env["ir.cron.progress"].sudo()
+        before = Progress.search([("cron_id", "=", cron.id)])
+
+        def recorded():
+            """(done, remaining) of the run's progress record, as stored."""
+            Progress.flush_model()
+            self.env.cr.execute(
+                "SELECT done, remaining FROM ir_cron_progress "
+                "WHERE cron_id = %s AND id != ALL(%s) ORDER BY id",
+                [cron.id, before.ids],
+            )
+            rows = self.env.cr.fetchall()
+            self.assertEqual(len(rows), 1, "one progress record for the run")
+            return rows[0]
+
+        original = KeyAccountKpiEngine._cron_chunk
+        seen = []  # per chunk: (accounts done before it, progress at its start)
+
+        def chunk(self_, Value, partner_ids, *args, **kwargs):
+            done_before = sum(len(ids) for ids, _progress in seen)
+            seen.append((list(partner_ids), (done_before, recorded())))
+            return original(self_, Value, partner_ids, *args, **kwargs)
+
+        with patch.object(KeyAccountKpiEngine, "_cron_chunk", chunk):
+            cron.method_direct_trigger()
+        self.assertGreaterEqual(len(seen), 2, "the run took several chunks")
+        self.assertEqual(seen[0][1][1], (0, 0), "nothing reported before the run")
+        for _ids, (done_before, progress) in seen[1:]:
+            self.assertEqual(
+                progress,
+                (done_before, total - done_before),
+                "progress reported after each chunk (done, remaining)",
+            )
+        self.assertEqual(sum(len(ids) for ids, _progress in seen), total)
+        self.assertEqual(recorded(), (total, 0), "the run reports itself done")
+
 
 @tagged("post_install", "-at_install")
 class TestKpiEngineConcurrency(KpiCommon):
