@@ -13,7 +13,7 @@ posted.
 ``rejected_by_id``): whoever approved or rejected a review keeps read access
 to it. For reviews decided before the update, the approver comes from
 ``approved_by_id`` and the rejecter from the chatter: the author of the last
-message that tracked the review's rejection reason.
+message that tracked or carries the review's rejection reason.
 """
 
 import logging
@@ -32,18 +32,33 @@ def _fill_deciders(cr):
         ON CONFLICT DO NOTHING
     """)
     approved = cr.rowcount
-    # the rejecter: author of the last message tracking reject_reason
+    # the rejecter: the author of the last message that tracked the review's
+    # rejection reason, or that carries it (18.0.1.0.0 posts "Review
+    # rejected" with the reason, as the rejecter)
     cr.execute("""
-        WITH last AS (
-            SELECT DISTINCT ON (m.res_id) m.res_id AS review_id, u.id AS user_id
+        WITH candidate AS (
+            SELECT m.res_id AS review_id, u.id AS user_id, m.id AS message_id
               FROM mail_message m
               JOIN mail_tracking_value t ON t.mail_message_id = m.id
               JOIN ir_model_fields f ON f.id = t.field_id
               JOIN res_users u ON u.partner_id = m.author_id
              WHERE m.model = 'key.account.review'
                AND f.model = 'key.account.review' AND f.name = 'reject_reason'
-               AND COALESCE(t.new_value_char, '') != ''
-             ORDER BY m.res_id, m.id DESC, u.id
+               AND COALESCE(NULLIF(t.new_value_text, ''), t.new_value_char, '') != ''
+            UNION ALL
+            SELECT r.id, u.id, m.id
+              FROM key_account_review r
+              JOIN mail_message m ON m.model = 'key.account.review' AND m.res_id = r.id
+              JOIN res_users u ON u.partner_id = m.author_id
+             WHERE COALESCE(r.reject_reason, '') != ''
+               -- the reason as markupsafe escaped it into the message
+               AND strpos(m.body, replace(replace(replace(replace(replace(
+                       r.reject_reason, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                       '"', '&#34;'), '''', '&#39;')) > 0
+        ), last AS (
+            SELECT DISTINCT ON (review_id) review_id, user_id
+              FROM candidate
+             ORDER BY review_id, message_id DESC, user_id
         ), upd AS (
             UPDATE key_account_review r SET rejected_by_id = last.user_id
               FROM last
