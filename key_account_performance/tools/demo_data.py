@@ -13,9 +13,9 @@ closed quarters are complete:
   February, Golden Week in October, year-end budgets), revenue bands per tier, and three
   stories: 黄河建设集团 grows fast, Nordlicht Automotive China declines,
   Bluewave Semiconductors stopped buying seven months ago (churn risk);
-- customer invoices posted twice a month for the orders, a few credit notes,
-  payments registered in weekly runs (most on time, some late), unpaid ones
-  for the account that stopped buying;
+- customer invoices posted once a quarter per account for the quarter's
+  orders, a few credit notes, payments on Fridays (most on time, some late),
+  unpaid ones for the account that stopped buying;
 - NPS and CSAT answers and complaints (CRM leads tagged Complaint) in every
   quarter, manual KPI scores for every closed quarter;
 - KPI values, scores and customer value computed by the engine, two review
@@ -1010,16 +1010,26 @@ class _DemoLoader:
                         1, round(amount / len(products) / product.list_price)
                     )
                 contacts = partner.child_ids
+                customer = (
+                    contacts[rng.randrange(len(contacts))]
+                    if rng.random() < 0.3
+                    else partner
+                )
+                moment = datetime.datetime.combine(
+                    day,
+                    datetime.time(rng.randint(1, 9), rng.choice((0, 15, 30, 45))),
+                )
                 vals_list.append(
                     {
-                        "partner_id": (
-                            contacts[rng.randrange(len(contacts))]
-                            if rng.random() < 0.3
-                            else partner
-                        ).id,
+                        "partner_id": customer.id,
                         "partner_invoice_id": partner.id,
                         "user_id": partner.key_account_manager_id.id,
                         "team_id": self.team.id,
+                        # history: created confirmed on their day, in one batch
+                        # (action_confirm would only subscribe the customer to
+                        # each order's chatter and date the orders today)
+                        "state": "sale",
+                        "date_order": moment,
                         "order_line": [
                             Command.create(
                                 {"product_id": product.id, "product_uom_qty": qty}
@@ -1028,28 +1038,14 @@ class _DemoLoader:
                         ],
                     }
                 )
-                dates.append(
-                    datetime.datetime.combine(
-                        day,
-                        datetime.time(rng.randint(1, 9), rng.choice((0, 15, 30, 45))),
-                    )
-                )
-        orders = self.quiet["sale.order"].create(vals_list)
-        orders.action_confirm()
-        # confirming dates the orders today: put them back on their day
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-            UPDATE sale_order o SET date_order = x.d
-              FROM unnest(%s::int[], %s::timestamp[]) AS x(id, d)
-             WHERE o.id = x.id
-        """,
-                orders.ids,
-                dates,
-            )
+                dates.append(moment)
+        # (no "Extra line" note in the chatter for lines created confirmed)
+        orders = (
+            self.quiet["sale.order"]
+            .with_context(sale_no_log_for_new_lines=True)
+            .create(vals_list)
         )
-        orders.invalidate_recordset(["date_order"])
+        self.env.flush_all()  # the orders' computed fields, timed with this step
         self.order_dates = dict(zip(orders.ids, (d.date() for d in dates)))
         self.orders = orders
         self.counts["confirmed orders"] = len(orders)
@@ -1063,18 +1059,33 @@ class _DemoLoader:
         quarter's last day, for all the quarter's orders; the running quarter
         is not invoiced yet."""
         env, rng = self.quiet, self.rng
-        by_month = {}
+        groups = {}  # (statement day, customer) -> orders, in order
         for order in self.orders:
-            day = self.order_dates[order.id]
-            run = kpi_math.period_bounds(day, "quarter")[1]
+            run = kpi_math.period_bounds(self.order_dates[order.id], "quarter")[1]
             if run < self.today:
-                by_month.setdefault(run, []).append(order.id)
-        Order = env["sale.order"]
-        invoices = env["account.move"]
-        for run, order_ids in sorted(by_month.items()):
-            moves = Order.browse(order_ids)._create_invoices()
-            moves.write({"invoice_date": run})
-            invoices |= moves
+                groups.setdefault((run, order.partner_invoice_id.id), []).append(order)
+        # The invoices are built as sale's _create_invoices() builds them
+        # (_prepare_invoice, _prepare_invoice_line), all in one create(); the
+        # link to the order lines is written once the invoices are paid (see
+        # _link_invoices_to_orders).
+        vals_list, self.invoiced_sale_lines = [], []
+        for (run, _partner_id), orders in sorted(groups.items()):
+            vals = orders[0]._prepare_invoice()
+            lines, sale_line_ids = [], []
+            for order in orders:
+                for line in order.order_line:
+                    line_vals = line._prepare_invoice_line(sequence=len(lines) + 1)
+                    line_vals.pop("sale_line_ids", None)
+                    lines.append(Command.create(line_vals))
+                    sale_line_ids.append(line.id)
+            vals.update(
+                invoice_date=run,
+                invoice_origin=", ".join(order.name for order in orders),
+                invoice_line_ids=lines,
+            )
+            vals_list.append(vals)
+            self.invoiced_sale_lines.append(sale_line_ids)
+        invoices = env["account.move"].create(vals_list)
         invoices.action_post()
         self.counts["posted invoices"] = len(invoices)
 
@@ -1120,6 +1131,37 @@ class _DemoLoader:
         refunds.action_post()
         self.counts["credit notes"] = len(refunds)
         self._register_payments(invoices)
+        self._link_invoices_to_orders(invoices)
+
+    def _link_invoices_to_orders(self, invoices):
+        """The invoice lines' link to their order lines (what _create_invoices()
+        writes), written after the payments so that sale's paid hook does not
+        post an "Invoice paid" note on each of the ~2,000 orders' chatter; then
+        the invoiced quantities and statuses of the orders are recomputed."""
+        invoice_line_ids, sale_line_ids = [], []
+        for invoice, line_ids in zip(invoices, self.invoiced_sale_lines):
+            product_lines = invoice.invoice_line_ids.sorted("id")
+            assert len(product_lines) == len(line_ids), invoice.name
+            invoice_line_ids.extend(product_lines.ids)
+            sale_line_ids.extend(line_ids)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO sale_order_line_invoice_rel (invoice_line_id, order_line_id)
+            SELECT * FROM unnest(%s::int[], %s::int[])
+        """,
+                invoice_line_ids,
+                sale_line_ids,
+            )
+        )
+        invoice_lines = self.env["account.move.line"].browse(invoice_line_ids)
+        sale_lines = self.env["sale.order.line"].browse(sale_line_ids)
+        invoice_lines.invalidate_recordset(["sale_line_ids"])
+        sale_lines.invalidate_recordset(["invoice_lines"])
+        invoice_lines.modified(["sale_line_ids"])
+        sale_lines.modified(["invoice_lines"])
+        self.env.flush_all()
 
     def _payment_day(self, invoice, spec):
         """When the customer pays: on a Friday, before the due date for good
