@@ -476,16 +476,20 @@ def test_simultaneous_computations_over_rpc(world, callers):
     a caller) and there is exactly one value per account, KPI and period."""
     admin = world["admin"]
     accounts = list(world["accounts"].values())
-    before = admin(
-        "key.account.kpi.value",
-        "search_read",
-        [
-            ("partner_id", "in", accounts),
-            ("date_from", "=", PERIOD[0]),
-            ("date_to", "=", PERIOD[1]),
-        ],
-        fields=["partner_id", "kpi_id", "value"],
-    )
+
+    def period_values():
+        return admin(
+            "key.account.kpi.value",
+            "search_read",
+            [
+                ("partner_id", "in", accounts),
+                ("date_from", "=", PERIOD[0]),
+                ("date_to", "=", PERIOD[1]),
+            ],
+            fields=["partner_id", "kpi_id", "value"],
+        )
+
+    before = period_values()
     barrier = threading.Barrier(callers)
     results = {}
 
@@ -507,16 +511,7 @@ def test_simultaneous_computations_over_rpc(world, callers):
     errors = [value for value in results.values() if isinstance(value, str)]
     assert not errors, [error[-600:] for error in errors]
     assert len(results) == callers
-    rows = admin(
-        "key.account.kpi.value",
-        "search_read",
-        [
-            ("partner_id", "in", accounts),
-            ("date_from", "=", PERIOD[0]),
-            ("date_to", "=", PERIOD[1]),
-        ],
-        fields=["partner_id", "kpi_id", "value"],
-    )
+    rows = period_values()
     keys = [(row["partner_id"][0], row["kpi_id"][0]) for row in rows]
     assert len(keys) == len(set(keys)), "one value per account, KPI and period"
     assert sorted(row["id"] for row in rows) == sorted(row["id"] for row in before)
