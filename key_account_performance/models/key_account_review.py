@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
+from .res_partner import _field_changes
 
 EDITABLE_STATES = ("draft", "rejected")
 # fields the approval workflow writes on a submitted review
@@ -406,8 +407,8 @@ class KeyAccountReview(models.Model):
                     continue
                 if not self and (name == "user_id" or not vals[name]):
                     continue  # a new review: its KAM; the approver is computed
-                if self and all(
-                    review[name].id == (vals[name] or False) for review in self
+                if self and not any(
+                    _field_changes(review, name, vals[name]) for review in self
                 ):
                     continue  # a form saving the same user
                 raise UserError(

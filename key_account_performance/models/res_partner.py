@@ -617,9 +617,8 @@ class ResPartner(models.Model):
             return
         merge = self.env.context.get("key_account_merge_write") is _ENGINE_WRITE
         for vals in vals_list:
-            engine = KEY_ACCOUNT_ENGINE_FIELDS.intersection(vals)
-            if merge:
-                engine = set()  # Merge Contacts copies them (see the merge wizard)
+            # Merge Contacts copies them (see the merge wizard)
+            engine = set() if merge else KEY_ACCOUNT_ENGINE_FIELDS.intersection(vals)
             if not self:
                 engine = {
                     name for name in engine if vals[name]
