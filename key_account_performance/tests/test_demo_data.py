@@ -77,6 +77,41 @@ class TestDemoStory(TransactionCase):
             self.manager.has_group("key_account_performance.group_key_account_manager")
         )
 
+    def test_home_action_default_filter_shows_each_users_accounts(self):
+        """Each demo user lands on the home action with its default filters
+        (My Accounts) and sees accounts: the KAM their own, the manager the
+        accounts of the team they lead (not an empty page)."""
+        from lxml import etree
+
+        from odoo.tools.safe_eval import safe_eval
+
+        home = self.env.ref("key_account_performance.action_key_account_partner")
+        defaults = [
+            key[len("search_default_") :]
+            for key, value in safe_eval(home.context).items()
+            if key.startswith("search_default_") and value
+        ]
+        self.assertEqual(defaults, ["my_accounts"])
+        for login in ("kap_manager", "kap_kam1", "kap_kam2"):
+            user = self.env["res.users"].search([("login", "=", login)])
+            Partner = self.env["res.partner"].with_user(user)
+            arch = Partner.get_views([(home.search_view_id.id, "search")])["views"][
+                "search"
+            ]["arch"]
+            domain = safe_eval(
+                etree.fromstring(arch).xpath("//filter[@name='my_accounts']")[0].get(
+                    "domain"
+                ),
+                {"uid": user.id},
+            )
+            shown = Partner.search(safe_eval(home.domain) + domain)
+            mine = self.accounts.filtered(
+                lambda p, user=user: p.key_account_manager_id == user
+                or p.key_account_team_id.user_id == user
+            )
+            self.assertTrue(shown, login)
+            self.assertEqual(shown & self.accounts, mine, login)
+
     def test_history_starts_on_a_quarter_boundary(self):
         orders = self.env["sale.order"].search(
             [("partner_id", "in", self.accounts.ids), ("state", "=", "sale")]
