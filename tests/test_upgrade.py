@@ -287,6 +287,16 @@ def test_deciders_of_old_reviews_recorded(upgraded):
     }
 
 
+def test_value_kam_and_tier_read_through_the_account(upgraded):
+    """18.0.1.2.0 stopped storing the value's KAM and tier: the columns (and
+    their foreign keys) are gone, and the values still show the same KAM and
+    tier as before the update (compared with the rest of each value in
+    test_records_states_lines_and_messages_kept)."""
+    assert upgraded["working"]["dropped_left"] == []
+    values = upgraded["before"]["values"]
+    assert values and all(row[-2] for row in values), values[:3]
+
+
 def test_score_history_filled_for_existing_scores(upgraded):
     """The post-migration scored every stored period: the same rows the engine
     writes when it computes the quarter again, and the quarter before too."""

@@ -289,6 +289,9 @@ def snapshot(env):
                 _r(v.threshold),
                 _r(v.weight),
                 _r(v.score),
+                # stored copies up to 18.0.1.1.0, read through the account since
+                v.user_id.login or False,
+                v.tier_id.name or False,
             ]
             for v in values
         ],
@@ -421,4 +424,15 @@ def after_upgrade(env):
         review.action_submit()
         states[review.partner_id.name] = review.state
     out["resubmitted"] = states
+    # 18.0.1.2.0 dropped the value's stored KAM and tier copies (and its own
+    # partner_id index): what is left of them in the schema
+    env.cr.execute("""
+        SELECT column_name FROM information_schema.columns
+         WHERE table_name = 'key_account_kpi_value' AND column_name IN ('user_id', 'tier_id')
+         UNION ALL
+        SELECT indexname FROM pg_indexes
+         WHERE tablename = 'key_account_kpi_value'
+           AND indexname = 'key_account_kpi_value__partner_id_index'
+    """)
+    out["dropped_left"] = sorted(row[0] for row in env.cr.fetchall())
     print(MARK + json.dumps(out, sort_keys=True))

@@ -369,8 +369,6 @@ class KeyAccountKpiEngine(models.AbstractModel):
                         template_id,
                         code,
                         sequence,
-                        info["manager_id"],
-                        info["tier_id"],
                     )
                 )
         self._record_kpi_runs(ok, failed, now)
@@ -420,7 +418,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
         snapshot); drop the values gone to 'no data' in a second one."""
         Value = self.env["key.account.kpi.value"]
         Value.flush_model()
-        columns = list(zip(*rows)) if rows else [[]] * 13
+        columns = list(zip(*rows)) if rows else [[]] * 11
         arrays = dict(
             zip(
                 (
@@ -435,8 +433,6 @@ class KeyAccountKpiEngine(models.AbstractModel):
                     "t",
                     "kc",
                     "ks",
-                    "u",
-                    "ti",
                 ),
                 map(_pg_array, columns),
             )
@@ -449,16 +445,15 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 SELECT * FROM unnest(%(p)s::int[], %(k)s::int[], %(val)s::float8[],
                                      %(tgt)s::float8[], %(thr)s::float8[], %(w)s::float8[],
                                      %(s)s::float8[], %(st)s::varchar[], %(t)s::int[],
-                                     %(kc)s::varchar[], %(ks)s::int[], %(u)s::int[],
-                                     %(ti)s::int[])
-                       AS x(p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti)
+                                     %(kc)s::varchar[], %(ks)s::int[])
+                       AS x(p, k, val, tgt, thr, w, s, st, t, kc, ks)
             ), up AS (
                 INSERT INTO key_account_kpi_value AS v (
                     partner_id, kpi_id, value, target, threshold, weight, score, status,
-                    template_id, kpi_code, kpi_sequence, user_id, tier_id,
+                    template_id, kpi_code, kpi_sequence,
                     date_from, date_to, company_id, is_manual,
                     create_uid, create_date, write_uid, write_date)
-                SELECT p, k, val, tgt, thr, w, s, st, t, kc, ks, u, ti,
+                SELECT p, k, val, tgt, thr, w, s, st, t, kc, ks,
                        %(date_from)s, %(date_to)s, %(company)s, FALSE,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM x
@@ -467,18 +462,15 @@ class KeyAccountKpiEngine(models.AbstractModel):
                     threshold = EXCLUDED.threshold, weight = EXCLUDED.weight,
                     score = EXCLUDED.score, status = EXCLUDED.status,
                     template_id = EXCLUDED.template_id, kpi_code = EXCLUDED.kpi_code,
-                    kpi_sequence = EXCLUDED.kpi_sequence, user_id = EXCLUDED.user_id,
-                    tier_id = EXCLUDED.tier_id, company_id = EXCLUDED.company_id,
+                    kpi_sequence = EXCLUDED.kpi_sequence, company_id = EXCLUDED.company_id,
                     is_manual = FALSE,
                     write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
                 WHERE (v.value, v.target, v.threshold, v.weight, v.score, v.status,
-                       v.template_id, v.kpi_code, v.kpi_sequence, v.user_id, v.tier_id,
-                       v.company_id, v.is_manual)
+                       v.template_id, v.kpi_code, v.kpi_sequence, v.company_id, v.is_manual)
                       IS DISTINCT FROM
                       (EXCLUDED.value, EXCLUDED.target, EXCLUDED.threshold, EXCLUDED.weight,
                        EXCLUDED.score, EXCLUDED.status, EXCLUDED.template_id,
-                       EXCLUDED.kpi_code, EXCLUDED.kpi_sequence, EXCLUDED.user_id,
-                       EXCLUDED.tier_id, EXCLUDED.company_id, FALSE)
+                       EXCLUDED.kpi_code, EXCLUDED.kpi_sequence, EXCLUDED.company_id, FALSE)
                 RETURNING v.id
             )
             SELECT id FROM up

@@ -297,6 +297,40 @@ class TestKpiEngine(KpiCommon):
             self._values(self.partner_a, *Q1)["revenue"].value, 700.0
         )
 
+    def test_values_filter_group_sort_by_kam_and_tier(self):
+        """The value's KAM and tier are the account's, read through it (not
+        stored): the value list still filters, groups and sorts by them, and a
+        change of KAM shows on the values already written."""
+        self.Value.compute_for_period(
+            *Q1, partner_ids=[self.partner_a.id, self.partner_b.id]
+        )
+        other = self.kam.copy({"login": "kap_test_kam_other", "name": "Other KAM"})
+        self.partner_b.key_account_manager_id = other
+        domain = [("date_from", "=", Q1[0]), ("partner_id", "in", (self.partner_a | self.partner_b).ids)]
+        mine = self.Value.search(domain + [("user_id", "=", self.kam.id)])
+        self.assertTrue(mine)
+        self.assertEqual(mine.partner_id, self.partner_a)
+        groups = dict(self.Value._read_group(domain, ["user_id"], ["__count"]))
+        self.assertEqual(
+            groups,
+            {
+                self.kam: len(mine),
+                other: self.Value.search_count(domain) - len(mine),
+            },
+        )
+        self.assertEqual(
+            dict(self.Value._read_group(domain, ["tier_id"], ["__count"])),
+            {self.tier: self.Value.search_count(domain)},
+        )
+        # by the KAM's name (res.users' order): "Test KAM" after "Other KAM"
+        ordered = self.Value.search(domain, order="user_id desc, id")
+        self.assertEqual(ordered[0].user_id, self.kam)
+        self.assertEqual(ordered[-1].user_id, other)
+        described = self.Value.fields_get(["user_id", "tier_id"], ["groupable", "store"])
+        for fname in ("user_id", "tier_id"):
+            self.assertTrue(described[fname]["groupable"], fname)
+            self.assertFalse(described[fname]["store"], fname)
+
     def test_scores_grade_trend_on_partner(self):
         self.Value.compute_for_period(*Q4, partner_ids=[self.partner_a.id])
         self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
