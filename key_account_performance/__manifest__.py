@@ -51,6 +51,6 @@
     "demo": [
         "demo/key_account_demo.xml",
     ],
-    "external_dependencies": {"python": ["numpy", "scikit-learn"]},
+    "external_dependencies": {"python": ["numpy", "scipy", "scikit-learn"]},
     "application": True,
 }

@@ -90,10 +90,15 @@ def _requirement_name(req):
 
 
 def test_metadata_requires_the_external_dependencies(installed, manifest):
-    """--no-deps installs nothing else: the METADATA must still name numpy and
-    scikit-learn (the manifest's external_dependencies) for a real install."""
+    """--no-deps installs nothing else: the METADATA must still name numpy,
+    scipy and scikit-learn (the manifest's external_dependencies) for a real
+    install."""
     external = manifest["external_dependencies"]["python"]
-    assert {_requirement_name(d) for d in external} >= {"numpy", "scikit-learn"}
+    assert {_requirement_name(d) for d in external} >= {
+        "numpy",
+        "scipy",
+        "scikit-learn",
+    }
     (dist_info,) = installed.glob("*.dist-info")
     metadata = email.parser.Parser().parsestr(
         (dist_info / "METADATA").read_text(encoding="utf-8")
