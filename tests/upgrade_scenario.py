@@ -425,14 +425,15 @@ def after_upgrade(env):
         states[review.partner_id.name] = review.state
     out["resubmitted"] = states
     # 18.0.1.2.0 dropped the value's stored KAM and tier copies (and its own
-    # partner_id index): what is left of them in the schema
+    # partner_id and company_id indexes): what is left of them in the schema
     env.cr.execute("""
         SELECT column_name FROM information_schema.columns
          WHERE table_name = 'key_account_kpi_value' AND column_name IN ('user_id', 'tier_id')
          UNION ALL
         SELECT indexname FROM pg_indexes
          WHERE tablename = 'key_account_kpi_value'
-           AND indexname = 'key_account_kpi_value__partner_id_index'
+           AND indexname IN ('key_account_kpi_value__partner_id_index',
+                             'key_account_kpi_value__company_id_index')
     """)
     out["dropped_left"] = sorted(row[0] for row in env.cr.fetchall())
     print(MARK + json.dumps(out, sort_keys=True))

@@ -16,7 +16,14 @@ ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 
 
 class KeyAccountKpiValue(models.Model):
-    """One measured KPI for one partner and one period."""
+    """One measured KPI for one partner and one period.
+
+    The engine (``key.account.kpi.engine``) writes the computed values in
+    bulk, with no user: their ``create_uid`` / ``write_uid`` stay empty (the
+    run is the engine's, whoever asked for it) and ``write_date`` tells when
+    a value last changed. A value entered or corrected by hand through the
+    ORM carries its user as usual.
+    """
 
     _name = "key.account.kpi.value"
     _description = "Key Account KPI Value"
@@ -36,8 +43,9 @@ class KeyAccountKpiValue(models.Model):
     )
     date_from = fields.Date(required=True, index=True)
     date_to = fields.Date(required=True)
+    # no index: values are always looked up by account or period as well
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company
+        "res.company", required=True, default=lambda self: self.env.company
     )
     template_id = fields.Many2one("key.account.kpi.template", ondelete="set null")
 

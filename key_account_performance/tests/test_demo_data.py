@@ -99,15 +99,17 @@ class TestDemoStory(TransactionCase):
                 "search"
             ]["arch"]
             domain = safe_eval(
-                etree.fromstring(arch).xpath("//filter[@name='my_accounts']")[0].get(
-                    "domain"
-                ),
+                etree.fromstring(arch)
+                .xpath("//filter[@name='my_accounts']")[0]
+                .get("domain"),
                 {"uid": user.id},
             )
             shown = Partner.search(safe_eval(home.domain) + domain)
             mine = self.accounts.filtered(
-                lambda p, user=user: p.key_account_manager_id == user
-                or p.key_account_team_id.user_id == user
+                lambda p, user=user: (
+                    p.key_account_manager_id == user
+                    or p.key_account_team_id.user_id == user
+                )
             )
             self.assertTrue(shown, login)
             self.assertEqual(shown & self.accounts, mine, login)

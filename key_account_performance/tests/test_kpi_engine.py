@@ -297,6 +297,23 @@ class TestKpiEngine(KpiCommon):
             self._values(self.partner_a, *Q1)["revenue"].value, 700.0
         )
 
+    def test_computed_values_carry_no_user_corrections_do(self):
+        """The engine writes values with no user (create_uid / write_uid
+        empty, write_date set); a correction through the ORM records who made it."""
+        before = fields.Datetime.now().replace(microsecond=0)
+        ids = self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
+        values = self.Value.browse(ids)
+        self.assertTrue(values)
+        self.assertFalse(values.create_uid | values.write_uid)
+        self.assertTrue(all(v.write_date >= before for v in values))
+        revenue = values.filtered(lambda v: v.kpi_id.code == "revenue")
+        revenue.write({"value": revenue.value + 1.0})
+        self.assertEqual(revenue.write_uid, self.env.user)
+        # recomputing puts the engine's figure back, again with no user
+        self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
+        revenue.invalidate_recordset()
+        self.assertFalse(revenue.write_uid)
+
     def test_values_filter_group_sort_by_kam_and_tier(self):
         """The value's KAM and tier are the account's, read through it (not
         stored): the value list still filters, groups and sorts by them, and a
@@ -306,7 +323,10 @@ class TestKpiEngine(KpiCommon):
         )
         other = self.kam.copy({"login": "kap_test_kam_other", "name": "Other KAM"})
         self.partner_b.key_account_manager_id = other
-        domain = [("date_from", "=", Q1[0]), ("partner_id", "in", (self.partner_a | self.partner_b).ids)]
+        domain = [
+            ("date_from", "=", Q1[0]),
+            ("partner_id", "in", (self.partner_a | self.partner_b).ids),
+        ]
         mine = self.Value.search(domain + [("user_id", "=", self.kam.id)])
         self.assertTrue(mine)
         self.assertEqual(mine.partner_id, self.partner_a)
@@ -326,7 +346,9 @@ class TestKpiEngine(KpiCommon):
         ordered = self.Value.search(domain, order="user_id desc, id")
         self.assertEqual(ordered[0].user_id, self.kam)
         self.assertEqual(ordered[-1].user_id, other)
-        described = self.Value.fields_get(["user_id", "tier_id"], ["groupable", "store"])
+        described = self.Value.fields_get(
+            ["user_id", "tier_id"], ["groupable", "store"]
+        )
         for fname in ("user_id", "tier_id"):
             self.assertTrue(described[fname]["groupable"], fname)
             self.assertFalse(described[fname]["store"], fname)

@@ -9,10 +9,14 @@ being stored, with its foreign key: this script drops both columns. The
 fields keep their names and meaning (the account's current KAM and tier, as
 the stored copies always were); nothing else changes.
 
-The value's own index on ``partner_id`` goes too (the field has
-``index=False`` now, and Odoo keeps an index it no longer expects): the
-unique index on (partner_id, kpi_id, date_from, date_to) starts with that
-column and serves the same lookups.
+The value's own indexes on ``partner_id`` and ``company_id`` go too (the
+fields have no index now, and Odoo keeps an index it no longer expects): the
+unique index on (partner_id, kpi_id, date_from, date_to) starts with
+``partner_id`` and serves the same lookups; values are never looked up by
+company alone.
+
+Computed values are written with no user from this version on (create_uid /
+write_uid empty, see the model); the values already stored keep theirs.
 """
 
 import logging
@@ -28,8 +32,11 @@ def migrate(cr, version):
             DROP COLUMN IF EXISTS user_id,
             DROP COLUMN IF EXISTS tier_id
     """)
-    cr.execute("DROP INDEX IF EXISTS key_account_kpi_value__partner_id_index")
+    cr.execute("""
+        DROP INDEX IF EXISTS key_account_kpi_value__partner_id_index,
+                             key_account_kpi_value__company_id_index
+    """)
     _logger.info(
         "key_account_kpi_value: dropped the stored KAM and tier copies "
-        "and the partner_id index"
+        "and the partner_id and company_id indexes"
     )
