@@ -700,7 +700,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 create_uid, create_date, write_uid, write_date)
             SELECT p, s, g, ps, hp, tr, ti, sg, u, tm,
                    %(company)s, %(date_from)s, %(date_to)s, %(label)s, %(running)s,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
+                   NULL, %(now)s, NULL, %(now)s
               FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(ps)s::float8[],
                           %(hp)s::bool[], %(tr)s::float8[], %(ti)s::int[], %(sg)s::int[],
                           %(u)s::int[], %(tm)s::int[])
@@ -712,7 +712,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 segment_id = EXCLUDED.segment_id, user_id = EXCLUDED.user_id,
                 team_id = EXCLUDED.team_id, company_id = EXCLUDED.company_id,
                 period_label = EXCLUDED.period_label, is_running = EXCLUDED.is_running,
-                write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                write_uid = NULL, write_date = EXCLUDED.write_date
             WHERE (h.score, h.grade, h.previous_score, h.has_previous, h.trend, h.tier_id,
                    h.segment_id, h.user_id, h.team_id, h.company_id, h.period_label,
                    h.is_running)
@@ -727,7 +727,6 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 date_to=date_to,
                 label=label,
                 running=date_to >= today,
-                uid=self.env.uid,
                 now=fields.Datetime.now(),
                 **arrays,
             )

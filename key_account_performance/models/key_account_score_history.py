@@ -6,7 +6,9 @@ class KeyAccountScoreHistory(models.Model):
 
     Written by the KPI engine in the same batch as the KPI values (one row per
     account and period, replaced on recomputation); read by the score-history
-    pivot and graph views and by the cockpit. Never edited by hand.
+    pivot and graph views and by the cockpit. Never edited by hand, so its
+    rows carry no user (create_uid / write_uid empty, as the engine's KPI
+    values; write_date tells when a row last changed).
     """
 
     _name = "key.account.score.history"

@@ -70,6 +70,9 @@ class TestKpiEngineRuns(KpiCommon):
         self.assertFalse(row_a.is_running)
         self.assertEqual(row_a.tier_id, self.tier)
         self.assertEqual(row_a.user_id, self.kam)
+        # written by the engine: no user, a write date
+        self.assertFalse(rows.create_uid | rows.write_uid)
+        self.assertTrue(all(rows.mapped("write_date")))
         row_b = rows - row_a
         self.assertFalse(row_b.has_previous)
         # recomputing replaces, never duplicates
