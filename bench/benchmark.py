@@ -248,6 +248,10 @@ timed(KeyAccountEarlyWarning, "_detect_and_notify", "early warnings")
 
 
 def clear_period(date_from, date_to):
+    # fresh statistics of the review lines (a run's rolled-back review
+    # generation leaves dead rows behind): the ON DELETE SET NULL check of
+    # review_line.kpi_value_id then uses its index, not a scan per value
+    cr.execute("ANALYZE key_account_review_line")
     cr.execute(
         "DELETE FROM key_account_kpi_value WHERE date_from = %s AND date_to = %s",
         [date_from, date_to],
@@ -510,13 +514,19 @@ memory = time_engine(all_ids, memory=True)
 small = time_engine(all_ids[:100])
 floor_s, floor_rows = min(time_floor() for _i in range(2))
 log("floor: %.2f s (%s rows)" % (floor_s, floor_rows))
-generation = time_generation()
-log("review generation: %.2f s" % generation["s"])
 sample = all_ids[:LOOP_SAMPLE]
 clear_period(Q_FROM, Q_TO)
 loop_sample_s = time_loop(sample)
 loop_s = loop_sample_s * len(all_ids) / len(sample)
 log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
+# last of the engine figures: its review lines are rolled back, and deleting
+# values afterwards (clear_period) would have PostgreSQL's ON DELETE SET NULL
+# of review_line.kpi_value_id scan a never-analysed table of 200,000 dead rows
+# once per deleted value (a bench artefact: minutes, not the engine's time)
+env["key.account.kpi.value"].compute_for_period(Q_FROM, Q_TO, all_ids)
+cr.commit()
+generation = time_generation()
+log("review generation: %.2f s" % generation["s"])
 
 
 # ---------------------------------------------------------------------------
