@@ -212,7 +212,9 @@ class TestDemoStory(TransactionCase):
         with_kpi = actions.filtered("kpi_id")
         self.assertTrue(with_kpi)
         for action in with_kpi:
-            ideas = {name for name, _expected in ACTION_IDEAS.get(action.kpi_id.code, [])}
+            ideas = {
+                name for name, _expected in ACTION_IDEAS.get(action.kpi_id.code, [])
+            }
             self.assertIn(action.name, ideas, action.kpi_id.code)
 
     def test_growing_declining_and_stopped(self):
