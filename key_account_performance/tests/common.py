@@ -9,10 +9,24 @@ before.
 
 import datetime
 
-from odoo import Command, fields
+from odoo import Command, fields, http
 from odoo.tests import TransactionCase
 
 from ..tools import kpi_math
+
+
+def warm_http_statics():
+    """Read every module's manifest for the HTTP server now, in this thread.
+
+    wkhtmltopdf fetches a report's CSS bundles over HTTP in parallel; the
+    first static request makes each server thread read all manifests
+    (``odoo.http.root.statics``, computed lazily), and CPython 3.11's AST
+    parser is not safe when two threads parse at once (gh-106905:
+    "SystemError: AST constructor recursion depth mismatch", a 500 on one
+    bundle and an ERROR in the log). Reading them once beforehand leaves the
+    threads nothing to parse.
+    """
+    return http.root.statics
 
 
 class ReviewCommon(TransactionCase):

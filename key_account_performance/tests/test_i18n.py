@@ -21,7 +21,7 @@ from odoo.tools.translate import TranslationModuleReader
 
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
-from .common import ReviewCommon
+from .common import ReviewCommon, warm_http_statics
 
 MODULE = "key_account_performance"
 REPORT = "key_account_performance.action_report_key_account_review"
@@ -176,6 +176,7 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        warm_http_statics()
         load_zh_cn(cls.env)
         # a database created with --load-language=zh_CN may have English inactive
         cls.env["res.lang"]._activate_lang("en_US")

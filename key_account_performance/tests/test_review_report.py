@@ -4,7 +4,7 @@ from odoo.tests import Form, HttpCase, tagged, users
 
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
-from .common import ReviewCommon
+from .common import ReviewCommon, warm_http_statics
 
 REPORT = "key_account_performance.action_report_key_account_review"
 
@@ -82,6 +82,11 @@ class TestReviewReport(ReviewCommon):
 class TestReviewReportPdf(ReviewCommon, HttpCase):
     """wkhtmltopdf fetches the report's assets over HTTP: an HttpCase serves
     them from the test transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        warm_http_statics()
 
     def test_pdf_scorecard(self):
         if wkhtmltopdf_state != "ok":
