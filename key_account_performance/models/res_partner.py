@@ -714,11 +714,17 @@ class ResPartner(models.Model):
             kpi_math.last_closed_period(today, period_type),
             kpi_math.period_bounds(today, period_type),
         ):
-            ids = Value.compute_for_period(
-                date_from, date_to, self.commercial_partner_id.ids
+            Value.compute_for_period(date_from, date_to, self.commercial_partner_id.ids)
+            # what the KPI value list shows for the period: computed and manual
+            count = Value.search_count(
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                ]
             )
             counts.append(
-                (kpi_math.period_label(period_type, date_from, date_to), len(ids))
+                (kpi_math.period_label(period_type, date_from, date_to), count)
             )
         accounts = self.commercial_partner_id
         accounts.invalidate_recordset()

@@ -317,6 +317,17 @@ class TestCockpit(ReviewCommon):
         self.assertEqual(self.partner_a.key_account_grade_color, grade.color)
 
     def test_compute_now_notifies(self):
+        # a manual value in the closed period (entered in a review)
+        self.env["key.account.kpi.value"].create(
+            {
+                "partner_id": self.partner_a.id,
+                "kpi_id": self.kpi_manual.id,
+                "date_from": self.P[0],
+                "date_to": self.P[1],
+                "value": 4.0,
+                "is_manual": True,
+            }
+        )
         action = self.partner_a.with_user(self.kam).action_compute_key_account_kpis()
         self.assertEqual(action["tag"], "display_notification")
         message = action["params"]["message"]
@@ -324,6 +335,17 @@ class TestCockpit(ReviewCommon):
         self.assertIn(label, message)
         self.assertIn(self.partner_a.name, message)
         self.assertIn("/ 100", message)
+        # the closed period's count is what its KPI value list shows (manual
+        # values included), not only the values the engine computed
+        shown = self.env["key.account.kpi.value"].search_count(
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("date_from", "=", self.P[0]),
+                ("date_to", "=", self.P[1]),
+            ]
+        )
+        self.assertTrue(shown)
+        self.assertIn(": %d KPI values for %s" % (shown, label), message)
 
     def test_values_button_groups_by_review_period(self):
         action = self.partner_a.action_view_key_account_values()
