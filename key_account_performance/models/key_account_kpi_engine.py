@@ -521,12 +521,22 @@ class KeyAccountKpiEngine(models.AbstractModel):
         for row in rows:
             current[row[0]][row[1]] = (row[2], row[6])
         Value = self.env["key.account.kpi.value"]
+        # the manual KPIs by id (a handful), not through a join: right after
+        # the upsert the planner's statistics do not know the period's new
+        # rows and nested-looped over the KPI table for each of them
+        # (1.4 s at 200,000 values instead of 0.1 s)
+        manual_kpis = (
+            self.env["key.account.kpi"]
+            .sudo()
+            .browse({kpi_id for band in bands.values() for kpi_id in band})
+            .filtered(lambda kpi: kpi.computation_mode == "manual")
+        )
         manual = Value.sudo().search_fetch(
             [
+                ("kpi_id", "in", manual_kpis.ids),
                 ("partner_id", "in", list(partner_ids)),
                 ("date_from", "=", date_from),
                 ("date_to", "=", date_to),
-                ("kpi_id.computation_mode", "=", "manual"),
             ],
             ["partner_id", "kpi_id", "value", "score", "target", "threshold", "weight"],
         )
