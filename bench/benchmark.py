@@ -21,6 +21,9 @@ that early warnings have something to compare with), times:
 5. customer value: ``res.partner.compute_key_account_value`` over every
    customer (time and SQL query count; left out with KAP_BENCH_ENGINE_ONLY).
 
+The engine (first computation and recomputation), the loop and the floor
+are each the best of two runs.
+
 Each size's figures are saved in ``.kap/bench/<size>.json``; the table printed
 at the end puts both sizes side by side (the other one from its last run).
 It asserts nothing (speed targets are not tests).
@@ -505,18 +508,23 @@ env["key.account.kpi.value"].compute_for_period(
 )  # what the warnings compare with
 cr.commit()
 time_engine(all_ids[:50])  # warm caches
-clear_period(Q_FROM, Q_TO)
-first = time_engine(all_ids)
-log("engine, first computation: %.2f s" % first["s"])
-again = time_engine(all_ids)
-log("engine, recomputation: %.2f s" % again["s"])
+# each measure is the best of two runs (the floor's too): on a shared
+# two-core machine one run can be a third slower than the next
+runs = []
+for _run in range(2):
+    clear_period(Q_FROM, Q_TO)
+    runs.append(time_engine(all_ids))
+first = min(runs, key=lambda r: r["s"])
+log("engine, first computation: %.2f s (best of %s)" % (first["s"], len(runs)))
+again = min((time_engine(all_ids) for _run in range(2)), key=lambda r: r["s"])
+log("engine, recomputation: %.2f s (best of 2)" % again["s"])
 memory = time_engine(all_ids, memory=True)
 small = time_engine(all_ids[:100])
 floor_s, floor_rows = min(time_floor() for _i in range(2))
 log("floor: %.2f s (%s rows)" % (floor_s, floor_rows))
 sample = all_ids[:LOOP_SAMPLE]
 clear_period(Q_FROM, Q_TO)
-loop_sample_s = time_loop(sample)
+loop_sample_s = min(time_loop(sample) for _run in range(2))
 loop_s = loop_sample_s * len(all_ids) / len(sample)
 log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
 # last of the engine figures: its review lines are rolled back, and deleting
