@@ -357,12 +357,6 @@ def bgnbd_conditional(params, x, t_x, T, t):
     return alive, probability, expected
 
 
-def _fit_bgnbd(known, stats, cutoff, order_days):
-    """BG/NBD parameters fitted on the customers known on ``cutoff``, or None."""
-    x, t_x, T = _bgnbd_summary(stats, cutoff, order_days)
-    return bgnbd_fit(x[known], t_x[known], T[known])
-
-
 # ---------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------
@@ -490,13 +484,14 @@ def _predict(orders, as_of, horizon, random_state=0):
         factor = horizon / window
         # BG/NBD counts order days: several orders on one day are one event
         # of its Poisson process (only the ratio between windows is used)
-        order_days = _order_days(orders, as_of)
-        params = _fit_bgnbd(known, stats, as_of, order_days)
+        x, t_x, T = (
+            v[known] for v in _bgnbd_summary(stats, as_of, _order_days(orders, as_of))
+        )
+        params = bgnbd_fit(x, t_x, T)
         if params is None:
             e = e * factor
             p = 1.0 - (1.0 - p) ** factor
         else:
-            x, t_x, T = (v[known] for v in _bgnbd_summary(stats, as_of, order_days))
             _a, p_w, e_w = bgnbd_conditional(params, x, t_x, T, window)
             _a, p_h, e_h = bgnbd_conditional(params, x, t_x, T, horizon)
             with np.errstate(all="ignore"):
