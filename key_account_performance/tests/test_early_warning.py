@@ -63,6 +63,44 @@ class TestEarlyWarning(ReviewCommon):
         self.assertIn("800 → 150", str(messages.body))
         self.assertEqual(messages.subtype_id, self.env.ref("mail.mt_note"))
 
+    def test_texts_escaped_and_in_the_users_language(self):
+        """A KPI name is text, not markup, in the note and the activity; the
+        texts are translated (once per computation) into the user's language."""
+        from .test_i18n import load_zh_cn
+
+        self.kpi_revenue.name = "R&D <b>Revenue</b>"
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        note = str(self._activities(self.partner_c, WARNING).note)
+        body = str(self._notes(self.partner_c).body)
+        for html in (note, body):
+            self.assertIn("R&amp;D &lt;b&gt;Revenue&lt;/b&gt; crossed", html)
+            self.assertNotIn("<b>Revenue</b>", html)
+        self.assertIn("<p>Key account early warning</p>", body)
+
+        load_zh_cn(self.env)
+        partner = self._make_account("Warning Account Z", self.kam)
+        self._order(partner, 400.0, self._day(self.P0, 5))
+        self._order(partner, 400.0, self._day(self.P0, 35))
+        self._order(partner, 150.0, self._day(self.P, 20))
+        Value = self.Value.with_context(lang="zh_CN")
+        Value.compute_for_period(*self.P0, partner_ids=partner.ids)
+        Value.compute_for_period(*self.P, partner_ids=partner.ids)
+        body = str(
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", partner.id),
+                    ("body", "ilike", "o_kap_warning_"),
+                ]
+            )
+            .body
+        )
+        self.assertIn("越过了阈值（200）：800 → 150", body)
+        self.assertIn("等级从 C 降至 D", body)
+        self.assertNotIn("crossed", body)
+
     def test_deduplicated_while_open(self):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         activity = self._activities(self.partner_c, WARNING)
