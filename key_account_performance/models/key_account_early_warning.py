@@ -25,10 +25,9 @@ import re
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import SQL
-from odoo.tools.mail import generate_tracking_message_id
 
 from ..tools import kpi_math
+from .key_account_mail_sender import log_notes
 
 MARKER = "o_kap_warning_"
 ADDITIVE_MODES = ("count", "sum")
@@ -390,42 +389,6 @@ class KeyAccountEarlyWarning(models.AbstractModel):
 
     @api.model
     def _log_notes(self, bodies):
-        """{partner id: body} as internal notes in the partners' chatter: what
-        ``_message_log_batch`` writes (author, note subtype, no notification),
-        in one INSERT rather than through the ORM's per-message work."""
-        if not bodies:
-            return
-        Message = self.env["mail.message"]
-        Message.flush_model()
-        author_id, email_from = self.env["res.partner"]._message_compute_author(
-            None, None, raise_on_email=False
-        )
-        res_ids = list(bodies)
-        now = fields.Datetime.now()
-        self.env.execute_query(
-            SQL(
-                """
-            INSERT INTO mail_message (
-                model, res_id, body, message_type, subtype_id, is_internal,
-                author_id, email_from, date, message_id,
-                create_uid, create_date, write_uid, write_date)
-            SELECT 'res.partner', x.res_id, x.body, 'comment', %(subtype)s, TRUE,
-                   %(author)s, %(email_from)s, %(now)s, x.message_id,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(res_ids)s::int[], %(bodies)s::text[], %(message_ids)s::varchar[])
-                   AS x(res_id, body, message_id)
-        """,
-                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-                author=author_id or None,
-                email_from=email_from or None,
-                now=now,
-                uid=self.env.uid,
-                res_ids=res_ids,
-                bodies=[str(bodies[pid]) for pid in res_ids],
-                message_ids=[
-                    generate_tracking_message_id("message-notify") for _pid in res_ids
-                ],
-            )
-        )
-        Message.invalidate_model()
-        self.env["res.partner"].browse(res_ids).invalidate_recordset(["message_ids"])
+        """{partner id: body} as internal notes in the partners' chatter, in
+        one INSERT (see ``key_account_mail_sender.log_notes``)."""
+        log_notes(self.env, "res.partner", bodies)

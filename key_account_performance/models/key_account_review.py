@@ -6,6 +6,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
+from .key_account_kpi_engine import _pg_array
+from .key_account_mail_sender import log_notes, log_tracking, subscribe
 from .res_partner import _field_changes
 
 EDITABLE_STATES = ("draft", "rejected")
@@ -232,27 +234,38 @@ class KeyAccountReview(models.Model):
 
     @api.depends("user_id")
     def _compute_approver_id(self):
+        for company, reviews in self.grouped(
+            lambda r: r.company_id or self.env.company
+        ).items():
+            approvers = self._default_approvers(
+                {review.user_id for review in reviews}, company
+            )
+            for review in reviews:
+                review.approver_id = approvers[review.user_id]
+
+    @api.model
+    def _default_approvers(self, kams, company):
+        """{KAM (res.users, maybe empty): default approver}: the team leader
+        of the KAM's sales team, else the first key-account manager of the
+        company who is not the KAM."""
         managers = None
-        by_kam = {}
-        for review in self:
-            kam = review.user_id
-            if kam not in by_kam:
-                leader = kam.sudo().sale_team_id.user_id
-                if leader and leader != kam:
-                    by_kam[kam] = leader
-                else:
-                    if managers is None:
-                        managers = (
-                            self.env.ref(MANAGER_GROUP)
-                            .sudo()
-                            .users.filtered(lambda u: u.active and not u.share)
-                            .sorted("id")
-                        )
-                    company = review.company_id or self.env.company
-                    by_kam[kam] = managers.filtered(
-                        lambda u: u != kam and company in u.company_ids
-                    )[:1]
-            review.approver_id = by_kam[kam]
+        result = {}
+        for kam in kams:
+            leader = kam.sudo().sale_team_id.user_id
+            if leader and leader != kam:
+                result[kam] = leader
+                continue
+            if managers is None:
+                managers = (
+                    self.env.ref(MANAGER_GROUP)
+                    .sudo()
+                    .users.filtered(lambda u: u.active and not u.share)
+                    .sorted("id")
+                )
+            result[kam] = managers.filtered(
+                lambda u, kam=kam: u != kam and company in u.company_ids
+            )[:1]
+        return result
 
     @api.depends(
         "line_ids.score",
@@ -475,8 +488,21 @@ class KeyAccountReview(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _create_for_partners(self, cycle, partners):
-        """Create the reviews of ``partners`` in ``cycle`` in one batch, lines
-        pre-filled from the period's KPI values and the account's template."""
+        """Create the reviews of ``partners`` in ``cycle``, lines pre-filled
+        from the period's KPI values and the account's template.
+
+        In a fixed number of statements, whatever the number of accounts:
+        one INSERT of the reviews, one of their lines (their stored computed
+        fields worked out here, as their computes do), two of the followers
+        (the user who generates, and each review's KAM) and one of the
+        creation notes. The ORM's create would insert 100 rows per
+        statement, and subscribe each review's KAM and e-mail them "you have
+        been assigned" one review at a time (about 13 queries and one e-mail
+        per account). A KAM is not e-mailed for each account of a cycle: the
+        reviews are in their *My Reviews* and they follow them.
+        """
+        if not partners:
+            return self.browse()
         company = cycle.company_id
         templates = self.env["key.account.kpi.template"]._resolve_for_partners(
             partners, company
@@ -486,27 +512,196 @@ class KeyAccountReview(models.Model):
         by_partner = {}  # grouped once: not a scan of every value per partner
         for (pid, kpi_id), value in values.items():
             by_partner.setdefault(pid, {})[kpi_id] = value
-        vals_list = []
+        grade_bands = self.env["key.account.grade"]._get_bands(company)
+        kams = {
+            partner.id: partner.key_account_manager_id or partner.user_id
+            for partner in partners
+        }
+        approvers = self._default_approvers(set(kams.values()), company)
+        review_rows, lines_of = [], {}
         for partner in partners:
             template = templates.get(partner.id)
-            vals_list.append(
-                {
-                    "cycle_id": cycle.id,
-                    "partner_id": partner.id,
-                    "user_id": (partner.key_account_manager_id or partner.user_id).id,
-                    "template_id": template.id if template else False,
-                    "template_version": template.version if template else 0,
-                    "previous_review_id": previous.get(partner.id, False),
-                    "line_ids": [
-                        Command.create(vals)
-                        for vals in self._line_values(
-                            template, by_partner.get(partner.id, {})
-                        )
-                    ],
-                }
+            lines = [
+                self._line_row(vals)
+                for vals in self._line_values(template, by_partner.get(partner.id, {}))
+            ]
+            score = kpi_math.weighted_score(
+                (line["score"], line["weight"]) for line in lines if line["has_value"]
             )
-        reviews = self.create(vals_list)
+            kam = kams[partner.id]
+            review_rows.append(
+                (
+                    partner.id,
+                    kam.id or None,
+                    approvers[kam].id or None,
+                    template.id if template else None,
+                    template.version if template else 0,
+                    previous.get(partner.id) or None,
+                    "%s – %s" % (cycle.name or "", partner.name or ""),
+                    score or 0.0,
+                    (kpi_math.grade_for(score, grade_bands) or None)
+                    if score is not None
+                    else None,
+                    sum(1 for line in lines if line["status"] == "alert"),
+                )
+            )
+            lines_of[partner.id] = lines
+        self.flush_model()
+        self.env["key.account.review.line"].flush_model()
+        now = fields.Datetime.now()
+        columns = list(zip(*review_rows))
+        created = self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO key_account_review (
+                cycle_id, company_id, date_from, date_to, state,
+                partner_id, user_id, approver_id, template_id, template_version,
+                previous_review_id, name, score, grade, alert_count,
+                create_uid, create_date, write_uid, write_date)
+            SELECT %(cycle)s, %(company)s, %(date_from)s, %(date_to)s, 'draft',
+                   x.p, x.u, x.a, x.t, x.tv, x.pr, x.n, x.s, x.g, x.al,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(p)s::int[], %(u)s::int[], %(a)s::int[], %(t)s::int[],
+                          %(tv)s::int[], %(pr)s::int[], %(n)s::varchar[],
+                          %(s)s::float8[], %(g)s::varchar[], %(al)s::int[])
+                   AS x(p, u, a, t, tv, pr, n, s, g, al)
+            RETURNING id, partner_id
+        """,
+                cycle=cycle.id,
+                company=company.id,
+                date_from=cycle.date_from,
+                date_to=cycle.date_to,
+                uid=self.env.uid,
+                now=now,
+                # numbers as array literals (fast to pass and parse); the
+                # names and grades as lists, quoted by psycopg2
+                **dict(
+                    zip(
+                        ("p", "u", "a", "t", "tv", "pr", "n", "s", "g", "al"),
+                        [
+                            list(column) if key in ("n", "g") else _pg_array(column)
+                            for key, column in zip(
+                                "p u a t tv pr n s g al".split(), columns
+                            )
+                        ],
+                    )
+                ),
+            )
+        )
+        review_of = {pid: rid for rid, pid in created}
+        self._insert_lines(
+            [
+                dict(
+                    line,
+                    review_id=review_of[pid],
+                    partner_id=pid,
+                    company_id=company.id,
+                    date_from=cycle.date_from,
+                    date_to=cycle.date_to,
+                )
+                for pid, lines in lines_of.items()
+                for line in lines
+            ]
+        )
+        self.invalidate_model()
+        self.env["key.account.review.line"].invalidate_model()
+        cycle.invalidate_recordset(["review_ids"])
+        reviews = self.browse(sorted(review_of.values()))
+        # what mail.thread's create does, in bulk: the user who generates
+        # follows the reviews (OdooBot, who runs the scheduled action, is
+        # inactive and does not), each review's KAM follows it, and each
+        # review's chatter starts with its creation note
+        me = self.env.user
+        creator = [me.partner_id.id] if me.active else []
+        subscribe(
+            self.env,
+            self._name,
+            {
+                review_of[pid]: creator
+                + ([kams[pid].partner_id.id] if kams[pid].active else [])
+                for pid in review_of
+            },
+        )
+        # mail's own "<document> created", in the language of who generates
+        note = reviews[:1]._creation_message()
+        log_notes(
+            self.env,
+            self._name,
+            {rid: note for rid in reviews.ids},
+            message_type="notification",
+        )
         return reviews
+
+    @api.model
+    def _line_row(self, vals):
+        """A line's stored values from ``_line_values``, with the score and
+        status its compute gives."""
+        score = (
+            kpi_math.kpi_score(
+                vals["value"], vals["target"], vals["threshold"], vals["direction"]
+            )
+            if vals["has_value"]
+            else None
+        )
+        return dict(
+            vals,
+            kpi_value_id=vals["kpi_value_id"] or None,
+            score=score or 0.0,
+            status=kpi_math.score_status(score) or None,
+        )
+
+    @api.model
+    def _insert_lines(self, rows):
+        """Insert review lines, one statement: ``rows`` are dicts of the
+        line's stored fields (those of ``_line_row`` and the review's
+        partner, company and dates)."""
+        keys = (
+            "review_id",
+            "partner_id",
+            "company_id",
+            "date_from",
+            "date_to",
+            "sequence",
+            "kpi_id",
+            "is_manual",
+            "direction",
+            "value",
+            "has_value",
+            "target",
+            "threshold",
+            "weight",
+            "score",
+            "status",
+            "kpi_value_id",
+        )
+        columns = {
+            key: _pg_array(
+                str(row[key]) if key.startswith("date_") else row[key] for row in rows
+            )
+            for key in keys
+        }
+        now = fields.Datetime.now()
+        self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO key_account_review_line (
+                review_id, partner_id, company_id, date_from, date_to,
+                sequence, kpi_id, is_manual, direction, value, has_value,
+                target, threshold, weight, score, status, kpi_value_id,
+                create_uid, create_date, write_uid, write_date)
+            SELECT x.*, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(review_id)s::int[], %(partner_id)s::int[], %(company_id)s::int[],
+                          %(date_from)s::date[], %(date_to)s::date[], %(sequence)s::int[],
+                          %(kpi_id)s::int[], %(is_manual)s::bool[], %(direction)s::varchar[],
+                          %(value)s::float8[], %(has_value)s::bool[], %(target)s::float8[],
+                          %(threshold)s::float8[], %(weight)s::float8[], %(score)s::float8[],
+                          %(status)s::varchar[], %(kpi_value_id)s::int[]) AS x
+        """,
+                uid=self.env.uid,
+                now=now,
+                **columns,
+            )
+        )
 
     @api.model
     def _period_values(self, partners, date_from, date_to):
@@ -563,11 +758,19 @@ class KeyAccountReview(models.Model):
 
     def _refresh_lines(self):
         """Re-read the computed values (and the template's current bands) into
-        draft or rejected reviews; manual values and comments are kept."""
+        draft or rejected reviews; manual values and comments are kept.
+
+        A fixed number of statements whatever the number of reviews (one
+        UPDATE of the kept lines, one INSERT of the new ones, one DELETE of
+        those the template dropped, one UPDATE of the reviews), the stored
+        scores worked out here as their computes do."""
         reviews = self.filtered(lambda r: r.state in EDITABLE_STATES)
         if not reviews:
             return True
-        Line = self.env["key.account.review.line"].with_context(kap_review_refresh=True)
+        Line = self.env["key.account.review.line"]
+        # what is pending (a manual value just typed) is read as stored
+        self.env.flush_all()
+        kept, new, dropped, heads, tracked = [], [], [], [], {}
         for (cycle, company), group in reviews.grouped(
             lambda r: (r.cycle_id, r.company_id)
         ).items():
@@ -577,37 +780,141 @@ class KeyAccountReview(models.Model):
             values = self._period_values(
                 group.partner_id, cycle.date_from, cycle.date_to
             )
+            by_partner = {}
+            for (pid, kpi_id), value in values.items():
+                by_partner.setdefault(pid, {})[kpi_id] = value
+            grade_bands = self.env["key.account.grade"]._get_bands(company)
             for review in group:
-                template = templates.get(review.partner_id.id)
-                wanted = self._line_values(
-                    template,
-                    {
-                        kpi_id: value
-                        for (pid, kpi_id), value in values.items()
-                        if pid == review.partner_id.id
-                    },
-                )
+                pid = review.partner_id.id
+                template = templates.get(pid)
                 existing = {line.kpi_id.id: line for line in review.line_ids}
-                to_create = []
-                for vals in wanted:
+                final = []
+                for vals in self._line_values(template, by_partner.get(pid, {})):
                     line = existing.pop(vals["kpi_id"], None)
+                    if line is not None and line.is_manual:
+                        # the KAM's value stays; the band follows the template
+                        vals = dict(
+                            vals,
+                            is_manual=True,
+                            direction=line.direction,
+                            value=line.value,
+                            has_value=line.has_value,
+                            kpi_value_id=line.kpi_value_id.id,
+                        )
+                    row = self._line_row(vals)
                     if line is None:
-                        to_create.append(dict(vals, review_id=review.id))
-                        continue
-                    if line.is_manual:
-                        vals = {
-                            key: vals[key]
-                            for key in ("target", "threshold", "weight", "sequence")
-                        }
-                    line.with_context(kap_review_refresh=True).write(vals)
-                Line.create(to_create)
-                Line.browse([line.id for line in existing.values()]).unlink()
-                review.write(
-                    {
-                        "template_id": template.id if template else False,
-                        "template_version": template.version if template else 0,
-                    }
+                        new.append(
+                            dict(
+                                row,
+                                review_id=review.id,
+                                partner_id=pid,
+                                company_id=company.id,
+                                date_from=review.date_from,
+                                date_to=review.date_to,
+                            )
+                        )
+                    else:
+                        kept.append(dict(row, id=line.id))
+                    final.append(row)
+                dropped.extend(line.id for line in existing.values())
+                score = kpi_math.weighted_score(
+                    (row["score"], row["weight"]) for row in final if row["has_value"]
                 )
+                grade = (
+                    (kpi_math.grade_for(score, grade_bands) or None)
+                    if score is not None
+                    else None
+                )
+                tracked[review.id] = [
+                    (name, before, after)
+                    for name, before, after in (
+                        ("score", review.score, score or 0.0),
+                        ("grade", review.grade or None, grade),
+                    )
+                    if before != after
+                ]
+                heads.append(
+                    (
+                        review.id,
+                        template.id if template else None,
+                        template.version if template else 0,
+                        score or 0.0,
+                        grade,
+                        sum(1 for row in final if row["status"] == "alert"),
+                    )
+                )
+        now = fields.Datetime.now()
+        keys = (
+            "id",
+            "sequence",
+            "is_manual",
+            "direction",
+            "value",
+            "has_value",
+            "target",
+            "threshold",
+            "weight",
+            "score",
+            "status",
+            "kpi_value_id",
+        )
+        self.env.execute_query(
+            SQL(
+                """
+            UPDATE key_account_review_line l
+               SET sequence = x.sequence, is_manual = x.is_manual, direction = x.direction,
+                   value = x.value, has_value = x.has_value, target = x.target,
+                   threshold = x.threshold, weight = x.weight, score = x.score,
+                   status = x.status, kpi_value_id = x.kpi_value_id,
+                   write_uid = %(uid)s, write_date = %(now)s
+              FROM unnest(%(id)s::int[], %(sequence)s::int[], %(is_manual)s::bool[],
+                          %(direction)s::varchar[], %(value)s::float8[], %(has_value)s::bool[],
+                          %(target)s::float8[], %(threshold)s::float8[], %(weight)s::float8[],
+                          %(score)s::float8[], %(status)s::varchar[], %(kpi_value_id)s::int[])
+                   AS x(id, sequence, is_manual, direction, value, has_value, target,
+                        threshold, weight, score, status, kpi_value_id)
+             WHERE l.id = x.id
+        """,
+                uid=self.env.uid,
+                now=now,
+                **{key: _pg_array(row[key] for row in kept) for key in keys},
+            )
+        )
+        self._insert_lines(new)
+        self.env.execute_query(
+            SQL(
+                "DELETE FROM key_account_review_line WHERE id = ANY(%s::int[])",
+                _pg_array(dropped),
+            )
+        )
+        columns = list(zip(*heads))
+        self.env.execute_query(
+            SQL(
+                """
+            UPDATE key_account_review r
+               SET template_id = x.t, template_version = x.tv, score = x.s, grade = x.g,
+                   alert_count = x.al, write_uid = %(uid)s, write_date = %(now)s
+              FROM unnest(%(id)s::int[], %(t)s::int[], %(tv)s::int[], %(s)s::float8[],
+                          %(g)s::varchar[], %(al)s::int[]) AS x(id, t, tv, s, g, al)
+             WHERE r.id = x.id
+        """,
+                uid=self.env.uid,
+                now=now,
+                id=_pg_array(columns[0]),
+                t=_pg_array(columns[1]),
+                tv=_pg_array(columns[2]),
+                s=_pg_array(columns[3]),
+                g=list(columns[4]),
+                al=_pg_array(columns[5]),
+            )
+        )
+        self.invalidate_model()
+        Line.invalidate_model()
+        # the chatter tracks score and grade (tracking=True) as a write would
+        if not self.env.context.get("tracking_disable") and not self.env.context.get(
+            "mail_notrack"
+        ):
+            log_tracking(self.env, self._name, tracked)
         return True
 
     # ------------------------------------------------------------------
