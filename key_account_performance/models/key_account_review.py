@@ -1,3 +1,5 @@
+import collections
+
 import psycopg2
 from markupsafe import Markup
 
@@ -11,6 +13,8 @@ from .key_account_mail_sender import log_notes, log_tracking, subscribe
 from .res_partner import _field_changes
 
 EDITABLE_STATES = ("draft", "rejected")
+# a KPI value as review lines read it (id and figure)
+PeriodValue = collections.namedtuple("PeriodValue", "id value")
 # fields the approval workflow writes on a submitted review
 WORKFLOW_FIELDS = {
     "state",
@@ -504,18 +508,23 @@ class KeyAccountReview(models.Model):
         if not partners:
             return self.browse()
         company = cycle.company_id
-        templates = self.env["key.account.kpi.template"]._resolve_for_partners(
-            partners, company
-        )
-        values = self._period_values(partners, cycle.date_from, cycle.date_to)
+        accounts = self._account_rows(partners.ids)
+        templates = self._templates_of(accounts, company)
+        values = self._period_values(partners.ids, cycle.date_from, cycle.date_to)
         previous = self._previous_reviews(partners, cycle.date_from)
         by_partner = {}  # grouped once: not a scan of every value per partner
         for (pid, kpi_id), value in values.items():
             by_partner.setdefault(pid, {})[kpi_id] = value
         grade_bands = self.env["key.account.grade"]._get_bands(company)
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .browse({row["kam_id"] for row in accounts.values() if row["kam_id"]})
+        )
+        users.fetch(["active", "partner_id"])
         kams = {
-            partner.id: partner.key_account_manager_id or partner.user_id
-            for partner in partners
+            pid: self.env["res.users"].browse(row["kam_id"]).sudo()
+            for pid, row in accounts.items()
         }
         approvers = self._default_approvers(set(kams.values()), company)
         review_rows, lines_of = [], {}
@@ -537,7 +546,7 @@ class KeyAccountReview(models.Model):
                     template.id if template else None,
                     template.version if template else 0,
                     previous.get(partner.id) or None,
-                    "%s – %s" % (cycle.name or "", partner.name or ""),
+                    "%s – %s" % (cycle.name or "", accounts[partner.id]["name"] or ""),
                     score or 0.0,
                     (kpi_math.grade_for(score, grade_bands) or None)
                     if score is not None
@@ -704,32 +713,87 @@ class KeyAccountReview(models.Model):
         )
 
     @api.model
-    def _period_values(self, partners, date_from, date_to):
-        """{(partner id, kpi id): key.account.kpi.value} of a period, one query."""
-        values = (
-            self.env["key.account.kpi.value"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "in", partners.ids),
-                    ("date_from", "=", date_from),
-                    ("date_to", "=", date_to),
-                ]
+    def _account_rows(self, partner_ids):
+        """{partner id: {name, kam_id, template_id, tier_id, segment_id}} of
+        accounts, one query (the KAM: the key account manager, else the
+        salesperson)."""
+        self.env["res.partner"].flush_model(
+            [
+                "name",
+                "key_account_manager_id",
+                "user_id",
+                "key_account_template_id",
+                "key_account_tier_id",
+                "key_account_segment_id",
+            ]
+        )
+        rows = self.env.execute_query_dict(
+            SQL(
+                """
+            SELECT id, name, COALESCE(key_account_manager_id, user_id) AS kam_id,
+                   key_account_template_id AS template_id,
+                   key_account_tier_id AS tier_id, key_account_segment_id AS segment_id
+              FROM res_partner WHERE id = ANY(%s::int[])
+        """,
+                _pg_array(partner_ids),
             )
         )
-        return {(value.partner_id.id, value.kpi_id.id): value for value in values}
+        return {row["id"]: row for row in rows}
+
+    @api.model
+    def _templates_of(self, accounts, company):
+        """{partner id: template (maybe empty)} of ``_account_rows``."""
+        Template = self.env["key.account.kpi.template"].sudo()
+        template_ids = Template._resolve_for_rows(
+            {
+                pid: (row["template_id"], row["tier_id"], row["segment_id"])
+                for pid, row in accounts.items()
+            },
+            company,
+        )
+        return {
+            pid: Template.browse(template_id).with_env(self.env)
+            for pid, template_id in template_ids.items()
+        }
+
+    @api.model
+    def _period_values(self, partner_ids, date_from, date_to):
+        """{(partner id, kpi id): PeriodValue(id, value)} of a period, one query."""
+        self.env["key.account.kpi.value"].flush_model(
+            ["partner_id", "kpi_id", "date_from", "date_to", "value"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT partner_id, kpi_id, id, value FROM key_account_kpi_value
+             WHERE partner_id = ANY(%s::int[]) AND date_from = %s AND date_to = %s
+        """,
+                _pg_array(partner_ids),
+                date_from,
+                date_to,
+            )
+        )
+        return {
+            (pid, kpi_id): PeriodValue(vid, value) for pid, kpi_id, vid, value in rows
+        }
 
     @api.model
     def _previous_reviews(self, partners, before):
-        """{partner id: id of the latest review that ended before ``before``}."""
-        reviews = self.sudo().search(
-            [("partner_id", "in", partners.ids), ("date_to", "<", before)],
-            order="date_to desc, id desc",
+        """{partner id: id of the latest review that ended before ``before``},
+        one query."""
+        self.flush_model(["partner_id", "date_to"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT DISTINCT ON (partner_id) partner_id, id FROM key_account_review
+             WHERE partner_id = ANY(%s::int[]) AND date_to < %s
+             ORDER BY partner_id, date_to DESC, id DESC
+        """,
+                _pg_array(partners.ids),
+                before,
+            )
         )
-        result = {}
-        for review in reviews:
-            result.setdefault(review.partner_id.id, review.id)
-        return result
+        return dict(rows)
 
     @api.model
     def _line_values(self, template, values_by_kpi):
@@ -764,59 +828,87 @@ class KeyAccountReview(models.Model):
         UPDATE of the kept lines, one INSERT of the new ones, one DELETE of
         those the template dropped, one UPDATE of the reviews), the stored
         scores worked out here as their computes do."""
-        reviews = self.filtered(lambda r: r.state in EDITABLE_STATES)
-        if not reviews:
-            return True
         Line = self.env["key.account.review.line"]
         # what is pending (a manual value just typed) is read as stored
         self.env.flush_all()
+        # the reviews and their lines in one query each, not through the
+        # ORM's prefetch (1,000 records per query)
+        heads_of = {
+            row["id"]: row
+            for row in self.env.execute_query_dict(
+                SQL(
+                    """
+                SELECT id, cycle_id, company_id, partner_id, date_from, date_to,
+                       score, grade
+                  FROM key_account_review
+                 WHERE id = ANY(%s::int[]) AND state IN %s
+            """,
+                    _pg_array(self.ids),
+                    EDITABLE_STATES,
+                )
+            )
+        }
+        if not heads_of:
+            return True
+        lines_of = {}
+        for row in self.env.execute_query_dict(
+            SQL(
+                """
+            SELECT id, review_id, kpi_id, is_manual, direction, value, has_value,
+                   kpi_value_id
+              FROM key_account_review_line WHERE review_id = ANY(%s::int[])
+        """,
+                _pg_array(list(heads_of)),
+            )
+        ):
+            lines_of.setdefault(row["review_id"], {})[row["kpi_id"]] = row
+        groups = {}
+        for head in heads_of.values():
+            key = (head["company_id"], head["date_from"], head["date_to"])
+            groups.setdefault(key, []).append(head)
         kept, new, dropped, heads, tracked = [], [], [], [], {}
-        for (cycle, company), group in reviews.grouped(
-            lambda r: (r.cycle_id, r.company_id)
-        ).items():
-            templates = self.env["key.account.kpi.template"]._resolve_for_partners(
-                group.partner_id, company
-            )
-            values = self._period_values(
-                group.partner_id, cycle.date_from, cycle.date_to
-            )
+        for (company_id, date_from, date_to), group in groups.items():
+            company = self.env["res.company"].browse(company_id)
+            partner_ids = [head["partner_id"] for head in group]
+            templates = self._templates_of(self._account_rows(partner_ids), company)
+            values = self._period_values(partner_ids, date_from, date_to)
             by_partner = {}
             for (pid, kpi_id), value in values.items():
                 by_partner.setdefault(pid, {})[kpi_id] = value
             grade_bands = self.env["key.account.grade"]._get_bands(company)
-            for review in group:
-                pid = review.partner_id.id
+            for head in group:
+                pid = head["partner_id"]
                 template = templates.get(pid)
-                existing = {line.kpi_id.id: line for line in review.line_ids}
+                existing = dict(lines_of.get(head["id"], {}))
                 final = []
                 for vals in self._line_values(template, by_partner.get(pid, {})):
                     line = existing.pop(vals["kpi_id"], None)
-                    if line is not None and line.is_manual:
+                    if line is not None and line["is_manual"]:
                         # the KAM's value stays; the band follows the template
                         vals = dict(
                             vals,
                             is_manual=True,
-                            direction=line.direction,
-                            value=line.value,
-                            has_value=line.has_value,
-                            kpi_value_id=line.kpi_value_id.id,
+                            direction=line["direction"],
+                            value=line["value"] or 0.0,
+                            has_value=bool(line["has_value"]),
+                            kpi_value_id=line["kpi_value_id"],
                         )
                     row = self._line_row(vals)
                     if line is None:
                         new.append(
                             dict(
                                 row,
-                                review_id=review.id,
+                                review_id=head["id"],
                                 partner_id=pid,
-                                company_id=company.id,
-                                date_from=review.date_from,
-                                date_to=review.date_to,
+                                company_id=company_id,
+                                date_from=date_from,
+                                date_to=date_to,
                             )
                         )
                     else:
-                        kept.append(dict(row, id=line.id))
+                        kept.append(dict(row, id=line["id"]))
                     final.append(row)
-                dropped.extend(line.id for line in existing.values())
+                dropped.extend(line["id"] for line in existing.values())
                 score = kpi_math.weighted_score(
                     (row["score"], row["weight"]) for row in final if row["has_value"]
                 )
@@ -825,17 +917,17 @@ class KeyAccountReview(models.Model):
                     if score is not None
                     else None
                 )
-                tracked[review.id] = [
+                tracked[head["id"]] = [
                     (name, before, after)
                     for name, before, after in (
-                        ("score", review.score, score or 0.0),
-                        ("grade", review.grade or None, grade),
+                        ("score", head["score"] or 0.0, score or 0.0),
+                        ("grade", head["grade"] or None, grade),
                     )
                     if before != after
                 ]
                 heads.append(
                     (
-                        review.id,
+                        head["id"],
                         template.id if template else None,
                         template.version if template else 0,
                         score or 0.0,
