@@ -238,11 +238,11 @@ class KeyAccountReviewCycle(models.Model):
         # generate its reviews (the reviews then follow the visibility rules)
         self.check_access("write")
         Review = self.env["key.account.review"].sudo().with_company(company)
-        # state and account read with the search (one query, not the
-        # prefetch's one per 1,000 reviews); the drafts are refreshed
+        # the accounts read with the search (one query, not the prefetch's
+        # one per 1,000 reviews), before the refresh drops the cache
         existing = Review.search_fetch([("cycle_id", "=", self.id)], ["partner_id"])
-        existing._refresh_lines()
         new_partners = partners - existing.partner_id
+        existing._refresh_lines()
         if not new_partners:
             return Review
         return Review._create_for_partners(self, new_partners)
