@@ -25,9 +25,10 @@ import re
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..tools import kpi_math
-from .key_account_mail_sender import log_notes
+from .key_account_mail_sender import log_notes, subscribe
 
 MARKER = "o_kap_warning_"
 ADDITIVE_MODES = ("count", "sum")
@@ -323,69 +324,134 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _notify(self, warnings, partners):
+        """The notes in the warned accounts' chatter, and the KAM's activity:
+        an open one is extended, else a new one is created. A fixed number
+        of statements whatever the number of accounts: the open activities
+        read with their search, extended in one UPDATE, the new ones written
+        in one INSERT (what mail.activity's create stores, the account's
+        name as its document name), the KAMs subscribed to their accounts
+        in one statement, one bus message per KAM for the activity counter
+        (the ORM's create inserts 100 rows per statement and reads each
+        account's display name through the prefetch, 1,000 per query). No
+        e-mail per warned account: the activity tells the KAM."""
         xmlid = "key_account_performance.mail_activity_type_key_account_warning"
         activity_type = self.env.ref(xmlid, raise_if_not_found=False)
-        partners_sudo = self.env["res.partner"].sudo().browse(list(warnings))
+        Activity = self.env["mail.activity"].sudo()
+        res_ids = list(warnings)
         open_activities = {}
         if activity_type:
-            for activity in (
-                self.env["mail.activity"]
-                .sudo()
-                .search(
-                    [
-                        ("res_model", "=", "res.partner"),
-                        ("res_id", "in", partners_sudo.ids),
-                        ("activity_type_id", "=", activity_type.id),
-                    ]
-                )
+            for activity in Activity.search_fetch(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", res_ids),
+                    ("activity_type_id", "=", activity_type.id),
+                ],
+                ["res_id", "note"],
+                order="id",
             ):
                 open_activities.setdefault(activity.res_id, activity)
-        bodies, new_activities = {}, []
+        bodies, extended, new_activities = {}, {}, []
         title = escape(self.env._("Key account early warning"))
-        model_id = self.env["ir.model"]._get_id("res.partner")
-        deadline = fields.Date.context_today(self)
-        for partner in partners_sudo:
-            info = partners.get(partner.id) or {}
+        summary = self.env._("Early warning: %(partner)s")
+        for pid in res_ids:
+            info = partners.get(pid) or {}
             # keys are ours ([\w-]+), texts are escaped; plain string work
             # (Markup's % escapes each argument again, 30,000 times a run)
-            items = Markup(
-                "".join(
-                    '<li class="%s%s">%s</li>' % (MARKER, key, escape(text))
-                    for key, text in warnings[partner.id]
-                )
+            items = "".join(
+                '<li class="%s%s">%s</li>' % (MARKER, key, escape(text))
+                for key, text in warnings[pid]
             )
-            bodies[partner.id] = Markup("<p>%s</p><ul>%s</ul>" % (title, items))
-            activity = open_activities.get(partner.id)
+            bodies[pid] = Markup("<p>%s</p><ul>%s</ul>" % (title, items))
+            activity = open_activities.get(pid)
             if activity:
-                activity.note = (activity.note or Markup("")) + Markup(
-                    "<ul>%s</ul>"
-                ) % items
+                extended[activity.id] = "%s<ul>%s</ul>" % (activity.note or "", items)
             elif info.get("manager_id") and activity_type:
                 new_activities.append(
-                    {
-                        "res_model_id": model_id,
-                        "res_id": partner.id,
-                        "activity_type_id": activity_type.id,
-                        "user_id": info["manager_id"],
-                        "date_deadline": deadline,
-                        "summary": self.env._(
-                            "Early warning: %(partner)s",
-                            partner=info.get("name") or partner.name,
-                        ),
-                        "note": Markup("<ul>%s</ul>") % items,
-                    }
+                    (
+                        pid,
+                        info["manager_id"],
+                        summary % {"partner": info.get("name") or ""},
+                        "<ul>%s</ul>" % items,
+                    )
                 )
         self._log_notes(bodies)
-        if new_activities:
-            # the activities' record names, read in one query (not one per activity)
-            partners_sudo.browse([vals["res_id"] for vals in new_activities]).mapped(
-                "display_name"
+        if extended:
+            Activity.flush_model(["note"])
+            self.env.execute_query(
+                SQL(
+                    """
+                UPDATE mail_activity a
+                   SET note = x.note, write_uid = %(uid)s, write_date = %(now)s
+                  FROM unnest(%(ids)s::int[], %(notes)s::text[]) AS x(id, note)
+                 WHERE a.id = x.id
+            """,
+                    uid=self.env.uid,
+                    now=fields.Datetime.now(),
+                    ids=list(extended),
+                    notes=list(extended.values()),
+                )
             )
-            # the activity itself tells the KAM (activity menu, bus); no e-mail
-            # per warned account, which would also cost queries per account
-            self.env["mail.activity"].sudo().with_context(
-                mail_activity_quick_update=True
-            ).create(new_activities)
+            Activity.browse(list(extended)).invalidate_recordset(["note"])
+        if new_activities:
+            self._create_activities(activity_type, new_activities)
+
+    @api.model
+    def _create_activities(self, activity_type, rows):
+        """[(partner id, user id, summary, note html)] as to-do activities of
+        ``activity_type`` on the accounts, due today (see ``_notify``)."""
+        Activity = self.env["mail.activity"].sudo()
+        Activity.flush_model()
+        self.env["res.partner"].flush_model(["complete_name"])
+        columns = list(zip(*rows))
+        now = fields.Datetime.now()
+        self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO mail_activity (
+                res_model_id, res_model, res_id, res_name, activity_type_id,
+                user_id, user_tz, date_deadline, summary, note, automated, active,
+                create_uid, create_date, write_uid, write_date)
+            SELECT %(model_id)s, 'res.partner', x.res_id, p.complete_name, %(type)s,
+                   x.user_id, up.tz, %(deadline)s, x.summary, x.note, FALSE, TRUE,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(res_ids)s::int[], %(user_ids)s::int[],
+                          %(summaries)s::varchar[], %(notes)s::text[])
+                   AS x(res_id, user_id, summary, note)
+              JOIN res_partner p ON p.id = x.res_id
+              JOIN res_users u ON u.id = x.user_id
+              JOIN res_partner up ON up.id = u.partner_id
+        """,
+                model_id=self.env["ir.model"]._get_id("res.partner"),
+                type=activity_type.id,
+                deadline=fields.Date.context_today(self),
+                uid=self.env.uid,
+                now=now,
+                res_ids=list(columns[0]),
+                user_ids=list(columns[1]),
+                summaries=list(columns[2]),
+                notes=list(columns[3]),
+            )
+        )
+        Activity.invalidate_model()
+        Partner = self.env["res.partner"]
+        Partner.browse(list(columns[0])).invalidate_recordset(["activity_ids"])
+        # the KAM follows the account (as mail.activity's create subscribes
+        # the responsible) and their activity counter is refreshed
+        users = self.env["res.users"].sudo().browse(set(columns[1]))
+        partner_of = {user.id: user.partner_id.id for user in users}
+        subscribe(
+            self.env,
+            "res.partner",
+            {pid: [partner_of.get(uid)] for pid, uid in zip(columns[0], columns[1])},
+        )
+        counts = {}
+        for uid in columns[1]:
+            counts[uid] = counts.get(uid, 0) + 1
+        for user in users:
+            user._bus_send(
+                "mail.activity/updated",
+                {"activity_created": True, "count_diff": counts[user.id]},
+            )
 
     @api.model
     def _log_notes(self, bodies):

@@ -277,9 +277,10 @@ class TestEarlyWarning(ReviewCommon):
 
     def test_warning_queries_do_not_depend_on_the_number_of_accounts(self):
         """Detection and notification (notes, activities) of warnings for 2 or
-        6 accounts take the same number of queries."""
+        104 accounts take the same number of queries (more than the ORM's 100
+        rows per INSERT)."""
         partners = self.env["res.partner"]
-        for index in range(10):
+        for index in range(110):
             partner = self._make_account("Falling %s" % index, self.kam)
             self._order(partner, 900.0, self._day(self.P0, 3))
             self._order(partner, 900.0, self._day(self.P0, 40))
@@ -303,4 +304,13 @@ class TestEarlyWarning(ReviewCommon):
         activities = self.env["mail.activity"].search(
             [("res_model", "=", "res.partner"), ("res_id", "in", partners[4:].ids)]
         )
-        self.assertEqual(len(activities), 6, "each account got its warning")
+        self.assertEqual(len(activities), 106, "each account got its warning")
+        self.assertEqual(activities.user_id, self.kam)
+        self.assertEqual(
+            set(activities.mapped("res_name")), set(partners[4:].mapped("name"))
+        )
+        self.assertTrue(all("Revenue crossed" in str(a.note) for a in activities))
+        # the KAM follows the warned accounts, as an activity's create does
+        self.assertTrue(
+            all(self.kam.partner_id in p.message_partner_ids for p in partners[4:])
+        )
