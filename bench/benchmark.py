@@ -24,7 +24,11 @@ that early warnings have something to compare with), times:
 The engine (first computation and recomputation), the loop and the floor
 are each the best of two runs at full size, of three at the small size (a
 run there takes a fraction of a second, and one slow run moves a ratio by
-a third).
+a third). The first computation, the floor and the loop are timed in
+rounds, one after the other, so that each ratio compares runs of the same
+minute (the machine's speed drifts over minutes). With a KAM on every
+account (rolled back), the first computation and review generation are
+timed once more: the early warnings then open activities.
 
 Each size's figures are saved in ``.kap/bench/<size>.json``; the table printed
 at the end puts both sizes side by side (the other one from its last run).
@@ -527,31 +531,121 @@ env["key.account.kpi.value"].compute_for_period(
 )  # what the warnings compare with
 cr.commit()
 time_engine(all_ids[:50])  # warm caches
-# each measure is the best of RUNS runs (the floor's too): on a shared
-# two-core machine one run can be a third slower than the next
-runs = []
+# each measure is the best of RUNS runs: on a shared two-core machine one
+# run can be a third slower than the next, and the machine's speed drifts
+# over minutes, so each round times the engine's first computation, the
+# floor and the loop one after the other (like with like, in the same
+# minute), each into the same never-computed period
+sample = all_ids[:LOOP_SAMPLE]
+runs, floor_runs, loop_runs = [], [], []
 for _run in range(RUNS):
     clear_period(Q_FROM, Q_TO)
     runs.append(time_engine(all_ids))
+    clear_period(Q_FROM, Q_TO)
+    floor_runs.append(time_floor())  # rolled back
+    clear_period(Q_FROM, Q_TO)
+    loop_runs.append(time_loop(sample))  # rolled back
 first = min(runs, key=lambda r: r["s"])
 log("engine, first computation: %.2f s (best of %s)" % (first["s"], len(runs)))
+floor_s, floor_rows = min(floor_runs)
+log("floor: %.2f s (%s rows)" % (floor_s, floor_rows))
+loop_sample_s = min(loop_runs)
+loop_s = loop_sample_s * len(all_ids) / len(sample)
+log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
+env["key.account.kpi.value"].compute_for_period(Q_FROM, Q_TO, all_ids)
+cr.commit()
 again = min((time_engine(all_ids) for _run in range(RUNS)), key=lambda r: r["s"])
 log("engine, recomputation: %.2f s (best of %s)" % (again["s"], RUNS))
 memory = time_engine(all_ids, memory=True)
 small = time_engine(all_ids[:100])
-# the floor writes into the same never-computed period as the engine's
-# first computation (each run rolled back, the dead rows vacuumed)
-floor_runs = []
-for _run in range(RUNS):
+
+
+def time_with_kams():
+    """The first computation and review generation again with a KAM on every
+    account (20 users, 1,000 accounts each at full size; the bench accounts
+    have none): the early warnings then also open an activity per warned
+    account and subscribe its KAM, each review is followed by its KAM.
+    Rolled back."""
     clear_period(Q_FROM, Q_TO)
-    floor_runs.append(time_floor())
-floor_s, floor_rows = min(floor_runs)
-log("floor: %.2f s (%s rows)" % (floor_s, floor_rows))
-sample = all_ids[:LOOP_SAMPLE]
-clear_period(Q_FROM, Q_TO)
-loop_sample_s = min(time_loop(sample) for _run in range(RUNS))
-loop_s = loop_sample_s * len(all_ids) / len(sample)
-log("loop: %.2f s for %s accounts" % (loop_sample_s, len(sample)))
+    # the KAMs (kept in the bench database) are assigned in a transaction of
+    # their own and vacuumed, as in a database where they were set long ago
+    Users = env["res.users"].with_context(no_reset_password=True)
+    logins = ["kap_bench_kam_%s" % index for index in range(20)]
+    users = Users.search([("login", "in", logins)], order="id")
+    group = env.ref("key_account_performance.group_key_account_user")
+    users |= Users.create(
+        [
+            {
+                "name": "Bench KAM %s" % login[-2:].strip("_"),
+                "login": login,
+                "groups_id": [Command.link(group.id)],
+            }
+            for login in logins
+            if login not in users.mapped("login")
+        ]
+    )
+
+    def assign(user_ids):
+        env.flush_all()
+        cr.execute(
+            "UPDATE res_partner p SET key_account_manager_id = "
+            "(%s::int[])[1 + p.id %% 20] WHERE p.id = ANY(%s)",
+            [user_ids or [None] * 20, all_ids],
+        )
+        cr.commit()
+        with sql_db.db_connect(cr.dbname).cursor() as vacuum_cr:
+            vacuum_cr._cnx.autocommit = True
+            vacuum_cr.execute("VACUUM (ANALYZE) res_partner")
+        env.invalidate_all()
+
+    assign(users.ids)
+    PHASES.clear()
+    PHASE_QUERIES.clear()
+    started = time.perf_counter()
+    env["key.account.kpi.value"].compute_for_period(Q_FROM, Q_TO, all_ids)
+    env.flush_all()
+    result = {
+        "s": time.perf_counter() - started,
+        "warnings_s": PHASES["early warnings"],
+        "warnings_queries": PHASE_QUERIES["early warnings"],
+    }
+    cr.execute(
+        "SELECT COUNT(*) FROM mail_activity WHERE res_model = 'res.partner' "
+        "AND user_id = ANY(%s)",
+        [users.ids],
+    )
+    result["activities"] = cr.fetchone()[0]
+    Cycle = env["key.account.review.cycle"]
+    cycle = Cycle.search(
+        [("date_from", "=", Q_FROM), ("date_to", "=", Q_TO)]
+    ) or Cycle.create({"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO})
+    cr.execute("DELETE FROM key_account_review WHERE cycle_id = %s", [cycle.id])
+    env.invalidate_all()
+    before = cr.sql_log_count
+    started = time.perf_counter()
+    cycle.action_generate_reviews()
+    env.flush_all()
+    result["generation_s"] = time.perf_counter() - started
+    result["generation_queries"] = cr.sql_log_count - before
+    cr.rollback()
+    env.invalidate_all()
+    assign([])  # the bench accounts have no KAM again
+    return result
+
+
+with_kams = time_with_kams()
+log(
+    "with a KAM on every account: first computation %.2f s, early warnings %.2f s "
+    "and %s queries (%s activities); review generation %.2f s, %s queries"
+    % (
+        with_kams["s"],
+        with_kams["warnings_s"],
+        with_kams["warnings_queries"],
+        with_kams["activities"],
+        with_kams["generation_s"],
+        with_kams["generation_queries"],
+    )
+)
 # last of the engine figures: its review lines are rolled back, and deleting
 # values afterwards (clear_period) would have PostgreSQL's ON DELETE SET NULL
 # of review_line.kpi_value_id scan a never-analysed table of 200,000 dead rows
@@ -629,6 +723,7 @@ figures = {
     "loop_sample_s": loop_sample_s,
     "generation_s": generation["s"],
     "generation_queries": generation["queries"],
+    "with_kams": with_kams,
     "regeneration_s": generation["again_s"],
     "regeneration_queries": generation["again_queries"],
     "reviews": generation["reviews"],
@@ -744,6 +839,35 @@ row(
     lambda d: (
         "%.2f / %s" % (d["regeneration_s"], d["regeneration_queries"])
         if "regeneration_s" in d
+        else None
+    ),
+)
+row(
+    "with a KAM on every account: first computation (s)",
+    "%.2f",
+    lambda d: d.get("with_kams", {}).get("s"),
+)
+row(
+    "· early warnings: s / SQL queries / activities opened",
+    "%s",
+    lambda d: (
+        "%.2f / %s / %s"
+        % (
+            d["with_kams"]["warnings_s"],
+            d["with_kams"]["warnings_queries"],
+            format(d["with_kams"]["activities"], ","),
+        )
+        if "with_kams" in d
+        else None
+    ),
+)
+row(
+    "· review generation: s / SQL queries",
+    "%s",
+    lambda d: (
+        "%.2f / %s"
+        % (d["with_kams"]["generation_s"], d["with_kams"]["generation_queries"])
+        if "with_kams" in d
         else None
     ),
 )
