@@ -477,36 +477,37 @@ def time_floor():
     return elapsed, rows
 
 
-def time_generation():
+def empty_cycle():
+    """The quarter's review cycle, without reviews."""
     Cycle = env["key.account.review.cycle"]
     cycle = Cycle.search([("date_from", "=", Q_FROM), ("date_to", "=", Q_TO)])
     if cycle:
         cr.execute("DELETE FROM key_account_review WHERE cycle_id = %s", [cycle.id])
-        cycle.invalidate_recordset()
     else:
         cycle = Cycle.create(
             {"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO}
         )
     env.flush_all()
     env.invalidate_all()
-    before = cr.sql_log_count
-    started = time.perf_counter()
-    cycle.action_generate_reviews()
-    env.flush_all()
-    elapsed = time.perf_counter() - started
-    result = {
-        "s": elapsed,
-        "queries": cr.sql_log_count - before,
-        "reviews": len(cycle.review_ids),
-    }
-    # generating again refreshes every draft (values re-read, lines rewritten)
+    return cycle
+
+
+def generate(cycle):
+    """(seconds, SQL queries) of one review generation of ``cycle``."""
     env.invalidate_all()
     before = cr.sql_log_count
     started = time.perf_counter()
     cycle.action_generate_reviews()
     env.flush_all()
-    result["again_s"] = time.perf_counter() - started
-    result["again_queries"] = cr.sql_log_count - before
+    return time.perf_counter() - started, cr.sql_log_count - before
+
+
+def time_generation():
+    cycle = empty_cycle()
+    elapsed, queries = generate(cycle)
+    result = {"s": elapsed, "queries": queries, "reviews": len(cycle.review_ids)}
+    # generating again refreshes every draft (values re-read, lines rewritten)
+    result["again_s"], result["again_queries"] = generate(cycle)
     cr.rollback()
     return result
 
@@ -615,18 +616,7 @@ def time_with_kams():
         [users.ids],
     )
     result["activities"] = cr.fetchone()[0]
-    Cycle = env["key.account.review.cycle"]
-    cycle = Cycle.search(
-        [("date_from", "=", Q_FROM), ("date_to", "=", Q_TO)]
-    ) or Cycle.create({"period_type": "quarter", "date_from": Q_FROM, "date_to": Q_TO})
-    cr.execute("DELETE FROM key_account_review WHERE cycle_id = %s", [cycle.id])
-    env.invalidate_all()
-    before = cr.sql_log_count
-    started = time.perf_counter()
-    cycle.action_generate_reviews()
-    env.flush_all()
-    result["generation_s"] = time.perf_counter() - started
-    result["generation_queries"] = cr.sql_log_count - before
+    result["generation_s"], result["generation_queries"] = generate(empty_cycle())
     cr.rollback()
     env.invalidate_all()
     assign([])  # the bench accounts have no KAM again

@@ -15,6 +15,20 @@ from .res_partner import _field_changes
 EDITABLE_STATES = ("draft", "rejected")
 # a KPI value as review lines read it (id and figure)
 PeriodValue = collections.namedtuple("PeriodValue", "id value")
+# a review line's stored figures, as bulk generation and refresh write them
+LINE_FIELDS = (
+    "sequence",
+    "is_manual",
+    "direction",
+    "value",
+    "has_value",
+    "target",
+    "threshold",
+    "weight",
+    "score",
+    "status",
+    "kpi_value_id",
+)
 # fields the approval workflow writes on a submitted review
 WORKFLOW_FIELDS = {
     "state",
@@ -670,19 +684,8 @@ class KeyAccountReview(models.Model):
             "company_id",
             "date_from",
             "date_to",
-            "sequence",
             "kpi_id",
-            "is_manual",
-            "direction",
-            "value",
-            "has_value",
-            "target",
-            "threshold",
-            "weight",
-            "score",
-            "status",
-            "kpi_value_id",
-        )
+        ) + LINE_FIELDS
         columns = {
             key: _pg_array(
                 str(row[key]) if key.startswith("date_") else row[key] for row in rows
@@ -936,20 +939,7 @@ class KeyAccountReview(models.Model):
                     )
                 )
         now = fields.Datetime.now()
-        keys = (
-            "id",
-            "sequence",
-            "is_manual",
-            "direction",
-            "value",
-            "has_value",
-            "target",
-            "threshold",
-            "weight",
-            "score",
-            "status",
-            "kpi_value_id",
-        )
+        keys = ("id",) + LINE_FIELDS
         self.env.execute_query(
             SQL(
                 """
