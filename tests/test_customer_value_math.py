@@ -86,3 +86,83 @@ def test_model_separates_stoppers_and_backtest():
     # a short history (one horizon is more than the history): a shorter window, stretched
     short = cv.predict(orders, 100, 90)
     assert short["method"] in (cv.METHOD_MODEL_SHORT, cv.METHOD_RHYTHM)
+
+
+def test_occasions_and_orders_per_occasion_hand_computed():
+    # customer 0: two orders on day 10 (5 + 7) and one on day 20; customer 1: one on day 15;
+    # customer 2: two on day 30, after the cut-off of 25
+    orders = cv.Orders(
+        [0, 0, 0, 1, 2, 2],
+        [10, 20, 10, 15, 30, 30],
+        [5, 3, 7, 4, 1, 1],
+        [1, 1, 2, 1, 0, 0],
+    )
+    occasions = orders.occasions()
+    assert occasions.customer.tolist() == [0, 0, 1, 2]
+    assert occasions.day.tolist() == [10, 20, 15, 30]
+    assert occasions.amount.tolist() == [12, 3, 4, 2]
+    assert occasions.margin.tolist() == [3, 1, 1, 0]
+    # orders with one order per customer and day are their own occasions
+    single = cv.Orders([0, 0, 1], [1, 2, 1])
+    assert single.occasions() is single
+    # up to day 25: 4 orders on 3 occasions, a ratio of 4/3; one occasion of prior weight
+    ratio = cv.orders_per_occasion(orders, occasions, 25)
+    assert np.allclose(ratio[:2], [(3 + 4 / 3) / 3, (1 + 4 / 3) / 2])
+    assert np.isclose(
+        ratio[2], 4 / 3
+    )  # nothing up to the cut-off: the population's ratio
+    assert cv.orders_per_occasion(single, single, 5).tolist() == [1.0, 1.0]
+
+
+def _rhythm_history(n_customers=120, seed=3):
+    rng = np.random.default_rng(seed)
+    customers, days = [], []
+    for c in range(n_customers):
+        gap = 8 + c % 25
+        stop = 700 if c % 3 else 300 + c % 200
+        day = int(rng.integers(0, gap))
+        while day <= stop:
+            customers.append(c)
+            days.append(day)
+            day += gap + int(rng.integers(-3, 4))
+    return np.array(customers), np.array(days)
+
+
+def test_orders_on_one_day_are_one_occasion():
+    """Every order placed twice on its day: the same chance to buy, twice the orders."""
+    customers, days = _rhythm_history()
+    once = cv.predict(cv.Orders(customers, days), 600, 90)
+    twice = cv.predict(
+        cv.Orders(np.tile(customers, 2), np.tile(days, 2), n_customers=120), 600, 90
+    )
+    assert once["method"] == twice["method"] == cv.METHOD_MODEL
+    assert np.allclose(twice["probability"], once["probability"])
+    assert np.allclose(twice["expected"], 2 * once["expected"])
+    assert (twice["stats"]["orders"] == 2 * once["stats"]["orders"]).all()
+    assert (twice["stats"]["occasions"] == once["stats"]["orders"]).all()
+    assert (twice["stats"]["recent"] == 2 * once["stats"]["recent"]).all()
+    # the customer's rhythm is read between order days, not between an order and its twin
+    assert np.allclose(
+        twice["stats"]["mean_gap"], once["stats"]["mean_gap"], equal_nan=True
+    )
+    # one customer alone doubles its orders: only its expected orders move, by its own ratio
+    extra = customers == 5
+    some = cv.predict(
+        cv.Orders(
+            np.concatenate([customers, customers[extra]]),
+            np.concatenate([days, days[extra]]),
+            n_customers=120,
+        ),
+        600,
+        90,
+    )
+    assert np.allclose(some["probability"], once["probability"])
+    n5 = (extra & (days <= 600)).sum()
+    population = (len(days[days <= 600]) + n5) / len(days[days <= 600])
+    expected_ratio = (2 * n5 + population) / (n5 + 1)
+    assert np.isclose(some["expected"][5], once["expected"][5] * expected_ratio)
+    # another customer keeps one order a day: shrunk by one occasion towards the population
+    n6 = ((customers == 6) & (days <= 600)).sum()
+    assert np.isclose(
+        some["expected"][6], once["expected"][6] * (n6 + population) / (n6 + 1)
+    )

@@ -1273,6 +1273,14 @@ class ResPartner(models.Model):
         mean_gap = stats["mean_gap"][i]
         if stats["orders"][i] <= 1:
             parts.append(self.env._("a single order, %(days)s days ago", days=recency))
+        elif stats["occasions"][i] <= 1:
+            parts.append(
+                self.env._(
+                    "%(orders)s orders, all on one day, %(days)s days ago",
+                    orders=int(stats["orders"][i]),
+                    days=recency,
+                )
+            )
         elif np.isfinite(mean_gap) and recency > mean_gap:
             parts.append(
                 self.env._(

@@ -193,6 +193,46 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         settings = self.env["res.config.settings"].create({})
         self.assertIn("AUC", settings.key_account_value_backtest)
 
+    def test_orders_on_one_day(self):
+        """Each order placed twice on its day: the same chance to buy, twice the
+        expected orders; an account whose orders all fell on one day says so."""
+        as_of = fields.Date.to_string(AS_OF)
+        self.Partner.compute_key_account_value(as_of, 60)
+        names = ["key_account_buy_probability", "key_account_expected_orders"]
+        before = {p["id"]: p for p in self.customers.read(names)}
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT partner_id, date_order::date, amount_untaxed FROM sale_order
+                    WHERE partner_id IN %s AND state = 'sale'""",
+                tuple(self.customers.ids),
+            )
+        )
+        insert_orders(self.env, self.template_order, rows)
+        self.Partner.compute_key_account_value(as_of, 60)
+        self.customers.invalidate_recordset()
+        for partner in self.customers.read(names):
+            old = before[partner["id"]]
+            self.assertEqual(
+                partner["key_account_buy_probability"],
+                old["key_account_buy_probability"],
+            )
+            # stored with two decimals: twice the rounded value, give or take a cent
+            self.assertAlmostEqual(
+                partner["key_account_expected_orders"],
+                2 * old["key_account_expected_orders"],
+                delta=0.011,
+            )
+        # a new account: two orders on one day, 200 days before as_of
+        one_day = self._customers(1, "One-day customer")
+        day = AS_OF - datetime.timedelta(days=200)
+        insert_orders(self.env, self.template_order, [(one_day.id, day, 50.0)] * 2)
+        self.Partner.compute_key_account_value(as_of, 60)
+        self.assertTrue(one_day.key_account_churn_risk)
+        self.assertIn(
+            "2 orders, all on one day, 200 days ago", one_day.key_account_churn_reason
+        )
+        self.assertNotIn("usual interval", one_day.key_account_churn_reason)
+
     def test_as_of_cut_off(self):
         partner = self.customers - self.stoppers
         partner = partner[0]

@@ -15,6 +15,25 @@ day number, amount, margin); everything else is numpy / scikit-learn:
   scored on what happened after the cut (AUC, predicted vs actual orders);
 * :func:`discounted_value` — predictive CLV over the horizon, discounted.
 
+Purchase occasions (:meth:`Orders.occasions`, :func:`orders_per_occasion`):
+the models count a customer's days with an order, not its orders. Several
+orders of one customer on one day (an order split by warehouse, a data set
+with one row per line) are one buying decision: counted as separate orders
+they become gaps of zero days, which halve the customer's "mean gap" and
+make its rhythm look twice as fast, and they weigh the labels by how orders
+happen to be split. The expected occasions are then multiplied by the
+customer's own orders per occasion up to ``as_of``, shrunk towards the
+population's ratio by one occasion (``(orders + ratio) / (occasions + 1)``);
+the chance of at least one order is that of at least one occasion. Where no
+customer ever placed two orders on one day nothing changes. Measured
+(CDNOW, cut 1997-09-30, one order per CDNOW line, 69,659 lines on 67,591
+customer-days): 91 days -3.6% -> +0.7%, 273 days -8.0% -> +1.1% (AUC 0.776 /
+0.770 -> 0.774 / 0.769, the figures of one order per customer-day); the
+later cuts' overshoot stays (+24%, +32%, +16%). On lifetimes' example
+transactions (15,273 lines on 14,270 customer-days) the cells moved by up to
+4 points in both directions (2014-04-01 + 91 days -0.1% -> -4.2%, 2014-07-01
++ 182 days +2.6% -> +1.9%, 2014-09-30 + 91 days -17.9% -> -19.8%).
+
 Short history: a shorter window, carried to the horizon by each customer's
 own BG/NBD decay. When the history is shorter than two horizons, the models
 learn a window ``w < horizon`` and must be carried to the horizon ``h``. A
@@ -37,10 +56,11 @@ holds. Nothing in it is tuned to a data set: the decay is the one the
 history shows. Measured (bench/cdnow_backtest.py): the 273-day
 prediction on CDNOW from 1997-09-30 goes from +11.8% / AUC 0.766 to +2.3% /
 0.769 per customer-day, and from +0.3% / 0.767 to -8.0% / 0.770 per line
-(-8.4% with BG/NBD on line counts); on lifetimes' example transactions (91
-days of history, 273 days ahead; bench/example_backtest.py) from +171% to
--8.7% from 2014-04-01 (+2.9% and +1.9% from the days either side).
-Still outside +-5%: 273 days per line (-8.0%), and the full-horizon path
+(before purchase occasions; +1.1% / 0.769 with them); on lifetimes' example
+transactions (91 days of history, 273 days ahead; bench/example_backtest.py)
+from +171% to -8.7% from 2014-04-01 (+2.9% and +1.9% from the days either
+side; -9.4%, +5.0% and +3.0% with purchase occasions).
+Still outside +-5%: the full-horizon path
 from the later cuts (+14% to +36%; not the age of the training cuts: trained on the latest window alone,
 1997-12-31 is still +38%, above that window's own total -- the quarter
 before that cut holds the December peak, so its customers look more active
@@ -144,6 +164,23 @@ class Orders:
         sub = Orders.__new__(Orders)
         sub.customer, sub.day = self.customer[keep], self.day[keep]
         sub.amount, sub.margin = self.amount[keep], self.margin[keep]
+        sub.n_customers = self.n_customers
+        return sub
+
+    def occasions(self):
+        """The purchase occasions: one row per customer and day with an order,
+        its amount and margin the sums of that day's orders."""
+        new_day = np.ones(len(self.day), dtype=bool)
+        new_day[1:] = (self.customer[1:] != self.customer[:-1]) | (
+            self.day[1:] != self.day[:-1]
+        )
+        if new_day.all():
+            return self
+        group = np.cumsum(new_day) - 1
+        sub = Orders.__new__(Orders)
+        sub.customer, sub.day = self.customer[new_day], self.day[new_day]
+        sub.amount = np.bincount(group, weights=self.amount)
+        sub.margin = np.bincount(group, weights=self.margin)
         sub.n_customers = self.n_customers
         return sub
 
@@ -279,20 +316,11 @@ def rhythm_estimate(stats, horizon):
 # ---------------------------------------------------------------------------
 
 
-def _order_days(orders, cutoff):
-    """Distinct days with an order per customer, up to ``cutoff``."""
-    past = orders.upto(cutoff)
-    new_day = np.ones(len(past.day), dtype=bool)
-    new_day[1:] = (past.customer[1:] != past.customer[:-1]) | (
-        past.day[1:] != past.day[:-1]
-    )
-    return np.bincount(past.customer[new_day], minlength=past.n_customers).astype(float)
-
-
-def _bgnbd_summary(stats, cutoff, order_days):
-    """(x, t_x, T): repeat order days (days with an order after the first),
-    last - first order day, cutoff - first order day."""
-    x = np.maximum(order_days - 1.0, 0.0)
+def _bgnbd_summary(stats, cutoff):
+    """(x, t_x, T) from the features of purchase occasions: repeat occasions
+    (order days after the first), last - first order day, cutoff - first
+    order day."""
+    x = np.maximum(stats["orders"] - 1.0, 0.0)
     t_x = stats["last"] - stats["first"]
     T = cutoff - stats["first"]
     return x, t_x, T
@@ -454,14 +482,58 @@ def predict(orders, as_of, horizon, random_state=0):
         return _predict(orders, as_of, horizon, random_state=random_state)
 
 
+def orders_per_occasion(orders, occasions, cutoff, prior=1.0):
+    """Each customer's orders per purchase occasion (order day) up to ``cutoff``,
+    shrunk towards the population's ratio by ``prior`` occasions:
+    ``(orders + prior * ratio) / (occasions + prior)``; 1 where nobody ever
+    placed two orders on one day."""
+    n_orders = np.bincount(orders.upto(cutoff).customer, minlength=orders.n_customers)
+    n_days = np.bincount(
+        occasions.upto(cutoff).customer, minlength=occasions.n_customers
+    )
+    if n_days.sum() == 0 or n_orders.sum() == n_days.sum():
+        return np.ones(orders.n_customers)
+    ratio = n_orders.sum() / n_days.sum()
+    return (n_orders + prior * ratio) / (n_days + prior)
+
+
 def _predict(orders, as_of, horizon, random_state=0):
     """Buy probability and expected orders in (as_of, as_of + horizon].
 
+    The models see purchase occasions (:meth:`Orders.occasions`: several
+    orders of a customer on one day are one occasion, the convention of the
+    buy-till-you-die literature); the expected occasions are turned into
+    expected orders by the customer's own orders per occasion
+    (:func:`orders_per_occasion`). The probability of at least one order is
+    that of at least one occasion.
+
     Returns a dict: ``known`` (mask of customers with an order up to as_of),
     ``probability`` and ``expected`` (arrays over all customers, 0 where
-    unknown), ``stats`` (raw features), ``method``, ``window`` (training
-    window in days) and ``n_train`` (training rows).
+    unknown), ``stats`` (raw features of the occasions, with ``orders``,
+    ``recent`` and ``previous`` counting orders and ``occasions`` order
+    days), ``method``, ``window`` (training window in days) and ``n_train``
+    (training rows).
     """
+    occasions = orders.occasions()
+    result = _predict_occasions(occasions, as_of, horizon, random_state)
+    if occasions is orders:
+        result["stats"]["occasions"] = result["stats"]["orders"]
+        return result
+    stats = result["stats"]
+    window = result["window"] or max(int(horizon), 1)
+    stats["occasions"] = stats["orders"]
+    stats["orders"] = np.bincount(
+        orders.upto(as_of).customer, minlength=orders.n_customers
+    ).astype(float)
+    stats["recent"] = orders.counts_between(as_of - window, as_of)
+    stats["previous"] = orders.counts_between(as_of - 2 * window, as_of - window)
+    known = result["known"]
+    result["expected"][known] *= orders_per_occasion(orders, occasions, as_of)[known]
+    return result
+
+
+def _predict_occasions(orders, as_of, horizon, random_state=0):
+    """:func:`_predict` on purchase occasions (at most one order per customer and day)."""
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -524,11 +596,7 @@ def _predict(orders, as_of, horizon, random_state=0):
         # history shorter than two horizons: models of a shorter window,
         # stretched to the horizon by the customer's own rate
         factor = horizon / window
-        # BG/NBD counts order days: several orders on one day are one event
-        # of its Poisson process (only the ratio between windows is used)
-        x, t_x, T = (
-            v[known] for v in _bgnbd_summary(stats, as_of, _order_days(orders, as_of))
-        )
+        x, t_x, T = (v[known] for v in _bgnbd_summary(stats, as_of))
         params = bgnbd_fit(x, t_x, T)
         if params is None:
             e = e * factor
