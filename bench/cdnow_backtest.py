@@ -26,7 +26,10 @@ It prints a markdown table. For each cut date and horizon:
 
 * **orders**: CDNOW has several lines per customer and day; a customer-day
   is one order (as in the BG/NBD studies of this data set: Fader, Hardie &
-  Lee 2005 count "transactions" per day), its amount the sum of the lines;
+  Lee 2005 count "transactions" per day), its amount the sum of the lines.
+  With ``--per-line`` each line is an order; the model itself then reads the
+  lines of a day as one purchase occasion and scales its expected occasions
+  by each customer's lines per occasion, so only the totals differ;
 * **ours**: ``customer_value.predict(orders up to the cut, cut, horizon)``,
   exactly as ``res.partner.compute_key_account_value`` calls it (day numbers
   are ``date.toordinal()``, one row per order), cross-checked against

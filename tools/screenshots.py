@@ -171,6 +171,14 @@ class Chromium:
             time.sleep(0.5)
         time.sleep(2.0)  # let the remaining RPCs and fonts settle
 
+    def scroll_to(self, selector):
+        """Scroll the element into the middle of the screen."""
+        self.evaluate(
+            "document.querySelector(%s).scrollIntoView({block: 'center'})"
+            % json.dumps(selector)
+        )
+        time.sleep(1.0)
+
     def screenshot(self, path):
         data = self.send("Page.captureScreenshot", format="png")["data"]
         with open(path, "wb") as handle:
@@ -344,6 +352,17 @@ def main():
             account = max(accounts, key=lambda a: abs(a["key_account_trend"] or 0))[
                 "id"
             ]
+            # an account at churn risk: its customer value and why it is at risk
+            at_risk = user.call(
+                "res.partner",
+                "search",
+                [("is_key_account", "=", True), ("key_account_churn_risk", "=", True)]
+                + (
+                    [("key_account_manager_id", "=", user.uid)] if role == "kam" else []
+                ),
+                order="key_account_buy_probability, id",
+                limit=1,
+            )
             review_domain = (
                 [("user_id", "=", user.uid), ("state", "in", ["draft", "rejected"])]
                 if role == "kam"
@@ -380,6 +399,14 @@ def main():
                                 ".o_form_view .o_field_widget[name=line_ids] .o_data_row",
                             )
                         )
+                    if at_risk and role == "manager":
+                        shots.append(
+                            (
+                                "at_risk",
+                                "%s/odoo/key-accounts/%d" % (args.url, at_risk[0]),
+                                ".o_field_widget[name=key_account_churn_reason] span",
+                            )
+                        )
                     if role == "manager":
                         shots.append(
                             (
@@ -390,6 +417,8 @@ def main():
                         )
                     for name, url, selector in shots:
                         browser.open(url, selector)
+                        if name == "at_risk":
+                            browser.scroll_to(selector)
                         check_page_fonts(browser, lang)
                         path = os.path.join(
                             args.out, "%s_%s_%s.png" % (role, short, name)

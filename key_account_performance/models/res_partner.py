@@ -1,4 +1,5 @@
 import datetime
+import json
 
 import numpy as np
 
@@ -293,6 +294,7 @@ class ResPartner(models.Model):
         string="Why at Risk",
         readonly=True,
         copy=False,
+        translate=True,
         groups=KAM_GROUP,
         help="Recency against the account's own rhythm, falling frequency.",
     )
@@ -1170,6 +1172,9 @@ class ResPartner(models.Model):
                 "segment",
             )
         }
+        # the reason is a translated field: written in every installed language,
+        # read in the reader's (not in the language of whoever computed)
+        in_lang = self._key_account_in_languages()
         for i, pid in enumerate(partner_ids):
             clv, rev12 = money.get(pid, (0.0, 0.0))
             r, f, m = r_scores[pid], f_scores[pid], m_scores[pid]
@@ -1183,8 +1188,14 @@ class ResPartner(models.Model):
             columns["pclv"].append(round(float(clv_predictive[i]), 2))
             columns["risk"].append(risk)
             columns["reason"].append(
-                self._key_account_churn_reason(
-                    stats, i, window, horizon, probability[i]
+                json.dumps(
+                    {
+                        lang: partner._key_account_churn_reason(
+                            stats, i, window, horizon, probability[i]
+                        )
+                        for lang, partner in in_lang.items()
+                    },
+                    ensure_ascii=False,
                 )
                 if risk
                 else None
@@ -1204,7 +1215,7 @@ class ResPartner(models.Model):
                    key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
               FROM unnest(%(id)s::int[], %(clv)s::numeric[], %(rev12)s::numeric[], %(last)s::date[],
                           %(prob)s::float8[], %(exp)s::float8[], %(pclv)s::numeric[], %(risk)s::bool[],
-                          %(reason)s::varchar[], %(rfm)s::varchar[], %(segment)s::varchar[])
+                          %(reason)s::jsonb[], %(rfm)s::varchar[], %(segment)s::varchar[])
                    AS v(id, clv, rev12, last, prob, exp, pclv, risk, reason, rfm, segment)
              WHERE p.id = v.id
         """,
@@ -1228,7 +1239,7 @@ class ResPartner(models.Model):
                    key_account_rfm_score = NULL, key_account_rfm_segment = NULL,
                    key_account_clv = COALESCE(inv.clv, 0), key_account_revenue_12m = COALESCE(inv.rev12, 0),
                    key_account_churn_risk = COALESCE(p.is_key_account, FALSE),
-                   key_account_churn_reason = CASE WHEN p.is_key_account THEN %(reason)s END,
+                   key_account_churn_reason = CASE WHEN p.is_key_account THEN %(reason)s::jsonb END,
                    key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
               FROM res_partner q
               LEFT JOIN inv ON inv.id = q.id
@@ -1238,7 +1249,15 @@ class ResPartner(models.Model):
                AND p.id != ALL(%(ids)s::int[])
                AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
         """,
-                reason=self.env._("No confirmed order up to %(date)s.", date=as_of),
+                reason=json.dumps(
+                    {
+                        lang: partner.env._(
+                            "No confirmed order up to %(date)s.", date=as_of
+                        )
+                        for lang, partner in in_lang.items()
+                    },
+                    ensure_ascii=False,
+                ),
                 as_of=as_of,
                 horizon=horizon,
                 company=company.id,
@@ -1265,6 +1284,14 @@ class ResPartner(models.Model):
             ]
         )
         return len(partner_ids)
+
+    def _key_account_in_languages(self):
+        """This model in each installed language (en_US, the fallback of
+        translated fields, always among them): ``{code: recordset}``."""
+        codes = dict.fromkeys(
+            ["en_US"] + [code for code, _name in self.env["res.lang"].get_installed()]
+        )
+        return {code: self.with_context(lang=code) for code in codes}
 
     def _key_account_churn_reason(self, stats, i, window, horizon, probability):
         """Why an account is at risk, in one short sentence (user's language)."""

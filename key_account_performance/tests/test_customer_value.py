@@ -265,6 +265,37 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         )
         self.assertGreater(partner.key_account_clv, before["key_account_clv"] + 99000)
 
+    def test_churn_reason_in_the_readers_language(self):
+        """Computed by a Chinese-speaking user, the reason reads in English for
+        an English-speaking one, and the other way round."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        tier = self.env["key.account.tier"].create(
+            {"name": "Reason tier", "company_id": self.company.id}
+        )
+        no_orders = self._customers(1, "Key account without orders")
+        no_orders.key_account_tier_id = tier
+        late = self.stoppers[0]
+        for computing in ("zh_CN", "en_US"):
+            self.Partner.with_context(lang=computing).compute_key_account_value(
+                fields.Date.to_string(AS_OF), 60
+            )
+            (late | no_orders).invalidate_recordset()
+            english = late.with_context(lang="en_US").key_account_churn_reason
+            chinese = late.with_context(lang="zh_CN").key_account_churn_reason
+            self.assertIn("its usual interval of", english)
+            self.assertIn("chance of an order in the next 60 days", english)
+            self.assertIn("是其通常间隔", chinese)
+            self.assertIn("未来 60 天内下单的概率为", chinese)
+            self.assertNotIn("usual", chinese)
+            self.assertEqual(
+                no_orders.with_context(lang="en_US").key_account_churn_reason,
+                "No confirmed order up to 2025-06-30.",
+            )
+            self.assertEqual(
+                no_orders.with_context(lang="zh_CN").key_account_churn_reason,
+                "截至 2025-06-30 没有已确认订单。",
+            )
+
     def test_locked_partner_left_alone_by_auto_tiering(self):
         tier = self.env["key.account.tier"].create(
             {
