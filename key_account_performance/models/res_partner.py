@@ -1333,8 +1333,11 @@ class ResPartner(models.Model):
                 days=horizon,
             )
         )
-        text = "; ".join(parts)
-        return text[:1].upper() + text[1:] + "."
+        # the punctuation is the language's own (Chinese: "；" and "。")
+        text = parts[0]
+        for part in parts[1:]:
+            text = self.env._("%(reason)s; %(more)s", reason=text, more=part)
+        return self.env._("%(reason)s.", reason=text[:1].upper() + text[1:])
 
     @api.model
     def _key_account_auto_tier(self, company, partner_ids, money):

@@ -287,6 +287,11 @@ class TestCustomerValuePrediction(CustomerValueCommon):
             self.assertIn("是其通常间隔", chinese)
             self.assertIn("未来 60 天内下单的概率为", chinese)
             self.assertNotIn("usual", chinese)
+            # Chinese punctuation between the reasons and at the end
+            self.assertIn("；未来", chinese)
+            self.assertTrue(chinese.endswith("%。"), chinese)
+            self.assertTrue(english.endswith(" days."), english)
+            self.assertIn("; ", english)
             self.assertEqual(
                 no_orders.with_context(lang="en_US").key_account_churn_reason,
                 "No confirmed order up to 2025-06-30.",
