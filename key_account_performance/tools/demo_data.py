@@ -853,6 +853,8 @@ class _DemoLoader:
                 "member_ids": [Command.set(self.kams.ids)],
             }
         )
+        if "zh_CN" in dict(env["res.lang"].get_installed()):
+            self.team.with_context(lang="zh_CN").name = "大客户团队"
         self._xmlids(
             [
                 ("demo_user_kap_manager", self.manager),
