@@ -336,14 +336,14 @@ def main():
             original_lang = user.call("res.users", "read", [user.uid], ["lang"])[0][
                 "lang"
             ]
+            # a KAM's own accounts; a manager, every account they may see
+            mine = [("key_account_manager_id", "=", user.uid)] if role == "kam" else []
             # the account with the biggest score move among those the user sees
             accounts = user.call(
                 "res.partner",
                 "search_read",
                 [("is_key_account", "=", True), ("key_account_score_date", "!=", False)]
-                + (
-                    [("key_account_manager_id", "=", user.uid)] if role == "kam" else []
-                ),
+                + mine,
                 fields=["key_account_trend"],
                 limit=200,
             )
@@ -357,9 +357,7 @@ def main():
                 "res.partner",
                 "search",
                 [("is_key_account", "=", True), ("key_account_churn_risk", "=", True)]
-                + (
-                    [("key_account_manager_id", "=", user.uid)] if role == "kam" else []
-                ),
+                + mine,
                 order="key_account_buy_probability, id",
                 limit=1,
             )
