@@ -145,7 +145,8 @@ def test_orders_on_one_day_are_one_occasion():
     assert np.allclose(
         twice["stats"]["mean_gap"], once["stats"]["mean_gap"], equal_nan=True
     )
-    # one customer alone doubles its orders: only its expected orders move, by its own ratio
+    # one customer alone doubles its orders: the probabilities stay, its expected orders
+    # move by its own ratio, the others' only through the population's ratio
     extra = customers == 5
     some = cv.predict(
         cv.Orders(

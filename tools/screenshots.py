@@ -352,14 +352,20 @@ def main():
             account = max(accounts, key=lambda a: abs(a["key_account_trend"] or 0))[
                 "id"
             ]
-            # an account at churn risk: its customer value and why it is at risk
-            at_risk = user.call(
-                "res.partner",
-                "search",
-                [("is_key_account", "=", True), ("key_account_churn_risk", "=", True)]
-                + mine,
-                order="key_account_buy_probability, id",
-                limit=1,
+            # a manager's account at churn risk: its customer value and why
+            at_risk = (
+                user.call(
+                    "res.partner",
+                    "search",
+                    [
+                        ("is_key_account", "=", True),
+                        ("key_account_churn_risk", "=", True),
+                    ],
+                    order="key_account_buy_probability, id",
+                    limit=1,
+                )
+                if role == "manager"
+                else []
             )
             review_domain = (
                 [("user_id", "=", user.uid), ("state", "in", ["draft", "rejected"])]
@@ -397,7 +403,7 @@ def main():
                                 ".o_form_view .o_field_widget[name=line_ids] .o_data_row",
                             )
                         )
-                    if at_risk and role == "manager":
+                    if at_risk:
                         shots.append(
                             (
                                 "at_risk",

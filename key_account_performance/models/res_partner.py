@@ -1188,14 +1188,11 @@ class ResPartner(models.Model):
             columns["pclv"].append(round(float(clv_predictive[i]), 2))
             columns["risk"].append(risk)
             columns["reason"].append(
-                json.dumps(
-                    {
-                        lang: partner._key_account_churn_reason(
-                            stats, i, window, horizon, probability[i]
-                        )
-                        for lang, partner in in_lang.items()
-                    },
-                    ensure_ascii=False,
+                self._key_account_translations(
+                    in_lang,
+                    lambda partner, i=i: partner._key_account_churn_reason(
+                        stats, i, window, horizon, probability[i]
+                    ),
                 )
                 if risk
                 else None
@@ -1249,14 +1246,11 @@ class ResPartner(models.Model):
                AND p.id != ALL(%(ids)s::int[])
                AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
         """,
-                reason=json.dumps(
-                    {
-                        lang: partner.env._(
-                            "No confirmed order up to %(date)s.", date=as_of
-                        )
-                        for lang, partner in in_lang.items()
-                    },
-                    ensure_ascii=False,
+                reason=self._key_account_translations(
+                    in_lang,
+                    lambda partner: partner.env._(
+                        "No confirmed order up to %(date)s.", date=as_of
+                    ),
                 ),
                 as_of=as_of,
                 horizon=horizon,
@@ -1292,6 +1286,16 @@ class ResPartner(models.Model):
             ["en_US"] + [code for code, _name in self.env["res.lang"].get_installed()]
         )
         return {code: self.with_context(lang=code) for code in codes}
+
+    @api.model
+    def _key_account_translations(self, in_lang, render):
+        """The value of a translated field as its column stores it (JSON, one
+        text per language): ``render(records in that language)`` for each
+        language of :meth:`_key_account_in_languages`."""
+        return json.dumps(
+            {lang: render(records) for lang, records in in_lang.items()},
+            ensure_ascii=False,
+        )
 
     def _key_account_churn_reason(self, stats, i, window, horizon, probability):
         """Why an account is at risk, in one short sentence (user's language)."""

@@ -503,14 +503,19 @@ def orders_per_occasion(orders, occasions, cutoff, prior=1.0):
     shrunk towards the population's ratio by ``prior`` occasions:
     ``(orders + prior * ratio) / (occasions + prior)``; 1 where nobody ever
     placed two orders on one day."""
-    n_orders = np.bincount(orders.upto(cutoff).customer, minlength=orders.n_customers)
-    n_days = np.bincount(
-        occasions.upto(cutoff).customer, minlength=occasions.n_customers
+    return _shrunk_ratio(
+        np.bincount(orders.upto(cutoff).customer, minlength=orders.n_customers),
+        np.bincount(occasions.upto(cutoff).customer, minlength=occasions.n_customers),
+        prior,
     )
-    if n_days.sum() == 0 or n_orders.sum() == n_days.sum():
-        return np.ones(orders.n_customers)
-    ratio = n_orders.sum() / n_days.sum()
-    return (n_orders + prior * ratio) / (n_days + prior)
+
+
+def _shrunk_ratio(n_orders, n_occasions, prior=1.0):
+    """:func:`orders_per_occasion` from the counts per customer."""
+    if n_occasions.sum() == 0 or n_orders.sum() == n_occasions.sum():
+        return np.ones(len(n_orders))
+    ratio = n_orders.sum() / n_occasions.sum()
+    return (n_orders + prior * ratio) / (n_occasions + prior)
 
 
 def _predict(orders, as_of, horizon, random_state=0):
@@ -532,19 +537,19 @@ def _predict(orders, as_of, horizon, random_state=0):
     """
     occasions = orders.occasions()
     result = _predict_occasions(occasions, as_of, horizon, random_state)
-    if occasions is orders:
-        result["stats"]["occasions"] = result["stats"]["orders"]
-        return result
     stats = result["stats"]
+    stats["occasions"] = stats["orders"]  # counted up to as_of by order_features
+    if occasions is orders:
+        return result
     window = result["window"] or max(int(horizon), 1)
-    stats["occasions"] = stats["orders"]
     stats["orders"] = np.bincount(
         orders.upto(as_of).customer, minlength=orders.n_customers
     ).astype(float)
     stats["recent"] = orders.counts_between(as_of - window, as_of)
     stats["previous"] = orders.counts_between(as_of - 2 * window, as_of - window)
     known = result["known"]
-    result["expected"][known] *= orders_per_occasion(orders, occasions, as_of)[known]
+    ratio = _shrunk_ratio(stats["orders"], stats["occasions"])
+    result["expected"][known] *= ratio[known]
     return result
 
 
