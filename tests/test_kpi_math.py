@@ -210,3 +210,70 @@ def test_rfm_segments():
     assert km.rfm_segment(1, 4, 4) == "loyal"
     assert km.rfm_segment(1, 3, 1) == "at_risk"
     assert km.rfm_segment(1, 1, 1) == "hibernating"
+
+
+# ---------------------------------------------------------------------------
+# Issue 21: finite numbers only, one rounding rule (half up)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_kpi_score_of_a_non_finite_value_is_no_score(bad):
+    # NaN compared False with everything and scored 100
+    assert km.kpi_score(bad, 5.0, 1.0) is None
+    assert km.kpi_score(bad, 1.0, 5.0, "lower") is None
+    assert km.kpi_score(3.0, bad, 1.0) is None
+
+
+def test_weighted_score_ignores_non_finite_scores():
+    assert km.weighted_score([(float("nan"), 1.0), (50.0, 1.0)]) == 50.0
+    assert km.weighted_score([(float("inf"), 1.0)]) is None
+
+
+@pytest.mark.parametrize(
+    "value, digits, expected",
+    [
+        (72.5, 0, 73.0),
+        (73.5, 0, 74.0),
+        (0.5, 0, 1.0),
+        (-72.5, 0, -73.0),
+        (72.45, 1, 72.5),
+        (2.675, 2, 2.68),
+        (72.49, 0, 72.0),
+    ],
+)
+def test_round_half_up(value, digits, expected):
+    assert km.round_half_up(value, digits) == expected
+
+
+def test_format_score_and_number_round_half_up():
+    # Python's '%.0f' % 72.5 and round(72.5) give 72; the web client shows 73
+    assert "%.0f" % 72.5 == "72"
+    assert km.format_score(72.5) == "73"
+    assert km.format_score(72.45, 1) == "72.5"
+    assert km.format_number(72.125) == "72.13"
+    assert km.format_number(1234.5) == "1,235"
+    assert km.format_number(99.995) == "100"
+    assert km.format_number(-0.001) == "0.00"
+    assert km.format_number(None) == ""
+
+
+@given(st.integers(min_value=-10**6, max_value=10**6))
+def test_round_half_up_ties_go_away_from_zero(n):
+    value = n + 0.5
+    expected = float(n + 1) if n >= 0 else float(n)
+    assert km.round_half_up(value) == expected
+
+
+@given(finite)
+def test_round_half_up_is_within_half_a_unit(value):
+    assert abs(km.round_half_up(value, 2) - value) <= 0.005 + 1e-9 * max(1, abs(value))
+
+
+@pytest.mark.parametrize(
+    "value, finite_number",
+    [(1, True), (1.5, True), (float("nan"), False), (float("inf"), False),
+     (True, False), ("1", False), (None, False)],
+)
+def test_is_finite_number(value, finite_number):
+    assert km.is_finite_number(value) is finite_number

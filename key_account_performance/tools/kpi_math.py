@@ -8,6 +8,7 @@ The ORM layer gathers data in grouped queries and calls these functions.
 
 import calendar
 import datetime
+import decimal
 import math
 
 PERIOD_TYPES = ("month", "quarter", "year")
@@ -167,6 +168,62 @@ def elapsed_span(date_from, date_to, today):
 
 
 # ---------------------------------------------------------------------------
+# Numbers: finite values, one rounding rule
+# ---------------------------------------------------------------------------
+
+
+def is_finite_number(value):
+    """True for an int or float that is neither NaN nor infinite (bools and
+    strings are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+def round_half_up(value, digits=0):
+    """``value`` rounded to ``digits`` decimals, ties away from zero, as
+    written: 72.5 -> 73, 2.675 -> 2.68 (Python's round() gives 72 and 2.67).
+
+    The one rounding rule of every figure the addon prints (PDF scorecard,
+    notifications, chatter), the rule of the web client's HALF-UP as well.
+    Rounds the shortest decimal that reads back as the float, not its binary
+    approximation. Non-finite values are returned unchanged."""
+    if value is None or not math.isfinite(value):
+        return value
+    quantum = decimal.Decimal(1).scaleb(-int(digits))
+    rounded = decimal.Decimal(repr(float(value))).quantize(
+        quantum, rounding=decimal.ROUND_HALF_UP
+    )
+    return float(rounded)
+
+
+def format_rounded(value, digits=0, grouping=False):
+    """``value`` as text with ``digits`` decimals, rounded half up."""
+    rounded = round_half_up(value, digits)
+    text = ("{:,.%df}" if grouping else "{:.%df}") % max(0, int(digits))
+    text = text.format(rounded)
+    # -0 reads 0
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
+def format_number(value):
+    """A figure of a scorecard or a notification: thousands separators,
+    decimals only for small numbers (below 100: two), rounded half up."""
+    if value is None or value is False:
+        return ""
+    if abs(round_half_up(value, 2)) >= 100:
+        return format_rounded(value, 0, grouping=True)
+    return format_rounded(value, 2, grouping=True)
+
+
+def format_score(score, digits=0):
+    """A score 0-100 as text, rounded half up (72.5 -> '73')."""
+    if score is None or score is False:
+        return ""
+    return format_rounded(score, digits)
+
+
+# ---------------------------------------------------------------------------
 # Scores and grades
 # ---------------------------------------------------------------------------
 
@@ -180,6 +237,9 @@ def kpi_score(value, target, threshold, direction="higher"):
     there is no value or the band is degenerate (target == threshold).
     """
     if value is None or target is None or threshold is None:
+        return None
+    if not all(map(is_finite_number, (value, target, threshold))):
+        # NaN compares False with everything (it would score 100): no score
         return None
     if target == threshold:
         return None
@@ -204,6 +264,8 @@ def weighted_score(pairs):
     weights = 0.0
     for score, weight in pairs:
         if score is None or not weight or weight <= 0:
+            continue
+        if not (is_finite_number(score) and is_finite_number(weight)):
             continue
         total += score * weight
         weights += weight
