@@ -8,11 +8,18 @@ from odoo.tools import SQL
 
 from ..tools import kpi_math
 from .key_account_kpi_engine import ConcurrentComputation
+from .guard import refuse_derived
 
 _logger = logging.getLogger(__name__)
 
 CRON_BATCH_SIZE = 1000
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
+MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+KAM_GROUP = "key_account_performance.group_key_account_user"
+
+
+# worked out from the value, target and threshold: never written by hand
+DERIVED_FIELDS = frozenset({"score", "status"})
 
 
 class KeyAccountKpiValue(models.Model):
@@ -191,6 +198,7 @@ class KeyAccountKpiValue(models.Model):
         by the review at submission: a KAM or manager who may read a value
         cannot type another one in (it would flow into the review and the
         score). The administrator may correct one; comments stay open."""
+        refuse_derived(self, vals_list, DERIVED_FIELDS)
         if self.env.su or self.env.user.has_group(ADMIN_GROUP):
             return
         for vals in vals_list:

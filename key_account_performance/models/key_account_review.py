@@ -9,6 +9,7 @@ from odoo.tools import SQL
 
 from ..tools import kpi_math
 from .key_account_kpi_engine import _pg_array
+from .guard import internal, refuse_derived
 from .key_account_mail_sender import log_notes, log_tracking, subscribe
 from .res_partner import _field_changes
 
@@ -55,6 +56,21 @@ DECISION_FIELDS = frozenset(
         "reject_reason",
     }
 )
+# worked out by the addon (the score's computes, cycle generation): never
+# written by hand, whoever the user
+DERIVED_FIELDS = frozenset(
+    {
+        "name",
+        "score",
+        "grade",
+        "alert_count",
+        "previous_review_id",
+        "template_id",
+        "template_version",
+    }
+)
+# what a review is about: set when it is created, never moved afterwards
+IDENTITY_FIELDS = ("partner_id", "cycle_id", "company_id")
 # context value the workflow methods write with: an object no RPC client can
 # send (a context from JSON-RPC or XML-RPC holds plain data only)
 _WORKFLOW = object()
@@ -450,15 +466,60 @@ class KeyAccountReview(models.Model):
                     )
                 )
 
+    def _check_identity(self, vals):
+        """A review stays on the account, cycle and company it was created for
+        (moving it would carry its lines, manual values and scorecard to
+        another account)."""
+        moved = [
+            name
+            for name in IDENTITY_FIELDS
+            if name in vals
+            and any(_field_changes(review, name, vals[name]) for review in self)
+        ]
+        if moved:
+            raise UserError(
+                self.env._(
+                    "The account, review cycle and company of a review are set when it is "
+                    "created and cannot be changed (%(fields)s).",
+                    fields=", ".join(
+                        sorted(self._fields[name].string for name in moved)
+                    ),
+                )
+            )
+
+    def _check_manageable(self):
+        """Reviews are created by cycle generation and by whoever manages the
+        account: a KAM for the accounts they manage, a key-account manager for
+        their team's (and unassigned) ones, an administrator for all."""
+        if self.env.su:
+            return
+        partners = self.partner_id
+        allowed = partners.sudo().filtered_domain(
+            self.env["res.partner"]._key_account_managed_domain()
+        )
+        foreign = partners - allowed
+        if foreign:
+            raise AccessError(
+                self.env._(
+                    "You can only create reviews of the accounts you manage (not %(names)s).",
+                    names=", ".join(foreign[:5].sudo().mapped("display_name")),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         self._check_decision_fields(vals_list)
         self._check_assignment(vals_list)
-        return super().create(vals_list)
+        refuse_derived(self, vals_list, DERIVED_FIELDS)
+        reviews = super().create(vals_list)
+        reviews._check_manageable()
+        return reviews
 
     def write(self, vals):
         self._check_decision_fields([vals])
         self._check_assignment([vals])
+        refuse_derived(self, [vals], DERIVED_FIELDS)
+        self._check_identity(vals)
         content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
         if content:
             approved = self.filtered(lambda r: r.state == "approved")
@@ -525,7 +586,7 @@ class KeyAccountReview(models.Model):
         accounts = self._account_rows(partners.ids)
         templates = self._templates_of(accounts, company)
         values = self._period_values(partners.ids, cycle.date_from, cycle.date_to)
-        previous = self._previous_reviews(partners, cycle.date_from)
+        previous = self._previous_reviews(partners, cycle.date_from, cycle.company_id)
         by_partner = {}  # grouped once: not a scan of every value per partner
         for (pid, kpi_id), value in values.items():
             by_partner.setdefault(pid, {})[kpi_id] = value
@@ -781,19 +842,21 @@ class KeyAccountReview(models.Model):
         }
 
     @api.model
-    def _previous_reviews(self, partners, before):
-        """{partner id: id of the latest review that ended before ``before``},
-        one query."""
-        self.flush_model(["partner_id", "date_to"])
+    def _previous_reviews(self, partners, before, company):
+        """{partner id: id of the company's latest review of the account that
+        ended before ``before``}, one query (another company's review of a
+        shared partner is not this company's previous review)."""
+        self.flush_model(["partner_id", "date_to", "company_id"])
         rows = self.env.execute_query(
             SQL(
                 """
             SELECT DISTINCT ON (partner_id) partner_id, id FROM key_account_review
-             WHERE partner_id = ANY(%s::int[]) AND date_to < %s
+             WHERE partner_id = ANY(%s::int[]) AND date_to < %s AND company_id = %s
              ORDER BY partner_id, date_to DESC, id DESC
         """,
                 _pg_array(partners.ids),
                 before,
+                company.id,
             )
         )
         return dict(rows)
@@ -1285,7 +1348,7 @@ class KeyAccountReview(models.Model):
             if record:
                 record.write(vals)
                 if line.kpi_value_id != record:
-                    line.with_context(kap_review_refresh=True).kpi_value_id = record
+                    internal(line).kpi_value_id = record
             else:
                 to_create.append(
                     dict(
@@ -1301,7 +1364,7 @@ class KeyAccountReview(models.Model):
                 created_for.append(line)
         # link the lines to their evidence while they are still editable
         for line, value in zip(created_for, Value.create(to_create)):
-            line.with_context(kap_review_refresh=True).kpi_value_id = value
+            internal(line).kpi_value_id = value
 
     # ------------------------------------------------------------------
     # Report and customer e-mail
@@ -1349,14 +1412,15 @@ class KeyAccountReview(models.Model):
 
     def _scorecard_actions(self):
         """(open actions of the account, actions of the previous review) for
-        the scorecard. Whoever may read the review sees the account's actions
-        on its scorecard, even those the visibility rules hide from them."""
+        the scorecard: those its reader may read, with the reader's rights (a
+        scorecard never lists an action its reader could not open)."""
         self.ensure_one()
         self.check_access("read")
-        Action = self.env["key.account.improvement.action"].sudo()
+        Action = self.env["key.account.improvement.action"]
         open_actions = Action.search(
             [
                 ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
                 ("state", "in", ("todo", "in_progress")),
             ]
         )

@@ -1,12 +1,15 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..tools import kpi_math
+from .guard import is_internal, refuse_derived
 
 EDITABLE_STATES = ("draft", "rejected")
 # what the KAM may change on a line; the rest comes from the engine and the template
 KAM_FIELDS = {"value", "has_value", "comment"}
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
+# worked out by the addon: never written by hand, administrators included
+DERIVED_FIELDS = frozenset({"score", "status", "kpi_value_id", "review_id"})
 
 
 class KeyAccountReviewLine(models.Model):
@@ -201,7 +204,7 @@ class KeyAccountReviewLine(models.Model):
 
     def _is_internal_write(self):
         return (
-            self.env.context.get("kap_review_refresh")
+            is_internal(self.env)
             or self.env.su
             or self.env.user.has_group(ADMIN_GROUP)
         )
@@ -218,6 +221,7 @@ class KeyAccountReviewLine(models.Model):
                     "created when the review is generated or its values refreshed, not by hand."
                 )
             )
+        refuse_derived(self, vals_list, DERIVED_FIELDS - {"review_id", "kpi_value_id"})
         for vals in vals_list:
             vals.setdefault("has_value", "value" in vals)
         lines = super().create(vals_list)
@@ -226,6 +230,7 @@ class KeyAccountReviewLine(models.Model):
 
     def write(self, vals):
         self._check_editable()
+        refuse_derived(self, [vals], DERIVED_FIELDS)
         if "value" in vals and "has_value" not in vals:
             vals = dict(vals, has_value=True)
         if not self._is_internal_write():

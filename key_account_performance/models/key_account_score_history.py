@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .guard import refuse_derived
+
 
 class KeyAccountScoreHistory(models.Model):
     """One account's score, grade and trend for one period.
@@ -67,6 +69,24 @@ class KeyAccountScoreHistory(models.Model):
             "There is already a score for this account and period.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        refuse_derived(self, vals_list, self._derived_fields())
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_derived(self, [vals], self._derived_fields())
+        return super().write(vals)
+
+    @api.model
+    def _derived_fields(self):
+        """Every stored field: a row is the engine's, from the first to the last."""
+        return frozenset(
+            name
+            for name, field in self._fields.items()
+            if field.store and name not in models.MAGIC_COLUMNS
+        )
 
     @api.depends("partner_id", "period_label")
     def _compute_display_name(self):

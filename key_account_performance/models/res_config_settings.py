@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -64,6 +65,15 @@ class ResConfigSettings(models.TransientModel):
 
     def action_key_account_set_home(self):
         """Open the Key Accounts app at login for its users who have no home action."""
+        if not self.env.su and not self.env.user.has_group(
+            "key_account_performance.group_key_account_admin"
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only key-account administrators can set the home action of the "
+                    "key-account users."
+                )
+            )
         action = self.env.ref("key_account_performance.action_key_account_partner")
         users = self.env.ref(
             "key_account_performance.group_key_account_user"

@@ -11,10 +11,13 @@ from ..tools import customer_value, kpi_math
 
 KAM_GROUP = "key_account_performance.group_key_account_user"
 KAM_MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+KAM_ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 # written by the engine only (in SQL, or through _key_account_engine_write):
 # a direct write or create is refused, for every user
 KEY_ACCOUNT_ENGINE_FIELDS = frozenset(
     {
+        # derived from the tier: a key account is an account with a tier
+        "is_key_account",
         "key_account_score",
         "key_account_grade",
         "key_account_trend",
@@ -67,6 +70,7 @@ class ResPartner(models.Model):
     key_account_tier_id = fields.Many2one(
         "key.account.tier",
         tracking=True,
+        groups=KAM_GROUP,
         index="btree_not_null",
     )
     is_key_account = fields.Boolean(
@@ -75,21 +79,25 @@ class ResPartner(models.Model):
         index=True,
     )
     key_account_manager_id = fields.Many2one(
-        "res.users", tracking=True, index="btree_not_null"
+        "res.users", tracking=True,
+        groups=KAM_GROUP, index="btree_not_null"
     )
     key_account_segment_id = fields.Many2one(
-        "key.account.segment", string="Account Type", tracking=True
+        "key.account.segment", string="Account Type", tracking=True, groups=KAM_GROUP
     )
     key_account_template_id = fields.Many2one(
         "key.account.kpi.template",
+        groups=KAM_GROUP,
         string="KPI Template",
         help="Leave empty to use the template of the tier and segment.",
     )
     key_account_tier_locked = fields.Boolean(
-        string="Lock Tier", help="Auto-tiering never changes a locked tier."
+        string="Lock Tier",
+        groups=KAM_GROUP, help="Auto-tiering never changes a locked tier."
     )
     key_account_goal = fields.Html(
         string="Goals and Expectations",
+        groups=KAM_GROUP,
         help="What the company and the account expect of the relationship.",
     )
 
@@ -442,6 +450,7 @@ class ResPartner(models.Model):
             partner.key_account_warning_count = counts.get(partner.id, 0)
 
     def _search_key_account_warning_count(self, operator, value):
+        self._check_key_account_reader()
         if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(
             value, int
         ):
@@ -500,6 +509,7 @@ class ResPartner(models.Model):
             partner.key_account_reviewed = partner.commercial_partner_id.id in reviewed
 
     def _search_key_account_reviewed(self, operator, value):
+        self._check_key_account_reader()
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on reviewed accounts."))
         positive = (operator == "=") == bool(value)
@@ -521,6 +531,7 @@ class ResPartner(models.Model):
             partner.key_account_at_risk = partner.id in at_risk
 
     def _search_key_account_at_risk(self, operator, value):
+        self._check_key_account_reader()
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on accounts at risk."))
         company = self.env.company
@@ -664,6 +675,43 @@ class ResPartner(models.Model):
                         ),
                     )
                 )
+
+    @api.model
+    def _check_key_account_reader(self):
+        """Searching on a restricted computed field answers the same question
+        as reading it: only the addon's groups may."""
+        if not self.env.su and not self.env.user.has_group(KAM_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only key-account users may search on key-account figures (open early "
+                    "warnings, reviewed this period, at risk)."
+                )
+            )
+
+    @api.model
+    def _key_account_managed_domain(self):
+        """The accounts the current user manages, as the record rules of the
+        KPI values, reviews and score history see them: a KAM the accounts
+        they are the key account manager of; a key-account manager also the
+        unassigned accounts and those of their teams' KAMs; an administrator
+        (and the superuser) all. A domain on res.partner, to be searched or
+        filtered as superuser."""
+        user = self.env.user
+        if self.env.su or user.has_group(KAM_ADMIN_GROUP):
+            return []
+        if user.has_group(KAM_MANAGER_GROUP):
+            return [
+                "|",
+                "|",
+                "|",
+                ("key_account_manager_id", "=", user.id),
+                ("key_account_manager_id", "=", False),
+                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                ("key_account_manager_id.crm_team_ids", "in", user.crm_team_ids.ids),
+            ]
+        if user.has_group(KAM_GROUP):
+            return [("key_account_manager_id", "=", user.id)]
+        return [(0, "=", 1)]
 
     @api.model_create_multi
     def create(self, vals_list):

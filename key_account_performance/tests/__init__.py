@@ -14,3 +14,4 @@ from . import test_kpi_engine_runs
 from . import test_i18n
 from . import test_customer_value
 from . import test_demo_data
+from . import test_access_reviews

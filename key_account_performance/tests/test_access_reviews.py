@@ -1,0 +1,209 @@
+"""Reviews, their lines, KPI values and score history as an attacker would
+try them: a KAM writing derived figures, moving a review to another account,
+linking another account's review, creating reviews of accounts they do not
+manage; and a plain user searching restricted figures or setting home
+actions. Each test fails on the tree before the fix (issue "Close the
+holes", items 2-5, 8, 13-15; "Numbers people can trust", item 4)."""
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import ReviewCommon
+
+
+@tagged("post_install", "-at_install")
+class TestReviewDerivedFields(ReviewCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._generate_cycle()
+
+    def test_kam_cannot_write_review_score(self):
+        review = self.review_a.with_user(self.kam)
+        for vals in ({"score": 99.9}, {"grade": "A"}, {"alert_count": 0}):
+            with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
+                review.write(vals)
+        self.assertNotEqual(self.review_a.score, 99.9)
+
+    def test_rejected_review_cannot_be_rewritten_to_a(self):
+        """The audit's path: reject, rewrite to 99 / A, resubmit, approve."""
+        review = self.review_a
+        self._fill_and_submit(review.with_user(self.kam), value=2.0)
+        review.with_user(self.leader).action_reject(reason="Figures missing")
+        with self.assertRaises(UserError):
+            review.with_user(self.kam).write({"score": 99.0, "grade": "A"})
+        self._fill_and_submit(review.with_user(self.kam), value=2.0)
+        review.with_user(self.leader).action_approve()
+        self.assertLess(review.score, 99.0)
+
+    def test_administrator_cannot_write_derived_figures_either(self):
+        with self.assertRaises(UserError):
+            self.review_a.with_user(self.admin).write({"score": 50.0})
+        line = self._line(self.review_a, self.kpi_revenue)
+        for vals in ({"score": 100.0}, {"status": "ok"}):
+            with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
+                line.with_user(self.admin).write(vals)
+        value = line.kpi_value_id
+        self.assertTrue(value)
+        with self.assertRaises(UserError):
+            value.with_user(self.admin).write({"score": 100.0})
+        history = self.env["key.account.score.history"].search(
+            [("partner_id", "=", self.partner_a.id)], limit=1
+        )
+        self.assertTrue(history)
+        with self.assertRaises(UserError):
+            history.with_user(self.admin).write({"score": 100.0})
+        with self.assertRaises(UserError):
+            history.with_user(self.admin).write({"grade": "A"})
+
+    def test_rpc_style_context_does_not_unlock_lines(self):
+        """The old bypass was a plain context key an RPC client could send."""
+        line = self._line(self.review_a, self.kpi_revenue).with_user(self.kam)
+        with self.assertRaises(UserError):
+            line.with_context(kap_review_refresh=True).write({"value": 1e6})
+        with self.assertRaises(UserError):
+            line.with_context(key_account_internal_write=True).write({"score": 100.0})
+        self.assertNotEqual(line.value, 1e6)
+
+    def test_previous_review_link_is_the_addons(self):
+        other = self._cycle(self.P0)
+        other.action_generate_reviews()
+        foreign = self._reviews(other)[self.partner_b]
+        with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
+            self.review_a.with_user(self.kam).write({"previous_review_id": foreign.id})
+        with self.assertRaises(UserError):
+            self.review_a.with_user(self.admin).write({"previous_review_id": foreign.id})
+
+    def test_review_cannot_move_to_another_account(self):
+        review = self.review_a.with_user(self.kam)
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            review.write({"partner_id": self.partner_b.id})
+        other = self._cycle(self.P0)
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            self.review_a.with_user(self.manager).write({"cycle_id": other.id})
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            self.review_a.write({"company_id": self.env.ref("base.main_company").id})
+        self.assertEqual(self.review_a.partner_id, self.partner_a)
+        # saving the same account (a form does) is no change
+        review.write({"partner_id": self.partner_a.id, "comment": "<p>ok</p>"})
+
+    def test_kam_cannot_create_review_of_a_colleagues_account(self):
+        other = self._cycle(self.P0)
+        Review = self.env["key.account.review"].with_user(self.kam)
+        with self.assertRaisesRegex(AccessError, "accounts you manage"):
+            Review.create(
+                {
+                    "cycle_id": other.id,
+                    "partner_id": self.partner_b.id,
+                    "user_id": self.kam.id,
+                }
+            )
+        # their own account: allowed
+        own = Review.create(
+            {"cycle_id": other.id, "partner_id": self.partner_a.id, "user_id": self.kam.id}
+        )
+        self.assertEqual(own.partner_id, self.partner_a)
+
+    def test_scorecard_lists_only_what_its_reader_may_read(self):
+        """An action on the account owned by someone the KAM may not see, or
+        of another company, is not listed on the KAM's scorecard."""
+        Action = self.env["key.account.improvement.action"]
+        visible = Action.create(
+            {"name": "Visible", "partner_id": self.partner_a.id, "user_id": self.kam.id}
+        )
+        review = self.review_a.with_user(self.kam2)
+        # kam2 cannot read review A at all
+        with self.assertRaises(AccessError):
+            review._scorecard_actions()
+        open_actions, _previous = self.review_a.with_user(self.kam)._scorecard_actions()
+        self.assertIn(visible, open_actions)
+        # an action on B (kam2's) never shows on A's scorecard
+        hidden = Action.create(
+            {"name": "Hidden", "partner_id": self.partner_b.id, "user_id": self.kam2.id}
+        )
+        self.assertNotIn(hidden.id, open_actions.ids)
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerKeyAccountFields(ReviewCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.plain = cls.env["res.users"].create(
+            {
+                "name": "Plain salesman",
+                "login": "kap_rt_plain",
+                "company_id": cls.company.id,
+                "company_ids": [Command.set(cls.company.ids)],
+                "groups_id": [
+                    Command.set(cls.env.ref("sales_team.group_sale_salesman").ids)
+                ],
+            }
+        )
+        cls.portal_partner = cls.env["res.partner"].create(
+            {"name": "Portal contact", "parent_id": cls.partner_a.id}
+        )
+        cls.portal = cls.env["res.users"].create(
+            {
+                "name": "Portal",
+                "login": "kap_rt_portal",
+                "partner_id": cls.portal_partner.id,
+                "company_id": cls.company.id,
+                "company_ids": [Command.set(cls.company.ids)],
+                "groups_id": [Command.set(cls.env.ref("base.group_portal").ids)],
+            }
+        )
+
+    def test_is_key_account_is_derived_from_the_tier(self):
+        with self.assertRaises(UserError):
+            self.partner_a.with_user(self.kam).write({"is_key_account": False})
+        with self.assertRaises(UserError):
+            self.partner_b.with_user(self.manager).write({"is_key_account": False})
+        self.assertTrue(self.partner_a.is_key_account)
+        self.partner_a.with_user(self.manager).write({"key_account_tier_id": False})
+        self.assertFalse(self.partner_a.is_key_account)
+
+    def test_restricted_searches_check_access(self):
+        for user in (self.plain, self.portal):
+            Partner = self.env["res.partner"].with_user(user)
+            for domain in (
+                [("key_account_warning_count", ">", 0)],
+                [("key_account_reviewed", "=", True)],
+                [("key_account_at_risk", "=", True)],
+            ):
+                with self.assertRaises(AccessError, msg=(user.login, domain)):
+                    Partner.search(domain)
+        # the addon's users still search them
+        self.env["res.partner"].with_user(self.kam).search(
+            [("key_account_at_risk", "=", True)]
+        )
+
+    def test_classification_fields_are_internal(self):
+        self.partner_a.key_account_goal = "<p>INTERNAL: squeeze their margin</p>"
+        for user in (self.plain, self.portal):
+            partner = self.partner_a.with_user(user)
+            for name in (
+                "key_account_tier_id",
+                "key_account_manager_id",
+                "key_account_segment_id",
+                "key_account_template_id",
+                "key_account_tier_locked",
+                "key_account_goal",
+            ):
+                with self.assertRaises(AccessError, msg=(user.login, name)):
+                    partner.read([name])
+        # a plain read() of the partner still works for a sales user
+        data = self.partner_a.with_user(self.plain).read()[0]
+        self.assertNotIn("key_account_goal", data)
+        self.assertEqual(data["name"], "Review Account A")
+        self.assertEqual(
+            self.partner_a.with_user(self.kam).key_account_manager_id, self.kam
+        )
+
+    def test_set_home_is_for_administrators(self):
+        settings = self.env["res.config.settings"]
+        for user in (self.plain, self.kam, self.manager):
+            with self.assertRaises(AccessError, msg=user.login):
+                settings.with_user(user).action_key_account_set_home()
+        self.assertFalse(self.kam.action_id)
