@@ -258,7 +258,7 @@ def test_format_score_and_number_round_half_up():
     assert km.format_number(None) == ""
 
 
-@given(st.integers(min_value=-10**6, max_value=10**6))
+@given(st.integers(min_value=-(10**6), max_value=10**6))
 def test_round_half_up_ties_go_away_from_zero(n):
     value = n + 0.5
     expected = float(n + 1) if n >= 0 else float(n)
@@ -272,8 +272,15 @@ def test_round_half_up_is_within_half_a_unit(value):
 
 @pytest.mark.parametrize(
     "value, finite_number",
-    [(1, True), (1.5, True), (float("nan"), False), (float("inf"), False),
-     (True, False), ("1", False), (None, False)],
+    [
+        (1, True),
+        (1.5, True),
+        (float("nan"), False),
+        (float("inf"), False),
+        (True, False),
+        ("1", False),
+        (None, False),
+    ],
 )
 def test_is_finite_number(value, finite_number):
     assert km.is_finite_number(value) is finite_number

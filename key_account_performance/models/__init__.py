@@ -19,3 +19,4 @@ from . import key_account_improvement_action
 from . import key_account_score_history
 from . import key_account_value_model
 from . import key_account_retention_cohort
+from . import key_account_input_check

@@ -210,8 +210,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 previous=previous,
             )
 
-        def fmt(number):
-            return ("{:,.0f}" if abs(number) >= 100 else "{:,.2f}").format(number)
+        # the one rounding rule of every surface (half up: 72.5 reads 73)
+        fmt = kpi_math.format_number
 
         # each text translated once per computation, not once per warning
         # (a translation looks its module up through the call stack)
@@ -281,8 +281,10 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                             "score-%s-%s" % (date_from, date_to),
                             score_fell
                             % {
-                                "old": change["old_score"],
-                                "new": change["score"],
+                                "old": kpi_math.round_half_up(
+                                    change["old_score"] or 0.0, 1
+                                ),
+                                "new": kpi_math.round_half_up(change["score"], 1),
                                 "period": period,
                                 "step": fmt(step),
                             },

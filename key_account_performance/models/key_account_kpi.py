@@ -99,6 +99,25 @@ class KeyAccountKpi(models.Model):
     target = fields.Float(help="Value that scores 100.")
     threshold = fields.Float(help="Value that scores 0 (early-warning limit).")
     weight = fields.Float(default=1.0)
+    # the scale of a manual KPI: what the KAM may enter in a review
+    manual_min = fields.Float(
+        string="Lowest Value",
+        compute="_compute_manual_scale",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Manual KPIs: the lowest value a KAM may enter (the shipped ratings: 1; "
+        "percentages: 0).",
+    )
+    manual_max = fields.Float(
+        string="Highest Value",
+        compute="_compute_manual_scale",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Manual KPIs: the highest value a KAM may enter (the shipped ratings: 5; "
+        "percentages: 100).",
+    )
 
     # ------------------------------------------------------------------
     # Source records (count / sum / average / duration / rating)
@@ -206,6 +225,31 @@ class KeyAccountKpi(models.Model):
         for kpi in self:
             kpi.value_count = counts.get(kpi, 0)
 
+    @api.depends("unit")
+    def _compute_manual_scale(self):
+        """The shipped scales: 0-100 for a percentage, else the 1-5 rating."""
+        for kpi in self:
+            if (kpi.unit or "").strip() == "%":
+                kpi.manual_min, kpi.manual_max = 0.0, 100.0
+            else:
+                kpi.manual_min, kpi.manual_max = 1.0, 5.0
+
+    def _manual_value_problem(self, value):
+        """Why ``value`` cannot be this manual KPI's value, or False."""
+        self.ensure_one()
+        if not kpi_math.is_finite_number(value) or not (
+            self.manual_min <= value <= self.manual_max
+        ):
+            return self.env._(
+                "%(kpi)s: %(value)s is not allowed; enter a number from %(min)s to "
+                "%(max)s.",
+                kpi=self.name,
+                value=value,
+                min=kpi_math.format_rounded(self.manual_min, 2).rstrip("0").rstrip("."),
+                max=kpi_math.format_rounded(self.manual_max, 2).rstrip("0").rstrip("."),
+            )
+        return False
+
     # ------------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------------
@@ -299,6 +343,20 @@ class KeyAccountKpi(models.Model):
                             target=kpi.target,
                         )
                     )
+
+    @api.constrains("computation_mode", "manual_min", "manual_max")
+    def _check_manual_scale(self):
+        for kpi in self.filtered(lambda k: k.computation_mode == "manual"):
+            if kpi.manual_min >= kpi.manual_max:
+                raise ValidationError(
+                    self.env._(
+                        "KPI %(kpi)s: the lowest value (%(min)s) must be below the highest "
+                        "value (%(max)s).",
+                        kpi=kpi.name,
+                        min=kpi.manual_min,
+                        max=kpi.manual_max,
+                    )
+                )
 
     @api.constrains(
         "computation_mode",
@@ -666,6 +724,13 @@ class KeyAccountKpi(models.Model):
             result = self._gather_manual(partner_ids, date_from, date_to)
         else:
             result = {}
+        # a source holding NaN or infinity (a float column, a survey, a
+        # rating, an import) is the KPI's run error, not a value
+        not_finite = {
+            pid: value for pid, value in result.items() if not math.isfinite(value)
+        }
+        if not_finite:
+            self._raise_not_finite(not_finite)
         memo[key] = result
         return result
 
@@ -719,6 +784,7 @@ class KeyAccountKpi(models.Model):
         test_expr(expression, _SAFE_OPCODES, mode="eval")
         code = formula_compile(expression)
         result = {}
+        not_finite = {}
         for pid in partner_ids:
             context = dict(base_context)
             for name, values in columns.items():
@@ -726,12 +792,38 @@ class KeyAccountKpi(models.Model):
             if any(context[name] is None for name in columns):
                 continue  # a missing input means no data, not zero
             try:
-                value = formula_evaluate(code, context)
+                value = formula_evaluate(code, context, finite=False)
+            except OverflowError:
+                not_finite[pid] = "overflow"
+                continue
             except (ArithmeticError, TypeError, ValueError):
-                continue  # division by zero, overflow, complex result: no value
-            if value is not None:
-                result[pid] = value
+                continue  # division by zero, complex result: no value
+            if value is None:
+                continue
+            if not math.isfinite(value):
+                not_finite[pid] = value
+                continue
+            result[pid] = value
+        if not_finite:
+            # NaN or infinity is the KPI's run error, never a stored value
+            self._raise_not_finite(not_finite)
         return result
+
+    def _raise_not_finite(self, not_finite):
+        """Raise the run error of values that are not finite numbers
+        ({partner id: value}): the KPI stores nothing for the period."""
+        partners = self.env["res.partner"].sudo().browse(list(not_finite)[:3])
+        raise ValidationError(
+            self.env._(
+                "KPI %(kpi)s (%(code)s) gives a value that is not a finite number "
+                "(%(value)s) for %(count)s account(s), e.g. %(partners)s: nothing is stored.",
+                kpi=self.name,
+                code=self.code,
+                value=next(iter(not_finite.values())),
+                count=len(not_finite),
+                partners=", ".join(partners.mapped("display_name")),
+            )
+        )
 
     def _datetime_bounds(self, date_from, date_to, company):
         """UTC datetimes: first instant of date_from .. first instant after date_to."""
@@ -906,6 +998,87 @@ class KeyAccountKpi(models.Model):
         rows = self.env.execute_query(query.select(SQL.identifier(Model._table, "id")))
         return Model, [row[0] for row in rows]
 
+    def _records_measure_label(self, Model):
+        """What the records behind a value measure, e.g. 'sum of Untaxed Amount'."""
+        self.ensure_one()
+        _ = self.env._
+
+        def label(path):
+            try:
+                return _resolve_path(Model, path)[1]._description_string(self.env)
+            except ValueError:
+                return path
+
+        mode = self.computation_mode
+        if mode == "sum":
+            return _("sum of %(field)s", field=label(self.value_field))
+        if mode in ("average", "rating"):
+            return _("average of %(field)s", field=label(self.value_field))
+        if mode == "duration":
+            return _(
+                "average time from %(start)s to %(end)s",
+                start=label(self.date_field),
+                end=label(self.date_end_field),
+            )
+        return _("number of records")
+
+    def _records_view_id(self, Model):
+        """A list view of the source records showing the measured column with
+        its total (sum) or mean (average), so that the records behind a value
+        add up to it; the partner and the date placing a record in the
+        period beside it. Made once per model and columns (a primary view of
+        low priority, never the model's default list)."""
+        self.ensure_one()
+
+        def direct(path):
+            return bool(path) and "." not in path and path in Model._fields
+
+        columns = []
+        for path in (self.date_field, self.partner_field):
+            if direct(path) and path not in columns:
+                columns.append(path)
+        if self.computation_mode == "duration" and direct(self.date_end_field):
+            columns.append(self.date_end_field)
+        measure = None
+        if self.computation_mode in ("sum", "average", "rating") and direct(
+            self.value_field
+        ):
+            measure = self.value_field
+        parts = ['<list create="0" edit="0">', '<field name="display_name"/>']
+        parts += ['<field name="%s"/>' % name for name in columns if name != measure]
+        if measure:
+            field = Model._fields[measure]
+            aggregate = "sum" if self.computation_mode == "sum" else "avg"
+            parts.append('<field name="%s" %s="%s"/>' % (measure, aggregate, aggregate))
+            currency = getattr(field, "currency_field", None)
+            if field.type == "monetary" and currency and currency in Model._fields:
+                parts.append('<field name="%s" column_invisible="1"/>' % currency)
+        parts.append("</list>")
+        arch = "".join(parts)
+        name = "key_account_performance records %s %s" % (
+            Model._name,
+            "-".join(columns + [measure or "", self.computation_mode]),
+        )
+        View = self.env["ir.ui.view"].sudo()
+        view = View.search(
+            [("name", "=", name), ("model", "=", Model._name), ("type", "=", "list")],
+            limit=1,
+        )
+        if not view:
+            view = View.create(
+                {
+                    "name": name,
+                    "model": Model._name,
+                    "type": "list",
+                    "mode": "primary",
+                    "priority": 1000,
+                    "arch": arch,
+                }
+            )
+        elif view.arch_db != arch:
+            view.arch = arch
+        return view.id
+
 
 # ----------------------------------------------------------------------
 # Formulas
@@ -1023,9 +1196,11 @@ def formula_compile(expression):
     return compile(ast.fix_missing_locations(tree), "<formula>", "eval")
 
 
-def formula_evaluate(code, context):
+def formula_evaluate(code, context, finite=True):
     """Evaluate compiled formula ``code`` with ``context`` {name: number}:
-    a finite float, or None (no value: infinite or not a number).
+    a finite float, or None (no value: infinite or not a number). With
+    ``finite`` False, NaN and infinities are returned as they are (the
+    engine reports them as the KPI's run error).
 
     Raises ArithmeticError (division by zero, overflow), TypeError (e.g. a
     complex result) or ValueError."""
@@ -1039,7 +1214,7 @@ def formula_evaluate(code, context):
     if value is None:
         return None
     value = float(value)
-    return value if math.isfinite(value) else None
+    return value if not finite or math.isfinite(value) else None
 
 
 def _formula_shape_problem(expression):

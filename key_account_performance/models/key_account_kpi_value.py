@@ -222,6 +222,15 @@ class KeyAccountKpiValue(models.Model):
         self._check_measured_write([vals])
         return super().write(vals)
 
+    @api.constrains("value", "kpi_id")
+    def _check_manual_value(self):
+        """A value of a manual KPI (entered in a review, imported or corrected
+        by an administrator) is a finite number on the KPI's scale."""
+        for record in self.filtered(lambda v: v.kpi_id.computation_mode == "manual"):
+            problem = record.kpi_id._manual_value_problem(record.value)
+            if problem:
+                raise ValidationError(problem)
+
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
         for record in self:
@@ -243,6 +252,20 @@ class KeyAccountKpiValue(models.Model):
         # whoever may read the value may see where it comes from
         self.check_access("read")
         return self._open_records_action(self.env)
+
+    def _open_records_title(self, env, Model):
+        """'Revenue – Account A, 2026 Q1: sum of Untaxed Amount' in the
+        reader's language: what the records measure, for which period."""
+        # sudo: the KPI's configuration, for a reader checked by the caller
+        kpi_sudo = self.kpi_id.sudo().with_context(lang=env.lang)
+        start = kpi_sudo._scope_start(self.date_from, self.date_to)
+        return env._(
+            "%(kpi)s – %(partner)s, %(period)s: %(measure)s",
+            kpi=kpi_sudo.name,
+            partner=self.partner_id.display_name,
+            period=kpi_math.period_label(None, start, self.date_to),
+            measure=kpi_sudo._records_measure_label(env[Model._name]),
+        )
 
     def _open_records_action(self, env):
         """The action listing the source records of this value for the user of
@@ -271,15 +294,19 @@ class KeyAccountKpiValue(models.Model):
             )
         return {
             "type": "ir.actions.act_window",
-            "name": env._(
-                "%(kpi)s – %(partner)s",
-                kpi=self.kpi_id.name,
-                partner=self.partner_id.display_name,
-            ),
+            # what is measured, for which account and period
+            "name": self._open_records_title(env, Model),
             "res_model": Model._name,
             "view_mode": "list,form",
-            "views": [(False, "list"), (False, "form")],
+            # the measured column and its total: the records add up to the value
+            # sudo: the KPI's configuration, for a reader checked by the caller
+            "views": [
+                (self.kpi_id.sudo()._records_view_id(env[Model._name]), "list"),
+                (False, "form"),
+            ],
             "domain": [("id", "in", ids)],
+            # every record on one page: the total is the total of them all
+            "limit": max(80, len(ids)),
             "context": {"create": False},
         }
 
@@ -287,7 +314,9 @@ class KeyAccountKpiValue(models.Model):
     # Public API
     # ------------------------------------------------------------------
     @api.model
-    def compute_for_period(self, date_from, date_to, partner_ids=None):
+    def compute_for_period(
+        self, date_from=None, date_to=None, partner_ids=None, **kwargs
+    ):
         """Compute the KPI values of key accounts for an inclusive period.
 
         :param date_from: first day, a date or a ``YYYY-MM-DD`` string
@@ -296,6 +325,22 @@ class KeyAccountKpiValue(models.Model):
             all key accounts of the current company when omitted
         :return: ids of the values computed (created or updated)
         """
+        # over RPC a missing or unknown argument is a clear error, not a TypeError
+        if kwargs:
+            raise ValidationError(
+                self.env._(
+                    "compute_for_period does not take %(names)s: its arguments are "
+                    "date_from, date_to (YYYY-MM-DD) and partner_ids (optional).",
+                    names=", ".join(sorted(map(str, kwargs))),
+                )
+            )
+        if date_from in (None, False) or date_to in (None, False):
+            raise ValidationError(
+                self.env._(
+                    "compute_for_period needs date_from and date_to, the first and last "
+                    "day of the period (YYYY-MM-DD)."
+                )
+            )
         date_from, date_to = self._parse_period(date_from, date_to)
         self.check_access("create")
         company = self.env.company

@@ -1175,7 +1175,8 @@ class KeyAccountReview(models.Model):
                     "%(kam)s submitted the %(cycle)s review: score %(score).1f, grade %(grade)s.",
                     kam=review.user_id.name or "-",
                     cycle=review.cycle_id.name,
-                    score=review.score,
+                    # rounded half up, as everywhere (72.45 -> 72.5)
+                    score=kpi_math.round_half_up(review.score, 1),
                     grade=review.grade or "-",
                 ),
             )
@@ -1214,7 +1215,7 @@ class KeyAccountReview(models.Model):
         the *Reject* button's wizard in the web client.
         """
         self.check_access("read")
-        reason = (reason or "").strip() if isinstance(reason, str) else reason
+        reason = self._reject_reason_text(reason)
         if not reason:
             raise UserError(
                 self.env._(
@@ -1256,6 +1257,31 @@ class KeyAccountReview(models.Model):
                     note=reason,
                 )
         return True
+
+    @api.model
+    def _reject_reason_text(self, reason):
+        """The reason as the text it reads: a list or tuple of labels (as an
+        RPC client or a selection may send) is its labels, one per line,
+        never the text of a Python list; anything else but text is refused."""
+        if isinstance(reason, (list, tuple)):
+            if not all(isinstance(item, str) for item in reason):
+                reason = None
+            else:
+                reason = "\n".join(item.strip() for item in reason if item.strip())
+        if reason in (None, False, ""):
+            return ""
+        if not isinstance(reason, str):
+            raise UserError(
+                self.env._(
+                    "The reason for a rejection is a text, not %(value)s.",
+                    value=repr(reason),
+                )
+            )
+        if "\x00" in reason:
+            raise UserError(
+                self.env._("The reason for a rejection cannot contain a NUL character.")
+            )
+        return reason.strip()
 
     def action_open_reject_wizard(self):
         self._check_submitted()
@@ -1438,10 +1464,14 @@ class KeyAccountReview(models.Model):
 
     @api.model
     def _format_number(self, value):
-        """Scorecard figures: thousands separators, decimals only for small numbers."""
-        if value is None or value is False:
-            return ""
-        return ("{:,.0f}" if abs(value) >= 100 else "{:,.2f}").format(value)
+        """Scorecard figures: thousands separators, decimals only for small
+        numbers, rounded half up (the rule of every surface, kpi_math)."""
+        return kpi_math.format_number(value)
+
+    @api.model
+    def _format_score(self, score):
+        """A score of the scorecard: 72.5 reads 73, as on the screens."""
+        return kpi_math.format_score(score)
 
     def _get_report_base_filename(self):
         self.ensure_one()

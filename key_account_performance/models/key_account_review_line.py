@@ -185,6 +185,14 @@ class KeyAccountReviewLine(models.Model):
         for line in self:
             line.action_count = counts.get(line, 0)
 
+    @api.constrains("value", "has_value", "is_manual", "kpi_id")
+    def _check_manual_value(self):
+        """A manual value is a finite number on the KPI's scale."""
+        for line in self.filtered(lambda line: line.is_manual and line.has_value):
+            problem = line.kpi_id._manual_value_problem(line.value)
+            if problem:
+                raise ValidationError(problem)
+
     @api.onchange("value")
     def _onchange_value(self):
         self.has_value = True

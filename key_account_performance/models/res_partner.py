@@ -791,7 +791,7 @@ class ResPartner(models.Model):
         if len(accounts) == 1 and accounts.key_account_grade:
             message += " " + self.env._(
                 "Score %(score)s / 100, grade %(grade)s.",
-                score=round(accounts.key_account_score),
+                score=int(kpi_math.round_half_up(accounts.key_account_score)),
                 grade=accounts.key_account_grade,
             )
         return {

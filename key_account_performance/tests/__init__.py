@@ -14,4 +14,5 @@ from . import test_kpi_engine_runs
 from . import test_i18n
 from . import test_customer_value
 from . import test_demo_data
+from . import test_numbers
 from . import test_access_reviews

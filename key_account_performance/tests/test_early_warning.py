@@ -206,7 +206,9 @@ class TestEarlyWarning(ReviewCommon):
     def test_no_data_never_warns_as_zero(self):
         """A KPI without a value before has crossed nothing ('no value → 0.50'
         and 'no value → -100' never happen)."""
-        # P0 has no manual value, P has one far beyond the threshold
+        # P0 has no manual value, P has one far beyond the threshold (on a
+        # scale from 0: a manual value lies on its KPI's scale)
+        self.kpi_manual.manual_min = 0.0
         self.Value.create(
             {
                 "partner_id": self.partner_c.id,

@@ -203,7 +203,11 @@ def format_rounded(value, digits=0, grouping=False):
     text = ("{:,.%df}" if grouping else "{:.%df}") % max(0, int(digits))
     text = text.format(rounded)
     # -0 reads 0
-    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+    return (
+        text[1:]
+        if text.startswith("-") and not any(c in "123456789" for c in text)
+        else text
+    )
 
 
 def format_number(value):
