@@ -15,6 +15,7 @@
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",
         "security/ir.model.access.csv",
+        "security/key_account_warning_security.xml",
         "security/key_account_customer_value_security.xml",
         "data/key_account_tier_data.xml",
         "data/key_account_grade_data.xml",
@@ -39,6 +40,7 @@
         "views/key_account_improvement_action_views.xml",
         "views/key_account_customer_value_views.xml",
         "views/key_account_menus.xml",
+        "views/key_account_warning_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

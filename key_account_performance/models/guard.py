@@ -8,6 +8,7 @@ with a clear error; the addon's own writes carry a context value no RPC
 client can send (a JSON-RPC or XML-RPC context holds plain data only).
 """
 
+from odoo import models
 from odoo.exceptions import UserError
 
 # the context value of the addon's own writes of derived fields
@@ -22,6 +23,16 @@ def internal(records):
 
 def is_internal(env):
     return env.context.get(CONTEXT_KEY) is _INTERNAL
+
+
+def stored_fields(model):
+    """Every stored field of ``model`` but its id and log columns: for the
+    models the engine writes whole (score history, warnings)."""
+    return frozenset(
+        name
+        for name, field in model._fields.items()
+        if field.store and name not in models.MAGIC_COLUMNS
+    )
 
 
 def refuse_derived(records, vals_list, derived):

@@ -12,25 +12,32 @@ Like with like:
   value, not beyond the threshold, before: no data is never read as 0.
 
 Grade drops and score falls concern closed periods (the partner shows the
-latest closed period). Each warning has a key kept in the chatter note, so
-that recomputing says nothing twice; the KAM gets one open activity per
-account (extended, never stacked). Detection is plain Python over the dicts
+latest closed period). Each warning is a ``key.account.warning`` record
+with a unique key per company and account, so that recomputing says
+nothing twice; the KAM gets one open activity per account (extended, never
+stacked) that names what happened without its figures (a partner's
+activities and chatter are open to every internal user; the figures stay
+in the warning records, read under the KPI values' rules). Detection is plain Python over the dicts
 the engine already holds, and the notes and activities are written in one
 batch each: the number of queries does not depend on the number of accounts.
 """
 
+import collections
 import datetime
-import re
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import kpi_math
-from .key_account_mail_sender import log_notes, subscribe
+from .key_account_mail_sender import subscribe
 
 MARKER = "o_kap_warning_"
+# one warning: its unique key, the text with its figures (kept in the
+# warning record), the headline without figures (the account's to-do), what
+# kind it is and the KPI it is about
+Warning = collections.namedtuple("Warning", "key text headline kind kpi_id")
 ADDITIVE_MODES = ("count", "sum")
 
 
@@ -83,7 +90,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         warnings = self._format(
             crossings, score_changes, date_from, date_to, span, company
         )
-        warnings = self._forget_said(warnings)
+        warnings = self._record(warnings, partners, company, date_from, date_to)
         if warnings:
             self._notify(warnings, partners)
         return warnings
@@ -223,6 +230,9 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             "%(kpi)s crossed its pro-rated threshold (%(threshold)s) in %(period)s: "
             "%(before)s → %(now)s"
         )
+        # the same without figures, for the account's to-do (activities of a
+        # partner are open to every internal user)
+        crossed_headline = _("%(kpi)s crossed its threshold in %(period)s")
         kpi_names = {}
         warnings = {}
         for pid, kpi, threshold, before, now in crossings:
@@ -241,12 +251,23 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 "now": fmt(now),
             }
             warnings.setdefault(pid, []).append(
-                ("threshold-%s-%s-%s" % (kpi.id, date_from, date_to), text)
+                Warning(
+                    "threshold-%s-%s-%s" % (kpi.id, date_from, date_to),
+                    text,
+                    crossed_headline
+                    % {"kpi": kpi_names[kpi.id], "period": period},
+                    "threshold",
+                    kpi.id,
+                )
             )
         if score_changes:
             ranks = dict(self.env["key.account.grade"]._get_bands(company))
             step = company.key_account_score_drop_step
             grade_fell = _("Grade fell from %(old)s to %(new)s in %(period)s")
+            grade_headline = _("The grade fell in %(period)s") % {"period": period}
+            score_headline = _("The score fell sharply in %(period)s") % {
+                "period": period
+            }
             score_fell = _(
                 "Score fell from %(old).1f to %(new).1f in %(period)s "
                 "(more than %(step)s points)"
@@ -264,7 +285,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                     and new_rank < old_rank
                 ):
                     warnings.setdefault(pid, []).append(
-                        (
+                        Warning(
                             "grade-%s-%s" % (date_from, date_to),
                             grade_fell
                             % {
@@ -272,12 +293,15 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                                 "new": change["grade"],
                                 "period": period,
                             },
+                            grade_headline,
+                            "grade",
+                            None,
                         )
                     )
                 fall = (change["old_score"] or 0.0) - change["score"]
                 if step and fall > step:
                     warnings.setdefault(pid, []).append(
-                        (
+                        Warning(
                             "score-%s-%s" % (date_from, date_to),
                             score_fell
                             % {
@@ -288,35 +312,62 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                                 "period": period,
                                 "step": fmt(step),
                             },
+                            score_headline,
+                            "score",
+                            None,
                         )
                     )
         return warnings
 
     @api.model
-    def _forget_said(self, warnings):
-        """Drop what the chatter already says (keys kept in the notes)."""
+    def _record(self, warnings, partners, company, date_from, date_to):
+        """Store the warnings as ``key.account.warning`` records, one INSERT;
+        a warning already raised for the company and account (its unique
+        key) is not raised again. Returns the new ones, {partner id:
+        [Warning]}."""
         if not warnings:
             return warnings
-        said = set()
-        for message in (
-            self.env["mail.message"]
-            .sudo()
-            .search_fetch(
-                [
-                    ("model", "=", "res.partner"),
-                    ("res_id", "in", list(warnings)),
-                    ("message_type", "=", "comment"),
-                    ("body", "ilike", MARKER),
+        rows = [
+            (pid, warning)
+            for pid, items in warnings.items()
+            for warning in items
+        ]
+        Record = self.env["key.account.warning"].sudo()
+        Record.flush_model()
+        now = fields.Datetime.now()
+        created = self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO key_account_warning (
+                partner_id, company_id, key, kind, kpi_id, date_from, date_to,
+                message, user_id, create_uid, create_date, write_uid, write_date)
+            SELECT x.partner_id, %(company)s, x.key, x.kind, x.kpi_id, %(date_from)s,
+                   %(date_to)s, x.message, x.user_id, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(partner_ids)s::int[], %(keys)s::varchar[], %(kinds)s::varchar[],
+                          %(kpi_ids)s::int[], %(messages)s::text[], %(user_ids)s::int[])
+                   AS x(partner_id, key, kind, kpi_id, message, user_id)
+            ON CONFLICT (company_id, partner_id, key) DO NOTHING
+            RETURNING partner_id, key
+        """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+                uid=self.env.uid,
+                now=now,
+                partner_ids=[pid for pid, _w in rows],
+                keys=[w.key for _pid, w in rows],
+                kinds=[w.kind for _pid, w in rows],
+                kpi_ids=[w.kpi_id for _pid, w in rows],
+                messages=[w.text for _pid, w in rows],
+                user_ids=[
+                    (partners.get(pid) or {}).get("manager_id") or None
+                    for pid, _w in rows
                 ],
-                ["res_id", "body"],
             )
-        ):
-            said.update(
-                (message.res_id, key)
-                for key in re.findall(MARKER + r"([\w-]+)", str(message.body or ""))
-            )
+        )
+        new = set(map(tuple, created))
         warnings = {
-            pid: [(key, text) for key, text in items if (pid, key) not in said]
+            pid: [w for w in items if (pid, w.key) in new]
             for pid, items in warnings.items()
         }
         return {pid: items for pid, items in warnings.items() if items}
@@ -352,18 +403,18 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 order="id",
             ):
                 open_activities.setdefault(activity.res_id, activity)
-        bodies, extended, new_activities = {}, {}, []
-        title = escape(self.env._("Key account early warning"))
+        extended, new_activities = {}, []
         summary = self.env._("Early warning: %(partner)s")
         for pid in res_ids:
             info = partners.get(pid) or {}
-            # keys are ours ([\w-]+), texts are escaped; plain string work
-            # (Markup's % escapes each argument again, 30,000 times a run)
+            # keys are ours ([\w-]+), headlines are escaped; plain string work
+            # (Markup's % escapes each argument again, 30,000 times a run).
+            # Headlines only: the figures are in the warning records, which
+            # only those who may read the account's figures read
             items = "".join(
-                '<li class="%s%s">%s</li>' % (MARKER, key, escape(text))
-                for key, text in warnings[pid]
+                '<li class="%s%s">%s</li>' % (MARKER, warning.key, escape(warning.headline))
+                for warning in warnings[pid]
             )
-            bodies[pid] = Markup("<p>%s</p><ul>%s</ul>" % (title, items))
             activity = open_activities.get(pid)
             if activity:
                 extended[activity.id] = "%s<ul>%s</ul>" % (activity.note or "", items)
@@ -376,7 +427,6 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                         "<ul>%s</ul>" % items,
                     )
                 )
-        self._log_notes(bodies)
         if extended:
             Activity.flush_model(["note"])
             self.env.execute_query(
@@ -454,9 +504,3 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 "mail.activity/updated",
                 {"activity_created": True, "count_diff": counts[user.id]},
             )
-
-    @api.model
-    def _log_notes(self, bodies):
-        """{partner id: body} as internal notes in the partners' chatter, in
-        one INSERT (see ``key_account_mail_sender.log_notes``)."""
-        log_notes(self.env, "res.partner", bodies)

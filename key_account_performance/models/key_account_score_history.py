@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .guard import refuse_derived
+from .guard import refuse_derived, stored_fields
 
 
 class KeyAccountScoreHistory(models.Model):
@@ -72,21 +72,12 @@ class KeyAccountScoreHistory(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        refuse_derived(self, vals_list, self._derived_fields())
+        refuse_derived(self, vals_list, stored_fields(self))
         return super().create(vals_list)
 
     def write(self, vals):
-        refuse_derived(self, [vals], self._derived_fields())
+        refuse_derived(self, [vals], stored_fields(self))
         return super().write(vals)
-
-    @api.model
-    def _derived_fields(self):
-        """Every stored field: a row is the engine's, from the first to the last."""
-        return frozenset(
-            name
-            for name, field in self._fields.items()
-            if field.store and name not in models.MAGIC_COLUMNS
-        )
 
     @api.depends("partner_id", "period_label")
     def _compute_display_name(self):

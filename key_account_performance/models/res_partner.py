@@ -742,6 +742,9 @@ class ResPartner(models.Model):
             "key_account_performance.action_key_account_improvement_action"
         )
 
+    def action_view_key_account_warnings(self):
+        return self._key_account_action("key_account_performance.action_key_account_warning")
+
     def action_view_key_account_values(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -25,18 +25,15 @@ class TestEarlyWarning(ReviewCommon):
         cls.Value.compute_for_period(*cls.P0, partner_ids=cls.partner_c.ids)
 
     def _notes(self, partner):
+        """The account's early-warning records (their texts carry the figures)."""
         return (
-            self.env["mail.message"]
+            self.env["key.account.warning"]
             .sudo()
-            .search(
-                [
-                    ("model", "=", "res.partner"),
-                    ("res_id", "=", partner.id),
-                    ("message_type", "=", "comment"),
-                    ("body", "ilike", "early warning"),
-                ]
-            )
+            .search([("partner_id", "=", partner.id)], order="id")
         )
+
+    def _said(self, partner):
+        return "\n".join(self._notes(partner).mapped("message"))
 
     def test_previous_period_is_displayed(self):
         self.assertAlmostEqual(self.partner_c.key_account_score, (75 * 2 + 50) / 3)
@@ -52,16 +49,36 @@ class TestEarlyWarning(ReviewCommon):
         activity = self._activities(self.partner_c, WARNING)
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.kam)
+        said = self._said(self.partner_c)
+        self.assertIn("Revenue crossed its threshold (200)", said)
+        self.assertIn("800 → 150", said)
+        self.assertIn("Grade fell from C to D", said)
+        self.assertIn("Score fell from 66.7 to 8.3", said)
+        self.assertNotIn("Order Count", said, "orders stayed above their threshold")
+        records = self._notes(self.partner_c)
+        self.assertEqual(
+            sorted(records.mapped("kind")), ["grade", "score", "threshold"]
+        )
+        self.assertEqual(records.company_id, self.company)
+        self.assertEqual(records.user_id, self.kam)
+        # the to-do names what happened, without a figure: a partner's
+        # activities are open to every internal user
         note = str(activity.note)
-        self.assertIn("Revenue crossed its threshold (200)", note)
-        self.assertIn("800 → 150", note)
-        self.assertIn("Grade fell from C to D", note)
-        self.assertIn("Score fell from 66.7 to 8.3", note)
-        self.assertNotIn("Order Count", note, "orders stayed above their threshold")
-        messages = self._notes(self.partner_c)
-        self.assertEqual(len(messages), 1)
-        self.assertIn("800 → 150", str(messages.body))
-        self.assertEqual(messages.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertIn("Revenue crossed its threshold in", note)
+        self.assertIn("The grade fell in", note)
+        self.assertIn("The score fell sharply in", note)
+        for figure in ("800", "150", "200", "66.7", "8.3", "C to D"):
+            self.assertNotIn(figure, note)
+        # and nothing is posted in the partner's chatter
+        self.assertFalse(
+            self.env["mail.message"].search(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", self.partner_c.id),
+                    ("body", "ilike", "crossed"),
+                ]
+            )
+        )
 
     def test_texts_escaped_and_in_the_users_language(self):
         """A KPI name is text, not markup, in the note and the activity; the
@@ -71,11 +88,10 @@ class TestEarlyWarning(ReviewCommon):
         self.kpi_revenue.name = "R&D <b>Revenue</b>"
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         note = str(self._activities(self.partner_c, WARNING).note)
-        body = str(self._notes(self.partner_c).body)
-        for html in (note, body):
-            self.assertIn("R&amp;D &lt;b&gt;Revenue&lt;/b&gt; crossed", html)
-            self.assertNotIn("<b>Revenue</b>", html)
-        self.assertIn("<p>Key account early warning</p>", body)
+        self.assertIn("R&amp;D &lt;b&gt;Revenue&lt;/b&gt; crossed", note)
+        self.assertNotIn("<b>Revenue</b>", note)
+        # the record keeps the text as text
+        self.assertIn("R&D <b>Revenue</b> crossed", self._said(self.partner_c))
 
         load_zh_cn(self.env)
         partner = self._make_account("Warning Account Z", self.kam)
@@ -85,18 +101,7 @@ class TestEarlyWarning(ReviewCommon):
         Value = self.Value.with_context(lang="zh_CN")
         Value.compute_for_period(*self.P0, partner_ids=partner.ids)
         Value.compute_for_period(*self.P, partner_ids=partner.ids)
-        body = str(
-            self.env["mail.message"]
-            .sudo()
-            .search(
-                [
-                    ("model", "=", "res.partner"),
-                    ("res_id", "=", partner.id),
-                    ("body", "ilike", "o_kap_warning_"),
-                ]
-            )
-            .body
-        )
+        body = self._said(partner)
         self.assertIn("越过了阈值（200）：800 → 150", body)
         self.assertIn("等级从 C 降至 D", body)
         self.assertNotIn("crossed", body)
@@ -107,7 +112,7 @@ class TestEarlyWarning(ReviewCommon):
         # recomputing the same period repeats nothing
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         self.assertEqual(self._activities(self.partner_c, WARNING), activity)
-        self.assertEqual(len(self._notes(self.partner_c)), 1)
+        self.assertEqual(len(self._notes(self.partner_c)), 3)
         self.assertEqual(str(activity.note).count("Revenue crossed"), 1)
         # a new crossing in the running period extends the open activity: no
         # order yet this quarter, one in the same days of the previous quarter
@@ -115,12 +120,13 @@ class TestEarlyWarning(ReviewCommon):
         self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
         self.assertEqual(self._activities(self.partner_c, WARNING), activity)
         self.assertIn("Revenue crossed", str(activity.note))
-        self.assertIn("Order Count crossed its pro-rated threshold", str(activity.note))
+        self.assertIn("Order Count crossed its threshold in", str(activity.note))
+        self.assertIn("Order Count crossed its pro-rated threshold", self._said(self.partner_c))
         self.assertIn("to date (day ", str(activity.note))
         self.assertRegex(
-            str(activity.note), r"Order Count crossed[^<]*: [12]\.00 → 0\.00"
+            self._said(self.partner_c), r"Order Count crossed[^\n]*: [12]\.00 → 0\.00"
         )
-        self.assertEqual(len(self._notes(self.partner_c)), 2)
+        self.assertEqual(len(self._notes(self.partner_c)), 5)
 
     def test_new_activity_once_the_previous_is_done(self):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
@@ -136,14 +142,14 @@ class TestEarlyWarning(ReviewCommon):
         self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
         activity = self._activities(self.partner_c, WARNING)
         self.assertEqual(len(activity), 1)
-        self.assertIn("Order Count crossed its pro-rated threshold", str(activity.note))
+        self.assertIn("Order Count crossed its threshold in", str(activity.note))
 
     def test_score_step_is_configurable(self):
         self.company.key_account_score_drop_step = 90.0
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
-        note = str(self._activities(self.partner_c, WARNING).note)
-        self.assertIn("Grade fell", note)
-        self.assertNotIn("Score fell", note)
+        said = self._said(self.partner_c)
+        self.assertIn("Grade fell", said)
+        self.assertNotIn("Score fell", said)
 
     def test_no_warning_for_old_history(self):
         partner = self._make_account("Warning Account D", self.kam)
@@ -165,6 +171,36 @@ class TestEarlyWarning(ReviewCommon):
         )
         self.assertFalse(self._activities(partner, WARNING), "... but P0 is history")
         self.assertFalse(self._notes(partner))
+
+    def test_warning_key_is_not_chatter_text(self):
+        """A chatter note that carries the old marker text (anyone may post
+        one) does not silence a warning: warnings are records with a key."""
+        marker = (
+            '<ul><li class="o_kap_warning_threshold-%s-%s-%s">x</li>'
+            '<li class="o_kap_warning_grade-%s-%s">x</li></ul>'
+            % (self.kpi_revenue.id, self.P[0], self.P[1], self.P[0], self.P[1])
+        )
+        self.partner_c.with_user(self.kam).message_post(
+            body=marker, message_type="comment", subtype_xmlid="mail.mt_note"
+        )
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        self.assertIn("Revenue crossed its threshold", self._said(self.partner_c))
+        self.assertIn("Grade fell", self._said(self.partner_c))
+        self.assertTrue(self._activities(self.partner_c, WARNING))
+
+    def test_warnings_are_read_as_the_figures_are(self):
+        """A colleague KAM and a plain salesman do not read the warnings of
+        an account they may not read the figures of; its KAM does."""
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        Warning = self.env["key.account.warning"]
+        self.assertTrue(Warning.with_user(self.kam).search([("partner_id", "=", self.partner_c.id)]))
+        self.assertFalse(Warning.with_user(self.kam2).search([("partner_id", "=", self.partner_c.id)]))
+        self.assertTrue(Warning.with_user(self.leader).search([("partner_id", "=", self.partner_c.id)]))
+        record = Warning.with_user(self.kam).search([], limit=1)
+        from odoo.exceptions import UserError
+
+        with self.assertRaises(UserError):
+            record.write({"message": "nothing happened"})
 
     def test_no_warning_without_crossing(self):
         # A: revenue 1200 -> 600 and orders 1 -> 2 stay above their thresholds
@@ -273,9 +309,9 @@ class TestEarlyWarning(ReviewCommon):
         self._order(partner_early, 5000.0, self._day(self.P, 0))
         self.Value.compute_for_period(*self.P, partner_ids=partner_early.ids)
         self.Value.compute_for_period(*self.N, partner_ids=partner_early.ids)
-        note = str(self._activities(partner_early, WARNING).note or "")
-        self.assertIn("Revenue crossed its pro-rated threshold", note)
-        self.assertIn("10,000 → 0.00", note)
+        said = self._said(partner_early)
+        self.assertIn("Revenue crossed its pro-rated threshold", said)
+        self.assertIn("10,000 → 0.00", said)
 
     def test_warning_queries_do_not_depend_on_the_number_of_accounts(self):
         """Detection and notification (notes, activities) of warnings for 2 or

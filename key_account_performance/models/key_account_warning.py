@@ -1,0 +1,73 @@
+from odoo import api, fields, models
+
+from .guard import refuse_derived, stored_fields
+
+
+class KeyAccountWarning(models.Model):
+    """One early warning said about one account: what crossed, when, with its
+    figures. Written by the engine's early-warning step only (one INSERT per
+    computation, a unique key per company, account and warning, so that
+    recomputing says nothing twice); read by those who may read the
+    account's key-account figures (the same record rules as the KPI values).
+    The account's chatter and its to-do activity carry no figures: the
+    partner's chatter and activities are open to every internal user."""
+
+    _name = "key.account.warning"
+    _description = "Key Account Early Warning Record"
+    _order = "create_date desc, id desc"
+    _rec_name = "message"
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Account",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    key = fields.Char(
+        required=True,
+        readonly=True,
+        help="What was said (kind, KPI, period): said once per company and account.",
+    )
+    kind = fields.Selection(
+        [
+            ("threshold", "KPI beyond threshold"),
+            ("grade", "Grade drop"),
+            ("score", "Score fall"),
+        ],
+        required=True,
+        readonly=True,
+    )
+    kpi_id = fields.Many2one(
+        "key.account.kpi", string="KPI", readonly=True, ondelete="set null"
+    )
+    date_from = fields.Date(string="Period Start", readonly=True)
+    date_to = fields.Date(string="Period End", readonly=True)
+    message = fields.Text(readonly=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Key Account Manager",
+        readonly=True,
+        help="The account's key account manager when the warning was raised.",
+    )
+
+    _sql_constraints = [
+        (
+            "company_partner_key_unique",
+            "UNIQUE(company_id, partner_id, key)",
+            "An early warning is raised once per company and account.",
+        ),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        refuse_derived(self, vals_list, stored_fields(self))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_derived(self, [vals], stored_fields(self))
+        return super().write(vals)
