@@ -15,6 +15,7 @@
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",
         "security/ir.model.access.csv",
+        "security/key_account_kpi_run_security.xml",
         "security/key_account_warning_security.xml",
         "security/key_account_customer_value_security.xml",
         "data/key_account_tier_data.xml",
@@ -40,6 +41,7 @@
         "views/key_account_improvement_action_views.xml",
         "views/key_account_customer_value_views.xml",
         "views/key_account_menus.xml",
+        "views/key_account_kpi_run_views.xml",
         "views/key_account_warning_views.xml",
     ],
     "assets": {

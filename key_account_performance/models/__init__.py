@@ -7,6 +7,7 @@ from . import key_account_kpi_template
 from . import key_account_kpi_template_line
 from . import key_account_kpi_value
 from . import key_account_kpi_engine
+from . import key_account_kpi_run
 from . import key_account_early_warning
 from . import res_company
 from . import res_config_settings

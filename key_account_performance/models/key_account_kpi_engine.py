@@ -15,13 +15,17 @@ source data (``_engine_values``); early warnings are
 ``key.account.early.warning``; period arithmetic is ``tools/kpi_math.py``.
 """
 
+import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 
+import psycopg2
 from psycopg2 import errorcodes, errors
 
 from odoo import api, fields, models, modules
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
@@ -31,6 +35,14 @@ _logger = logging.getLogger(__name__)
 # the modes whose value is one aggregate of source records over the period
 SHARED_SCAN_MODES = ("count", "sum", "average")
 CURSOR_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
+CURSOR_DONE = "done"
+# one scheduled run at a time (a session-level advisory lock)
+CRON_LOCK = "key_account_kpi_cron"
+# transaction-level errors: the transaction is broken (serialization failure,
+# deadlock, lock not available, lost connection), nothing can be retried in it
+TRANSACTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+MAX_TRIES = 4
+RETRY_PAUSE = 0.5  # seconds, times the attempt number
 
 
 class ConcurrentComputation(errors.LockNotAvailable):
@@ -370,8 +382,27 @@ class KeyAccountKpiEngine(models.AbstractModel):
                         sequence,
                     )
                 )
-        self._record_kpi_runs(ok, failed, now)
+        self._kpi_outcome(ok, failed, now)
         return rows, stale
+
+    @api.model
+    def _kpi_outcome(self, ok, failed, now):
+        """The KPIs computed and failed ({kpi id: error}) by one gathering.
+
+        A scheduled run collects them (context ``kap_kpi_outcome``) and writes
+        the KPIs' last run / success / error once per period, in a short
+        transaction of its own: its chunks never update the KPI rows, which
+        every computation of the company shares (a manual computation
+        committing while a chunk runs would otherwise make the chunk fail on
+        a serialization error). A single computation records them at once."""
+        outcome = self.env.context.get("kap_kpi_outcome")
+        if outcome is None:
+            self._record_kpi_runs(ok, failed, now)
+            return
+        outcome.setdefault("ok", set()).update(ok)
+        outcome.setdefault("failed", {}).update(failed)
+        outcome["ok"] -= set(outcome["failed"])
+        outcome["now"] = now
 
     @api.model
     def _record_kpi_runs(self, ok, failed, now):
@@ -856,85 +887,322 @@ class KeyAccountKpiEngine(models.AbstractModel):
         return plan
 
     @api.model
-    def _cron_cursor(self, company, date_from, date_to, value=None, clear=False):
+    def _cron_cursor(
+        self, company, date_from, date_to, value=None, clear=False, done=False
+    ):
         """The last partner id done by an unfinished run of this day, kept in
-        a system parameter (committed with each chunk)."""
+        a system parameter (committed with each chunk). A period finished by
+        a run whose other periods are not finished yet is marked done
+        (``done=True``; read with ``_cron_period_done``): the run, resumed,
+        does not compute it again. The marks go when the whole run is done."""
         Param = self.env["ir.config_parameter"].sudo()
         key = CURSOR_PARAM % (company.id, date_from, date_to)
         day = fields.Date.to_string(self._today(company))
         if clear:
             Param.search([("key", "=", key)]).unlink()
             return 0
+        if done:
+            Param.set_param(key, "%s:%s" % (day, CURSOR_DONE))
+            return 0
         if value is not None:
             Param.set_param(key, "%s:%s" % (day, value))
             return value
+        stored_day, last_id = self._cron_cursor_stored(key)
+        return int(last_id) if stored_day == day and last_id.isdigit() else 0
+
+    @api.model
+    def _cron_cursor_stored(self, key):
         # read without the parameters' cache: another transaction may have moved it
+        Param = self.env["ir.config_parameter"].sudo()
         stored = Param.search([("key", "=", key)], limit=1).value or ""
         stored_day, _sep, last_id = stored.partition(":")
-        return int(last_id) if stored_day == day and last_id.isdigit() else 0
+        return stored_day, last_id
+
+    @api.model
+    def _cron_period_done(self, company, date_from, date_to):
+        """This period was finished today by the run now resumed."""
+        key = CURSOR_PARAM % (company.id, date_from, date_to)
+        stored_day, last_id = self._cron_cursor_stored(key)
+        day = fields.Date.to_string(self._today(company))
+        return stored_day == day and last_id == CURSOR_DONE
+
+    @api.model
+    def _try_session_lock(self, key):
+        """A session-level advisory lock: kept across the commits of a run
+        (a chunk's commit does not let another run in), released by
+        ``_session_unlock`` or when the connection ends (a killed run)."""
+        return self.env.execute_query(
+            SQL("SELECT pg_try_advisory_lock(hashtext(%s))", key)
+        )[0][0]
+
+    @api.model
+    def _session_unlock(self, key):
+        try:
+            self.env.execute_query(SQL("SELECT pg_advisory_unlock(hashtext(%s))", key))
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            _logger.info("KPI run: lock %s not released (connection lost)", key)
+
+    @api.model
+    def _commit(self):
+        if not modules.module.current_test:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _cron_run(self, batch_size=1000):
         """The scheduled computation, in chunks of ``batch_size`` accounts.
 
+        One scheduled run at a time, and one computation per company and
+        period at a time: the run holds session-level locks, kept across its
+        commits. A second run (the scheduled action run by hand meanwhile) is
+        told that a run is in progress, since when and how far; a button or
+        RPC computation of a period being computed is told the same.
+
         Each chunk is committed with the run's cursor (the last account
-        done), and progress is reported to ``ir.cron`` (``_notify_progress``):
-        a run cut short (killed, timed out) leaves its cursor, and the next
-        run of the day starts after it; Odoo reschedules a partially done
-        cron at once. A chunk whose company and period are being computed by
-        another transaction (a button, another worker) is not written twice:
-        the run logs it and stops there, leaving the rest to its next run.
-        A failing chunk is retried account by account; one account never
-        stops the run.
+        done) and its line in the run log (``key.account.kpi.run``), and
+        progress is reported to ``ir.cron`` (``_notify_progress``): a run cut
+        short (killed, timed out) leaves its cursor, and the next run of the
+        day starts after it, without computing again the periods it had
+        finished; Odoo reschedules a partially done cron at once.
+
+        An error of one account is isolated (the chunk is retried account by
+        account, the failure logged with its error); a transaction-level
+        error (serialization failure, deadlock, lock not available, lost
+        connection) is never retried inside the broken transaction: the
+        chunk is rolled back to the last commit and retried in a fresh
+        transaction, a few times with a growing pause; then the run stops
+        at its last commit, logs why, and reports the work left.
         """
         if self._queue_job_installed():
             return self._cron_enqueue(batch_size)
-        testing = modules.module.current_test
+        Run = self.env["key.account.kpi.run"].sudo()
+        origin = Run._origin_of_context()
+        Cron = self.env["ir.cron"]
+        if not self._try_session_lock(CRON_LOCK):
+            message = Run._describe_running(None, None, None) or self.env._(
+                "A computation of the KPIs is in progress."
+            )
+            if origin == "manual":
+                raise UserError(message)
+            _logger.info("Scheduled KPI computation not started: %s", message)
+            return True
+        try:
+            done, total = self._cron_run_plan(batch_size, origin)
+        finally:
+            self._session_unlock(CRON_LOCK)
+        Cron._notify_progress(done=done, remaining=max(total - done, 0))
+        return True
+
+    @api.model
+    def _cron_run_plan(self, batch_size, origin):
+        """The periods of the plan, one after the other; (done, total)."""
         Value = self.env["key.account.kpi.value"].sudo()
         Cron = self.env["ir.cron"]
         plan = self._cron_plan()
         total = sum(len(ids) for *_period, ids in plan)
         done = 0
+        finished_all = True
         for company, date_from, date_to, partner_ids in plan:
-            Company_value = Value.with_company(company)
-            start_after = self._cron_cursor(company, date_from, date_to)
-            todo = [pid for pid in partner_ids if pid > start_after]
-            done += len(partner_ids) - len(todo)
-            if start_after and todo:
+            if self._cron_period_done(company, date_from, date_to):
                 _logger.info(
-                    "KPI run of %s for %s..%s resumes after account %s (%s left)",
+                    "KPI run of %s for %s..%s: already done by this run",
                     company.name,
                     date_from,
                     date_to,
-                    start_after,
-                    len(todo),
                 )
-            finished = True
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start : start + batch_size]
-                if not self._try_lock(company, date_from, date_to):
-                    _logger.info(
-                        "KPI run of %s for %s..%s skipped: another computation of "
-                        "this period is running; the next run goes on from account %s",
-                        company.name,
-                        date_from,
-                        date_to,
-                        chunk[0],
-                    )
-                    finished = False
-                    break
-                self._cron_chunk(Company_value, chunk, date_from, date_to, company)
-                self._cron_cursor(company, date_from, date_to, value=chunk[-1])
-                done += len(chunk)
+                done += len(partner_ids)
+                continue
+            lock = self._lock_key(company, date_from, date_to)
+            if not self._try_session_lock(lock):
+                _logger.info(
+                    "KPI run of %s for %s..%s skipped: another computation of "
+                    "this period is running; the next run goes on from where "
+                    "this one stopped",
+                    company.name,
+                    date_from,
+                    date_to,
+                )
+                finished_all = False
+                continue
+            try:
+                period_done, finished, stop = self._cron_run_period(
+                    Value.with_company(company),
+                    company,
+                    date_from,
+                    date_to,
+                    partner_ids,
+                    batch_size,
+                    origin,
+                    done,
+                    total,
+                )
+            finally:
+                self._session_unlock(lock)
+            done += period_done
+            if not finished:
+                finished_all = False
+            if stop:
                 Cron._notify_progress(done=done, remaining=max(total - done, 0))
-                if not testing:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-            if finished:
+                return done, total
+        if finished_all:
+            for company, date_from, date_to, _ids in plan:
                 self._cron_cursor(company, date_from, date_to, clear=True)
-                if not testing:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-        Cron._notify_progress(done=done, remaining=max(total - done, 0))
-        return True
+            self._commit()
+        return done, total
+
+    @api.model
+    def _cron_run_period(
+        self,
+        Value,
+        company,
+        date_from,
+        date_to,
+        partner_ids,
+        batch_size,
+        origin,
+        done,
+        total,
+    ):
+        """One company and period, chunk by chunk, under its lock.
+
+        Returns (accounts done, period finished, run to stop)."""
+        Run = self.env["key.account.kpi.run"].sudo()
+        Cron = self.env["ir.cron"]
+        start_after = self._cron_cursor(company, date_from, date_to)
+        todo = [pid for pid in partner_ids if pid > start_after]
+        period_done = len(partner_ids) - len(todo)
+        if start_after and todo:
+            _logger.info(
+                "KPI run of %s for %s..%s resumes after account %s (%s left)",
+                company.name,
+                date_from,
+                date_to,
+                start_after,
+                len(todo),
+            )
+        # the run killed or stopped where the cursor says goes on; one that
+        # does not match the cursor (of another day) is closed as interrupted
+        run = Run._resumable(company, date_from, date_to)
+        if run and run.last_partner_id != start_after:
+            run._finish(
+                "failed",
+                self.env._(
+                    "Interrupted before it finished; a later run computed the "
+                    "period again."
+                ),
+            )
+            run = Run.browse()
+        if not run:
+            run = Run._start(company, date_from, date_to, origin, len(partner_ids))
+        run._write_state_running()
+        self._commit()  # the run is seen in the log while it runs
+        outcome = {}
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            failures, error = self._cron_chunk_retrying(
+                Value.with_context(kap_kpi_outcome=outcome),
+                chunk,
+                date_from,
+                date_to,
+                company,
+            )
+            if error is not None:
+                run._finish("stopped", error)
+                self._commit()
+                _logger.warning(
+                    "KPI run of %s for %s..%s stopped after account %s, %s accounts "
+                    "left for the next run: %s",
+                    company.name,
+                    date_from,
+                    date_to,
+                    start_after if not start else todo[start - 1],
+                    len(todo) - start,
+                    error,
+                )
+                return period_done, False, True
+            run._progress(len(chunk), failures, chunk[-1])
+            self._cron_cursor(company, date_from, date_to, value=chunk[-1])
+            period_done += len(chunk)
+            Cron._notify_progress(
+                done=done + period_done, remaining=max(total - done - period_done, 0)
+            )
+            self._commit()
+        run._log_kpi_errors(outcome.get("failed"))
+        run._finish()
+        self._cron_cursor(company, date_from, date_to, done=True)
+        self._commit()
+        if outcome.get("now"):
+            self._record_kpi_runs_retrying(outcome)
+        return period_done, True, False
+
+    @api.model
+    def _record_kpi_runs_retrying(self, outcome):
+        """The KPIs' last run / success / error, once per period of a
+        scheduled run, in a short transaction of its own."""
+        ok, failed = sorted(outcome.get("ok", ())), outcome.get("failed", {})
+        for attempt in range(1, MAX_TRIES + 1):
+            try:
+                with self._chunk_transaction():
+                    self._record_kpi_runs(ok, dict(failed), outcome["now"])
+                self._commit()
+                return
+            except TRANSACTION_ERRORS as exc:
+                if attempt == MAX_TRIES:
+                    _logger.warning(
+                        "KPI run: last run of the KPIs not recorded: %s", exc
+                    )
+                    return
+                time.sleep(RETRY_PAUSE * attempt)
+
+    @contextlib.contextmanager
+    def _chunk_transaction(self):
+        """Undo on a transaction-level error: back to the last commit (a
+        fresh transaction), or, under tests (which do not commit), to a
+        savepoint taken where the commit would be."""
+        if modules.module.current_test:
+            with self.env.cr.savepoint():
+                yield
+            return
+        try:
+            yield
+        except TRANSACTION_ERRORS:
+            try:
+                self.env.cr.rollback()
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                _logger.info("KPI run: rollback failed (connection lost)")
+            self.env.invalidate_all(flush=False)
+            raise
+
+    @api.model
+    def _cron_chunk_retrying(self, Value, chunk, date_from, date_to, company):
+        """The chunk, retried as a whole in a fresh transaction after a
+        transaction-level error. Returns ({partner id: error} of the accounts
+        that failed, None) or ({}, the error that stopped it)."""
+        for attempt in range(1, MAX_TRIES + 1):
+            try:
+                with self._chunk_transaction():
+                    if not self._try_lock(company, date_from, date_to):
+                        raise errors.LockNotAvailable(
+                            "the lock of %s..%s is taken" % (date_from, date_to)
+                        )
+                    failures = self._cron_chunk(
+                        Value, chunk, date_from, date_to, company
+                    )
+                    return failures or {}, None
+            except TRANSACTION_ERRORS as exc:
+                error = "%s: %s" % (type(exc).__name__, str(exc).strip() or repr(exc))
+                _logger.info(
+                    "KPI chunk of accounts %s-%s (%s..%s), attempt %s of %s: %s",
+                    chunk[0],
+                    chunk[-1],
+                    date_from,
+                    date_to,
+                    attempt,
+                    MAX_TRIES,
+                    error,
+                )
+                if attempt < MAX_TRIES:
+                    time.sleep(RETRY_PAUSE * attempt)
+        return {}, error
 
     # ------------------------------------------------------------------
     # Beyond one server: OCA queue_job, when it is installed
@@ -975,7 +1243,8 @@ class KeyAccountKpiEngine(models.AbstractModel):
     def _job_compute_chunk(self, company_id, date_from, date_to, partner_ids):
         """A queue job: compute one chunk of accounts of one company and
         period, under the period's lock (a job that finds the period locked
-        by another computation is retried later by queue_job)."""
+        by another computation is retried later by queue_job; so is a job
+        that meets a transaction-level error, by queue_job's runner)."""
         company = self.env["res.company"].browse(company_id)
         date_from, date_to = (
             fields.Date.to_date(date_from),
@@ -988,8 +1257,26 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 "Another computation of %s..%s is running" % (date_from, date_to),
                 seconds=30,
             )
+        Run = self.env["key.account.kpi.run"].sudo()
+        run = Run._start(
+            company, date_from, date_to, "job", len(partner_ids), list(partner_ids)
+        )
         Value = self.env["key.account.kpi.value"].sudo().with_company(company)
-        self._cron_chunk(Value, partner_ids, date_from, date_to, company)
+        outcome = {}
+        failures = self._cron_chunk(
+            Value.with_context(kap_kpi_outcome=outcome),
+            partner_ids,
+            date_from,
+            date_to,
+            company,
+        )
+        run._progress(len(partner_ids), failures or {}, partner_ids[-1])
+        run._log_kpi_errors(outcome.get("failed"))
+        run._finish()
+        if outcome.get("now"):
+            self._record_kpi_runs(
+                sorted(outcome.get("ok", ())), outcome["failed"], outcome["now"]
+            )
         return "%s accounts computed for %s..%s" % (
             len(partner_ids),
             date_from,
@@ -998,23 +1285,34 @@ class KeyAccountKpiEngine(models.AbstractModel):
 
     @api.model
     def _cron_chunk(self, Value, partner_ids, date_from, date_to, company):
+        """Compute one chunk; an error of one account is isolated (the chunk
+        is retried account by account) and returned: {partner id: error}.
+        A transaction-level error is raised at once, never retried in the
+        broken transaction (see ``_cron_chunk_retrying``)."""
         partners = self.env["res.partner"].sudo().browse(partner_ids)
+        failures = {}
         try:
             with self.env.cr.savepoint():
                 Value._compute_values(partners, date_from, date_to, company)
+        except TRANSACTION_ERRORS:
+            raise
         except Exception:  # noqa: BLE001 - one chunk never stops the run
             # isolate the culprit: retry the chunk one account at a time
             for partner in partners:
                 try:
                     with self.env.cr.savepoint():
                         Value._compute_values(partner, date_from, date_to, company)
-                except Exception:  # noqa: BLE001
+                except TRANSACTION_ERRORS:
+                    raise
+                except Exception as exc:  # noqa: BLE001
                     _logger.exception(
                         "Key account KPI computation failed for %s (%s) of %s",
                         partner.display_name,
                         partner.id,
                         company.name,
                     )
+                    failures[partner.id] = str(exc) or repr(exc)
+        return failures
 
 
 def _sql_path(model, alias, path, query):

@@ -1,6 +1,7 @@
 import contextlib
 import datetime
 import logging
+import threading
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -348,16 +349,33 @@ class KeyAccountKpiValue(models.Model):
         if not partners:
             return []
         # one computation per company and period at a time (advisory lock,
-        # released at commit): a second caller waits for the first, then
-        # starts again in a fresh transaction, which sees what the first wrote
+        # released at commit). A second caller meeting a scheduled run of
+        # the period is told it is in progress (since when, how far); one
+        # meeting another short computation waits for it, then starts again
+        # in a fresh transaction (odoo.service.model.retrying), which sees
+        # what the first wrote and does not compute it again
         Engine = self.env["key.account.kpi.engine"]
+        # sudo: the run log is the engine's, written whoever computes
+        Run = self.env["key.account.kpi.run"].sudo()
+        waiting = (
+            self.env.cr.dbname,
+            threading.get_ident(),
+            company.id,
+            date_from,
+            date_to,
+            tuple(partners.ids),
+        )
         if not Engine._try_lock(company, date_from, date_to):
+            running = Run._describe_running(company, date_from, date_to)
+            if running:
+                raise UserError(running)
             _logger.info(
                 "KPI computation of %s for %s..%s: another one is running, waiting",
                 company.name,
                 date_from,
                 date_to,
             )
+            Run._waiting_since(waiting)
             Engine._wait_lock(company, date_from, date_to)
             _logger.info(
                 "KPI computation of %s for %s..%s: the other one finished, "
@@ -375,7 +393,24 @@ class KeyAccountKpiValue(models.Model):
                     date_to=date_to,
                 )
             )
-        return self._compute_values(partners, date_from, date_to, company)
+        reused = Run._values_computed_meanwhile(waiting)
+        if reused is not None:
+            return reused
+        run = Run._start(
+            company, date_from, date_to, "rpc", len(partners), partners.ids
+        )
+        outcome = {}
+        ids = self.with_context(kap_kpi_outcome=outcome)._compute_values(
+            partners, date_from, date_to, company
+        )
+        run._progress(len(partners), {}, partners.ids[-1])
+        run._log_kpi_errors(outcome.get("failed"))
+        run._finish()
+        if outcome.get("now"):
+            Engine._record_kpi_runs(
+                sorted(outcome.get("ok", ())), outcome["failed"], outcome["now"]
+            )
+        return ids
 
     @api.model
     @api.model
