@@ -1,7 +1,7 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..tools import kpi_math
 
@@ -9,6 +9,23 @@ _logger = logging.getLogger(__name__)
 
 ACTIVITY_OVERDUE = "key_account_performance.mail_activity_type_improvement_overdue"
 OPEN_STATES = ("todo", "in_progress")
+# measured by the addon (``_measure_effect``, the state buttons), never typed in
+EFFECT_FIELDS = frozenset(
+    {
+        "effect",
+        "effect_value",
+        "effect_delta",
+        "target_reached",
+        "date_done",
+        "effect_date_from",
+        "effect_date_to",
+    }
+)
+# what the owner of an action on an account they do not manage may still
+# change: the work itself, not what it is measured on
+OWNER_FIELDS = frozenset(
+    {"state", "description", "expected_result", "priority", "color", "date_deadline"}
+)
 
 
 class KeyAccountImprovementAction(models.Model):
@@ -210,18 +227,93 @@ class KeyAccountImprovementAction(models.Model):
     # ------------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------------
+    def _check_effect_write(self, vals_list):
+        """The measured effect is the addon's (forged evidence otherwise), for
+        every user: only a value equal to the stored one (or the default, on
+        creation) passes, as a form saving it unchanged sends it."""
+        for vals in vals_list:
+            forced = set()
+            for name in EFFECT_FIELDS.intersection(vals):
+                field = self._fields[name]
+                value = field.convert_to_cache(vals[name], self)
+                if self:
+                    current = {
+                        field.convert_to_cache(action[name], self) for action in self
+                    }
+                    if current == {value}:
+                        continue
+                elif value == field.convert_to_cache(
+                    "too_early" if name == "effect" else False, self
+                ):
+                    continue
+                forced.add(name)
+            if forced:
+                raise UserError(
+                    self.env._(
+                        "The effect of an improvement action is measured by the key-account "
+                        "engine and cannot be written directly (%(fields)s): use Measure "
+                        "Effect, or the action's buttons for its state.",
+                        fields=", ".join(
+                            sorted(self._fields[name].string for name in forced)
+                        ),
+                    )
+                )
+
+    def _check_account_scope(self, vals=None):
+        """A KAM creates and edits actions on the accounts they manage, a manager
+        on their team's (and unassigned ones), an administrator on all; an
+        action of a review they may read counts too (its account is the
+        review's). The owner of an action on another account may still carry
+        it out (state, description, deadline)."""
+        if self.env.su or not self:
+            return
+        if vals is not None and set(vals) <= OWNER_FIELDS:
+            return
+        allowed = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                self.env["key.account.kpi.value"]._account_scope_domain()
+                + [("id", "in", self.sudo().partner_id.ids)]
+            )
+        )
+        outside = self.sudo().filtered(
+            lambda action: (
+                action.partner_id not in allowed
+                and not (
+                    action.review_id
+                    and action.review_id.partner_id == action.partner_id
+                    and action.review_id.with_env(self.env).has_access("read")
+                )
+            )
+        )
+        if outside:
+            raise AccessError(
+                self.env._(
+                    "You can only create or change improvement actions on the key accounts "
+                    "you may see (not %(names)s).",
+                    names=", ".join(outside.partner_id[:5].mapped("display_name")),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_effect_write(vals_list)
         actions = super().create(vals_list)
+        actions._check_account_scope()
         actions._measure_effect()
         return actions
 
     def write(self, vals):
+        self._check_effect_write([vals])
+        asked = dict(vals)
+        self._check_account_scope(asked)
         if vals.get("state") == "done":
             vals = dict(vals, date_done=fields.Date.context_today(self))
         elif vals.get("state") in ("todo", "in_progress", "cancelled"):
             vals = dict(vals, date_done=False)
         result = super().write(vals)
+        self._check_account_scope(asked)
         if vals.get("state") in ("done", "cancelled"):
             self.activity_feedback([ACTIVITY_OVERDUE])
         if {
@@ -278,29 +370,21 @@ class KeyAccountImprovementAction(models.Model):
     def _measure_effect(self):
         """The KPI's value in the period after the baseline against the
         baseline: improved / not improved, or too early while that period
-        runs or has no value yet. One query for all actions."""
-        actions = self.filtered(
+        runs or has no value yet. The values are read with the rights of the
+        action's owner (what they may read), within the action's company:
+        one query per owner and company, whatever the number of actions."""
+        actions = self.sudo().filtered(
             lambda a: a.kpi_id and a.partner_id and a.effect_date_to
         )
         if not actions:
             return
-        values = (
-            self.env["key.account.kpi.value"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "in", actions.partner_id.ids),
-                    ("kpi_id", "in", actions.kpi_id.ids),
-                    ("date_from", "in", list(set(actions.mapped("effect_date_from")))),
-                ]
-            )
-        )
-        by_key = {
-            (v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v.value
-            for v in values
-        }
+        by_key = {}
+        for (owner, company), group in actions.grouped(
+            lambda a: (a.user_id, a.company_id)
+        ).items():
+            by_key.update(group._effect_values(owner, company))
         today = fields.Date.context_today(self)
-        for action in actions.sudo():
+        for action in actions:
             value = by_key.get(
                 (
                     action.partner_id.id,
@@ -335,6 +419,31 @@ class KeyAccountImprovementAction(models.Model):
             if changed:
                 # the engine's fields, past this model's own write guard
                 super(KeyAccountImprovementAction, action).write(changed)  # pylint: disable=super-method-mismatch
+
+    def _effect_values(self, owner, company):
+        """{(partner, kpi, date_from, date_to): value} of these actions'
+        follow-up periods, as ``owner`` may read them in ``company`` (no owner:
+        the company's values)."""
+        Value = self.env["key.account.kpi.value"].sudo()
+        if owner:
+            Value = Value.with_user(owner).with_context(
+                allowed_company_ids=owner.sudo().company_ids.ids
+            )
+            if company not in owner.sudo().company_ids or not Value.has_access("read"):
+                return {}
+        values = Value.search_fetch(
+            [
+                ("company_id", "=", company.id),
+                ("partner_id", "in", self.partner_id.ids),
+                ("kpi_id", "in", self.kpi_id.ids),
+                ("date_from", "in", list(set(self.mapped("effect_date_from")))),
+            ],
+            ["partner_id", "kpi_id", "date_from", "date_to", "value"],
+        )
+        return {
+            (v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v.value
+            for v in values
+        }
 
     # ------------------------------------------------------------------
     # Scheduled actions

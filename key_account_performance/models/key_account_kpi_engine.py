@@ -136,6 +136,10 @@ class KeyAccountKpiEngine(models.AbstractModel):
         prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
         previous_values = self._stored_scores(partner_ids, prev_from, prev_to)
         previous = self._account_scores(previous_values, template_of, bands)
+        if not self._is_score_period(company, date_from, date_to):
+            # another window (analysis): its values are stored, the accounts'
+            # score, grade, trend and history stay those of their periods
+            return value_ids
         grade_bands = self.env["key.account.grade"]._get_bands(company)
         today = self._today(company)
         changes = self._update_partner_scores(
@@ -159,6 +163,57 @@ class KeyAccountKpiEngine(models.AbstractModel):
         )
         self._refresh_next_period_trend(partners, scores, date_from, date_to)
         return value_ids
+
+    @api.model
+    def _rescore(self, partner_ids, date_from, date_to, company):
+        """Score these accounts again for one period from the values stored
+        (after manual values were entered, say): their score, grade and trend
+        (when the period is the one they show), the score history and the next
+        period's trend, in the same transaction. No value is recomputed, no
+        early warning is raised. A fixed number of queries."""
+        if not self._is_score_period(company, date_from, date_to):
+            return
+        partners = self._read_partners(partner_ids)
+        if not partners:
+            return
+        pids = list(partners)
+        Template = self.env["key.account.kpi.template"]
+        template_of = Template._resolve_for_rows(
+            {
+                pid: (info["template_id"], info["tier_id"], info["segment_id"])
+                for pid, info in partners.items()
+            },
+            company,
+        )
+        bands = Template.browse(
+            list(set(filter(None, template_of.values())))
+        )._kpi_bands()
+        self.env["key.account.kpi.value"].flush_model()
+        scores = self._account_scores(
+            self._stored_scores(pids, date_from, date_to), template_of, bands
+        )
+        previous = self._account_scores(
+            self._stored_scores(pids, *kpi_math.previous_period(date_from, date_to)),
+            template_of,
+            bands,
+        )
+        grade_bands = self.env["key.account.grade"]._get_bands(company)
+        today = self._today(company)
+        self._update_partner_scores(
+            partners, scores, previous, grade_bands, date_from, date_to, today
+        )
+        self._write_score_history(
+            partners, scores, previous, grade_bands, date_from, date_to, today, company
+        )
+        self._refresh_next_period_trend(partners, scores, date_from, date_to)
+
+    @api.model
+    def _is_score_period(self, company, date_from, date_to):
+        """Whether a period moves the accounts' score: a calendar period (month,
+        quarter or year) of the company's review periodicity. Any other window
+        is analysis: its values are stored, nothing else changes."""
+        period_type = company.key_account_period_type or "quarter"
+        return kpi_math.period_bounds(date_from, period_type) == (date_from, date_to)
 
     @api.model
     def _today(self, company):

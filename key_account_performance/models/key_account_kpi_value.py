@@ -17,6 +17,8 @@ CRON_BATCH_SIZE = 1000
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 MANAGER_GROUP = "key_account_performance.group_key_account_manager"
 KAM_GROUP = "key_account_performance.group_key_account_user"
+MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+KAM_GROUP = "key_account_performance.group_key_account_user"
 
 
 # worked out from the value, target and threshold: never written by hand
@@ -305,7 +307,18 @@ class KeyAccountKpiValue(models.Model):
                 (self.kpi_id.sudo()._records_view_id(env[Model._name]), "list"),
                 (False, "form"),
             ],
-            "domain": [("id", "in", ids)],
+            # only the records the reader may read: no ids of the others
+            "domain": [
+                (
+                    "id",
+                    "in",
+                    env[Model._name]
+                    .with_context(active_test=False)
+                    .browse(ids)
+                    ._filtered_access("read")
+                    .ids,
+                )
+            ],
             # every record on one page: the total is the total of them all
             "limit": max(80, len(ids)),
             "context": {"create": False},
@@ -457,18 +470,42 @@ class KeyAccountKpiValue(models.Model):
         return date_from, date_to
 
     @api.model
+    def _account_scope_domain(self):
+        """The accounts whose KPI values the current user may read, as the
+        record rules of this model say (rule_key_account_kpi_value_*): a KAM
+        the accounts they manage; a key-account manager also the unassigned
+        accounts and those of their teams' KAMs; an administrator (and the
+        superuser) all. A domain on res.partner, to search as superuser."""
+        user = self.env.user
+        if self.env.su or user.has_group(ADMIN_GROUP):
+            return []
+        if user.has_group(MANAGER_GROUP):
+            return [
+                "|",
+                "|",
+                "|",
+                ("key_account_manager_id", "=", user.id),
+                ("key_account_manager_id", "=", False),
+                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                ("key_account_manager_id.crm_team_ids", "in", user.crm_team_ids.ids),
+            ]
+        if user.has_group(KAM_GROUP):
+            return [("key_account_manager_id", "=", user.id)]
+        return [(0, "=", 1)]
+
+    @api.model
     def _partners_for_compute(self, partner_ids, company):
         Partner = self.env["res.partner"]
+        # values are written in SQL: whoever computes, computes only the
+        # accounts whose values they may read (a KAM their own, a manager
+        # their team's and the unassigned ones, an administrator all)
+        scope = self._account_scope_domain()
         if partner_ids in (None, False):
             domain = [
                 ("is_key_account", "=", True),
                 ("company_id", "in", [company.id, False]),
             ]
-            if not self.env.su and not self.env.user.has_group(
-                "key_account_performance.group_key_account_manager"
-            ):
-                domain.append(("key_account_manager_id", "=", self.env.uid))
-            return Partner.sudo().search(domain)
+            return Partner.sudo().search(domain + scope)
         if isinstance(partner_ids, int):
             partner_ids = [partner_ids]
         if not isinstance(partner_ids, (list, tuple)) or not all(
@@ -503,28 +540,22 @@ class KeyAccountKpiValue(models.Model):
                 }
             )
         )
-        # values are written in SQL: a KAM computes only the accounts they manage
-        if not self.env.su and not self.env.user.has_group(
-            "key_account_performance.group_key_account_manager"
-        ):
-            foreign = partners.browse(
-                [
-                    row[0]
-                    for row in self.env.execute_query(
-                        SQL(
-                            "SELECT id FROM res_partner WHERE id = ANY(%s) "
-                            "AND key_account_manager_id IS DISTINCT FROM %s",
-                            partners.ids,
-                            self.env.uid,
+        if scope:
+            foreign = partners - partners.search(scope + [("id", "in", partners.ids)])
+            if foreign:
+                names = ", ".join(foreign[:5].mapped("display_name"))
+                if not self.env.user.has_group(MANAGER_GROUP):
+                    raise AccessError(
+                        self.env._(
+                            "You can only compute the KPIs of the accounts you manage (not %(names)s).",
+                            names=names,
                         )
                     )
-                ]
-            )
-            if foreign:
                 raise AccessError(
                     self.env._(
-                        "You can only compute the KPIs of the accounts you manage (not %(names)s).",
-                        names=", ".join(foreign[:5].mapped("display_name")),
+                        "You can only compute the KPIs of your team's accounts and of unassigned "
+                        "accounts (not %(names)s).",
+                        names=names,
                     )
                 )
         return partners

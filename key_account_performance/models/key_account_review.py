@@ -1151,6 +1151,7 @@ class KeyAccountReview(models.Model):
                     )
                 )
         self._write_manual_values()
+        self._rescore_accounts()
         self._workflow_write(
             {
                 "state": "submitted",
@@ -1334,6 +1335,21 @@ class KeyAccountReview(models.Model):
     def _state_label(self):
         self.ensure_one()
         return dict(self._fields["state"]._description_selection(self.env))[self.state]
+
+    def _rescore_accounts(self):
+        """The accounts' score, grade, trend and history follow the manual
+        values just written, in the same transaction: the header shows what
+        the breakdown adds up to. One scoring per company and period."""
+        Engine = self.env["key.account.kpi.engine"].sudo()
+        for (company, date_from, date_to), reviews in (
+            self.sudo()
+            .grouped(lambda r: (r.company_id, r.date_from, r.date_to))
+            .items()
+        ):
+            if date_from and date_to:
+                Engine.with_company(company)._rescore(
+                    reviews.partner_id.ids, date_from, date_to, company
+                )
 
     def _write_manual_values(self):
         """Manual KPI values go to key.account.kpi.value (is_manual) so that

@@ -231,12 +231,14 @@ class KeyAccountReviewCycle(models.Model):
         )
         if not partners:
             return self.env["key.account.review"]
-        Value = self.env["key.account.kpi.value"].with_company(company)
-        Value.compute_for_period(self.date_from, self.date_to, partners.ids)
         # a cycle covers every key account of the company, including those the
         # manager who runs it does not see: whoever may write the cycle may
         # generate its reviews (the reviews then follow the visibility rules)
         self.check_access("write")
+        # sudo: the cycle's period for every key account of the company, by
+        # whoever may write the cycle (checked just above)
+        Value = self.env["key.account.kpi.value"].sudo().with_company(company)
+        Value.compute_for_period(self.date_from, self.date_to, partners.ids)
         Review = self.env["key.account.review"].sudo().with_company(company)
         # the accounts read with the search (one query, not the prefetch's
         # one per 1,000 reviews), before the refresh drops the cache

@@ -991,6 +991,32 @@ class ResPartner(models.Model):
             raise AccessError(
                 self.env._("Only key-account users can recompute customer value.")
             )
+        # managers and the scheduled job: the whole company, any day and
+        # horizon; a KAM refreshes their own accounts as of today, over the
+        # review period, without auto-tiering (a tier is a manager's change)
+        own_ids = None
+        if not (
+            self.env.su
+            or self.env.user._is_superuser()
+            or self.env.user.has_group(KAM_MANAGER_GROUP)
+        ):
+            today = fields.Date.context_today(self)
+            if (as_of and str(as_of)[:10] != fields.Date.to_string(today)) or (
+                horizon_days
+            ):
+                raise AccessError(
+                    self.env._(
+                        "A key account manager can only refresh the customer value of their own "
+                        "accounts as of today, over the review period: other dates and "
+                        "horizons are for key-account managers."
+                    )
+                )
+            # sudo: the accounts the KAM manages, whatever the partner rules
+            own_ids = (
+                self.sudo()
+                .search([("key_account_manager_id", "=", self.env.uid)])
+                .commercial_partner_id.ids
+            )
         company = self.env.company
         Value = self.env["key.account.kpi.value"]
         as_of = (
@@ -1058,9 +1084,10 @@ class ResPartner(models.Model):
             )
         )
         written = self._key_account_value_write(
-            company, as_of, horizon, data, prediction
+            company, as_of, horizon, data, prediction, only_ids=own_ids
         )
-        self._key_account_auto_tier(company, data["partner_ids"], data["money"])
+        if own_ids is None:
+            self._key_account_auto_tier(company, data["partner_ids"], data["money"])
         return {
             "partners": written,
             "as_of": fields.Date.to_string(as_of),
@@ -1178,8 +1205,11 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _key_account_value_write(self, company, as_of, horizon, data, prediction):
-        """Write the customer value of every customer in a few bulk statements."""
+    def _key_account_value_write(
+        self, company, as_of, horizon, data, prediction, only_ids=None
+    ):
+        """Write the customer value of every customer in a few bulk statements
+        (of the customers ``only_ids`` only, when given)."""
         partner_ids = data["partner_ids"]
         money = data["money"]
         stats = prediction["stats"]
@@ -1266,9 +1296,11 @@ class ResPartner(models.Model):
                           %(reason)s::jsonb[], %(rfm)s::varchar[], %(segment)s::varchar[])
                    AS v(id, clv, rev12, last, prob, exp, pclv, risk, reason, rfm, segment)
              WHERE p.id = v.id
+               AND (%(only)s::int[] IS NULL OR p.id = ANY(%(only)s::int[]))
         """,
                 as_of=as_of,
                 horizon=horizon,
+                only=only_ids,
                 **columns,
             )
         )
@@ -1296,7 +1328,9 @@ class ResPartner(models.Model):
                AND (p.company_id = %(company)s OR p.company_id IS NULL)
                AND p.id != ALL(%(ids)s::int[])
                AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
+               AND (%(only)s::int[] IS NULL OR p.id = ANY(%(only)s::int[]))
         """,
+                only=only_ids,
                 reason=self._key_account_translations(
                     in_lang,
                     lambda partner: partner.env._(
@@ -1328,6 +1362,8 @@ class ResPartner(models.Model):
                 "key_account_value_horizon",
             ]
         )
+        if only_ids is not None:
+            return len(set(partner_ids) & set(only_ids))
         return len(partner_ids)
 
     def _key_account_in_languages(self):

@@ -17,3 +17,4 @@ from . import test_demo_data
 from . import test_numbers
 from . import test_access_reviews
 from . import test_kpi_runs_log
+from . import test_close_holes

@@ -452,9 +452,10 @@ class TestCustomerValueInvoices(AccountTestInvoicingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # a manager computes the customer value of the whole company
         cls.env.user.groups_id = [
             Command.link(
-                cls.env.ref("key_account_performance.group_key_account_user").id
+                cls.env.ref("key_account_performance.group_key_account_manager").id
             )
         ]
         cls.other_currency = cls.setup_other_currency("EUR")  # 2 EUR = 1 company unit

@@ -829,8 +829,15 @@ class TestDefects(ReviewCommon):
         line = self._line(review.with_user(self.outsider), self.kpi_revenue)
         with self.assertRaises(AccessError):
             line.kpi_value_id.with_user(self.outsider).read(["value"])
+        # the records open with the reader's rights: their own orders only
         action = line.action_view_kpi_value()
         self.assertEqual(action["res_model"], "sale.order")
+        self.assertEqual(action["domain"], [("id", "in", [])])
+        # a reader of every order sees both
+        self.outsider.groups_id = [
+            Command.link(self.env.ref("sales_team.group_sale_salesman_all_leads").id)
+        ]
+        action = line.action_view_kpi_value()
         self.assertEqual(len(self.env["sale.order"].search(action["domain"])), 2)
         # not a line of a review they cannot read
         with self.assertRaises(AccessError):
