@@ -521,3 +521,40 @@ def test_simultaneous_computations_over_rpc(world, callers):
     assert {(k, row["value"]) for k, row in zip(keys, rows)} == {
         ((row["partner_id"][0], row["kpi_id"][0]), row["value"]) for row in before
     }
+
+
+def test_improvement_action_is_no_oracle(world):
+    """A KAM cannot read another KAM's figures through an improvement action
+    (issue 27.1), nor forge the measured effect of their own (27.6)."""
+    kam1 = world["users"]["kam1"][0]
+    revenue = world["admin"](
+        "key.account.kpi",
+        "search",
+        [("code", "=", "revenue"), ("company_id", "=", False)],
+    )[0]
+    # the baseline the quarter before PERIOD: the effect would be kam2's revenue of PERIOD
+    probe = {
+        "name": "RPC probe",
+        "partner_id": world["accounts"]["kam2"],
+        "kpi_id": revenue,
+        "user_id": kam1.uid,
+        "baseline_date_from": "2017-10-01",
+        "baseline_date_to": "2017-12-31",
+    }
+    refused = "You can only create or change improvement actions"
+    assert refused in fault(kam1, "key.account.improvement.action", "create", probe)
+    own = world["actions"]["kam1"]
+    assert refused in fault(
+        kam1,
+        "key.account.improvement.action",
+        "write",
+        [own],
+        {"partner_id": world["accounts"]["kam2"], "kpi_id": revenue},
+    )
+    assert "measured" in fault(
+        kam1,
+        "key.account.improvement.action",
+        "write",
+        [own],
+        {"effect": "improved", "effect_value": 1e6, "target_reached": True},
+    )
