@@ -3,7 +3,7 @@
     "summary": "Key-account (大客户) performance management: KPIs per tier and "
     "segment, batched scoring, reviews with approval, improvement actions, "
     "early warnings and customer value.",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/CRM",
     "website": "https://github.com/key-account-performance/key_account_performance",
     "author": "key_account_performance contributors",
@@ -15,8 +15,8 @@
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",
         "security/ir.model.access.csv",
-        "security/key_account_kpi_run_security.xml",
         "security/key_account_warning_security.xml",
+        "security/key_account_kpi_run_security.xml",
         "security/key_account_customer_value_security.xml",
         "data/key_account_tier_data.xml",
         "data/key_account_grade_data.xml",
@@ -41,8 +41,8 @@
         "views/key_account_improvement_action_views.xml",
         "views/key_account_customer_value_views.xml",
         "views/key_account_menus.xml",
-        "views/key_account_kpi_run_views.xml",
         "views/key_account_warning_views.xml",
+        "views/key_account_kpi_run_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

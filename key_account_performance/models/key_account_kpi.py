@@ -742,6 +742,7 @@ class KeyAccountKpi(models.Model):
                 [
                     ("kpi_id", "=", self.id),
                     ("partner_id", "in", list(partner_ids)),
+                    ("company_id", "=", self.env.company.id),
                     ("date_from", "=", date_from),
                     ("date_to", "=", date_to),
                 ],

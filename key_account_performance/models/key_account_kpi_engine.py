@@ -245,11 +245,14 @@ class KeyAccountKpiEngine(models.AbstractModel):
             SELECT id, name, key_account_manager_id AS manager_id,
                    key_account_tier_id AS tier_id, key_account_segment_id AS segment_id,
                    key_account_template_id AS template_id,
-                   key_account_score AS score, key_account_grade AS grade,
-                   key_account_score_date AS score_date
-              FROM res_partner WHERE id = ANY(%s) ORDER BY id
+                   (key_account_score->>%(company)s)::float8 AS score,
+                   key_account_grade->>%(company)s AS grade,
+                   (key_account_score_date->>%(company)s)::date AS score_date
+              FROM res_partner WHERE id = ANY(%(ids)s) ORDER BY id
         """,
-                list(partner_ids),
+                # the score fields are company-dependent: this company's
+                company=str(self.env.company.id),
+                ids=list(partner_ids),
             )
         )
         return {row["id"]: row for row in rows}
@@ -535,10 +538,11 @@ class KeyAccountKpiEngine(models.AbstractModel):
             SQL(
                 """
             SELECT partner_id, kpi_id, id FROM key_account_kpi_value
-             WHERE partner_id = ANY(%(p)s::int[])
+             WHERE partner_id = ANY(%(p)s::int[]) AND company_id = %(company)s
                AND date_from = %(date_from)s AND date_to = %(date_to)s
         """,
                 p=_pg_array(sorted(set(columns[0]))),
+                company=company.id,
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -564,7 +568,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
                           %(s)s::float8[], %(st)s::varchar[], %(t)s::int[],
                           %(kc)s::varchar[], %(ks)s::int[])
                    AS x(p, k, val, tgt, thr, w, s, st, t, kc, ks)
-            ON CONFLICT (partner_id, kpi_id, date_from, date_to) DO UPDATE SET
+            ON CONFLICT (partner_id, kpi_id, date_from, date_to, company_id) DO UPDATE SET
                 value = EXCLUDED.value, target = EXCLUDED.target,
                 threshold = EXCLUDED.threshold, weight = EXCLUDED.weight,
                 score = EXCLUDED.score, status = EXCLUDED.status,
@@ -598,11 +602,12 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 """
             DELETE FROM key_account_kpi_value v
              USING unnest(%(k)s::int[], %(p)s::int[]) AS x(k, p)
-             WHERE v.kpi_id = x.k AND v.partner_id = x.p
+             WHERE v.kpi_id = x.k AND v.partner_id = x.p AND v.company_id = %(company)s
                AND v.date_from = %(date_from)s AND v.date_to = %(date_to)s
         """,
                 k=kpi_col,
                 p=partner_col,
+                company=company.id,
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -637,6 +642,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
             [
                 ("kpi_id", "in", manual_kpis.ids),
                 ("partner_id", "in", list(partner_ids)),
+                ("company_id", "=", self.env.company.id),
                 ("date_from", "=", date_from),
                 ("date_to", "=", date_to),
             ],
@@ -653,14 +659,17 @@ class KeyAccountKpiEngine(models.AbstractModel):
 
     @api.model
     def _stored_scores(self, partner_ids, date_from, date_to):
-        """{partner id: {kpi id: (value, score)}} stored for a period, one query."""
+        """{partner id: {kpi id: (value, score)}} stored for a period by the
+        current company, one query."""
         rows = self.env.execute_query(
             SQL(
                 """
             SELECT partner_id, kpi_id, value, score FROM key_account_kpi_value
-             WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+             WHERE partner_id = ANY(%s) AND company_id = %s
+               AND date_from = %s AND date_to = %s
         """,
                 list(partner_ids),
+                self.env.company.id,
                 date_from,
                 date_to,
             )
@@ -721,16 +730,25 @@ class KeyAccountKpiEngine(models.AbstractModel):
                 SQL(
                     """
                 UPDATE res_partner p
-                   SET key_account_score = x.s, key_account_grade = x.g,
-                       key_account_trend = x.t, key_account_score_date = %(date_to)s
+                   SET key_account_score = COALESCE(p.key_account_score, '{}'::jsonb)
+                           || jsonb_build_object(%(c)s, x.s),
+                       key_account_grade = COALESCE(p.key_account_grade, '{}'::jsonb)
+                           || jsonb_build_object(%(c)s, x.g),
+                       key_account_trend = COALESCE(p.key_account_trend, '{}'::jsonb)
+                           || jsonb_build_object(%(c)s, x.t),
+                       key_account_score_date = COALESCE(p.key_account_score_date, '{}'::jsonb)
+                           || jsonb_build_object(%(c)s, %(date_to)s::date)
                   FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
                        AS x(id, s, g, t)
                  WHERE p.id = x.id
                    -- unchanged accounts are left alone (no dead tuples on recomputation)
-                   AND (p.key_account_score, p.key_account_grade, p.key_account_trend,
-                        p.key_account_score_date)
-                       IS DISTINCT FROM (x.s, x.g, x.t, %(date_to)s::date)
+                   AND (p.key_account_score->%(c)s, p.key_account_grade->%(c)s,
+                        p.key_account_trend->%(c)s, p.key_account_score_date->%(c)s)
+                       IS DISTINCT FROM (to_jsonb(x.s), to_jsonb(x.g), to_jsonb(x.t),
+                                         to_jsonb(%(date_to)s::date))
             """,
+                    # company-dependent: this company's score of a shared partner
+                    c=str(self.env.company.id),
                     date_to=date_to,
                     p=list(columns[0]),
                     s=list(columns[1]),
@@ -817,7 +835,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
                           %(hp)s::bool[], %(tr)s::float8[], %(ti)s::int[], %(sg)s::int[],
                           %(u)s::int[], %(tm)s::int[])
                    AS x(p, s, g, ps, hp, tr, ti, sg, u, tm)
-            ON CONFLICT (partner_id, date_from, date_to) DO UPDATE SET
+            ON CONFLICT (partner_id, date_from, date_to, company_id) DO UPDATE SET
                 score = EXCLUDED.score, grade = EXCLUDED.grade,
                 previous_score = EXCLUDED.previous_score, has_previous = EXCLUDED.has_previous,
                 trend = EXCLUDED.trend, tier_id = EXCLUDED.tier_id,
@@ -849,9 +867,11 @@ class KeyAccountKpiEngine(models.AbstractModel):
             SQL(
                 """
             DELETE FROM key_account_score_history
-             WHERE partner_id = ANY(%s) AND date_from = %s AND date_to = %s
+             WHERE partner_id = ANY(%s) AND company_id = %s
+               AND date_from = %s AND date_to = %s
         """,
                 gone,
+                company.id,
                 date_from,
                 date_to,
             )
@@ -875,12 +895,13 @@ class KeyAccountKpiEngine(models.AbstractModel):
                SET previous_score = x.s, has_previous = x.s IS NOT NULL,
                    trend = CASE WHEN x.s IS NULL THEN 0 ELSE h.score - x.s END
               FROM unnest(%(p)s::int[], %(s)s::float8[]) AS x(id, s)
-             WHERE h.partner_id = x.id
+             WHERE h.partner_id = x.id AND h.company_id = %(company)s
                AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
                AND (h.previous_score, h.has_previous) IS DISTINCT FROM (x.s, x.s IS NOT NULL)
         """,
                 p=pids,
                 s=[scores.get(pid) for pid in pids],
+                company=self.env.company.id,
                 next_from=next_from,
                 next_to=next_to,
             )
@@ -889,14 +910,17 @@ class KeyAccountKpiEngine(models.AbstractModel):
             SQL(
                 """
             UPDATE res_partner p
-               SET key_account_trend = h.trend
+               SET key_account_trend = COALESCE(p.key_account_trend, '{}'::jsonb)
+                       || jsonb_build_object(%(c)s, h.trend)
               FROM key_account_score_history h
-             WHERE h.partner_id = p.id AND p.id = ANY(%(p)s)
+             WHERE h.partner_id = p.id AND p.id = ANY(%(p)s) AND h.company_id = %(company)s
                AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
-               AND p.key_account_score_date = %(next_to)s
-               AND p.key_account_trend IS DISTINCT FROM h.trend
+               AND (p.key_account_score_date->>%(c)s)::date = %(next_to)s
+               AND p.key_account_trend->%(c)s IS DISTINCT FROM to_jsonb(h.trend)
         """,
                 p=pids,
+                c=str(self.env.company.id),
+                company=self.env.company.id,
                 next_from=next_from,
                 next_to=next_to,
             )

@@ -17,8 +17,6 @@ CRON_BATCH_SIZE = 1000
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 MANAGER_GROUP = "key_account_performance.group_key_account_manager"
 KAM_GROUP = "key_account_performance.group_key_account_user"
-MANAGER_GROUP = "key_account_performance.group_key_account_manager"
-KAM_GROUP = "key_account_performance.group_key_account_user"
 
 
 # worked out from the value, target and threshold: never written by hand
@@ -132,7 +130,7 @@ class KeyAccountKpiValue(models.Model):
     _sql_constraints = [
         (
             "partner_kpi_period_unique",
-            "UNIQUE(partner_id, kpi_id, date_from, date_to)",
+            "UNIQUE(partner_id, kpi_id, date_from, date_to, company_id)",
             "There is already a value for this account, KPI and period.",
         ),
         (

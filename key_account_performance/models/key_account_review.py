@@ -585,7 +585,9 @@ class KeyAccountReview(models.Model):
         company = cycle.company_id
         accounts = self._account_rows(partners.ids)
         templates = self._templates_of(accounts, company)
-        values = self._period_values(partners.ids, cycle.date_from, cycle.date_to)
+        values = self._period_values(
+            partners.ids, cycle.date_from, cycle.date_to, company
+        )
         previous = self._previous_reviews(partners, cycle.date_from, cycle.company_id)
         by_partner = {}  # grouped once: not a scan of every value per partner
         for (pid, kpi_id), value in values.items():
@@ -821,8 +823,9 @@ class KeyAccountReview(models.Model):
         }
 
     @api.model
-    def _period_values(self, partner_ids, date_from, date_to):
-        """{(partner id, kpi id): PeriodValue(id, value)} of a period, one query."""
+    def _period_values(self, partner_ids, date_from, date_to, company):
+        """{(partner id, kpi id): PeriodValue(id, value)} of a period computed
+        by ``company``, one query."""
         self.env["key.account.kpi.value"].flush_model(
             ["partner_id", "kpi_id", "date_from", "date_to", "value"]
         )
@@ -830,9 +833,11 @@ class KeyAccountReview(models.Model):
             SQL(
                 """
             SELECT partner_id, kpi_id, id, value FROM key_account_kpi_value
-             WHERE partner_id = ANY(%s::int[]) AND date_from = %s AND date_to = %s
+             WHERE partner_id = ANY(%s::int[]) AND company_id = %s
+               AND date_from = %s AND date_to = %s
         """,
                 _pg_array(partner_ids),
+                company.id,
                 date_from,
                 date_to,
             )
@@ -937,7 +942,7 @@ class KeyAccountReview(models.Model):
             company = self.env["res.company"].browse(company_id)
             partner_ids = [head["partner_id"] for head in group]
             templates = self._templates_of(self._account_rows(partner_ids), company)
-            values = self._period_values(partner_ids, date_from, date_to)
+            values = self._period_values(partner_ids, date_from, date_to, company)
             by_partner = {}
             for (pid, kpi_id), value in values.items():
                 by_partner.setdefault(pid, {})[kpi_id] = value
@@ -1367,10 +1372,13 @@ class KeyAccountReview(models.Model):
                 ("partner_id", "in", lines.review_id.partner_id.ids),
                 ("kpi_id", "in", lines.kpi_id.ids),
                 ("date_from", "in", list(set(lines.review_id.mapped("date_from")))),
+                ("company_id", "in", lines.review_id.company_id.ids),
             ]
         )
+        # a shared partner's value of another company is not this review's
         by_key = {
-            (v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to): v for v in existing
+            (v.partner_id.id, v.kpi_id.id, v.date_from, v.date_to, v.company_id.id): v
+            for v in existing
         }
         to_create = []
         created_for = []
@@ -1385,7 +1393,13 @@ class KeyAccountReview(models.Model):
                 "comment": line.comment or False,
             }
             record = by_key.get(
-                (review.partner_id.id, line.kpi_id.id, review.date_from, review.date_to)
+                (
+                    review.partner_id.id,
+                    line.kpi_id.id,
+                    review.date_from,
+                    review.date_to,
+                    review.company_id.id,
+                )
             )
             if record:
                 record.write(vals)

@@ -65,7 +65,7 @@ class KeyAccountScoreHistory(models.Model):
     _sql_constraints = [
         (
             "partner_period_unique",
-            "UNIQUE(partner_id, date_from, date_to)",
+            "UNIQUE(partner_id, date_from, date_to, company_id)",
             "There is already a score for this account and period.",
         ),
     ]

@@ -106,17 +106,20 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     key_account_score = fields.Float(
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         aggregator="avg",
         help="Weighted score 0-100 of the latest fully closed period.",
     )
     key_account_grade = fields.Char(
-        string="Grade", readonly=True, copy=False, groups=KAM_GROUP
+        string="Grade", readonly=True,
+        company_dependent=True, copy=False, groups=KAM_GROUP
     )
     key_account_trend = fields.Float(
         string="Trend",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         help="Score minus the previous period's score.",
@@ -124,6 +127,7 @@ class ResPartner(models.Model):
     key_account_score_date = fields.Date(
         string="Score Period End",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         help="Last day of the period the score shows.",
@@ -386,6 +390,7 @@ class ResPartner(models.Model):
                 .search_fetch(
                     [
                         ("partner_id", "in", dated.ids),
+                        ("company_id", "=", self.env.company.id),
                         (
                             "date_to",
                             "in",
@@ -865,8 +870,13 @@ class ResPartner(models.Model):
                 + ["&", ("date_from", "=", date_from), ("date_to", "=", date_to)]
             )
         partner_ids = list({pid for pid, _f, _t in periods})
+        # the current company's figures (a shared partner has one set per company)
         values = self.env["key.account.kpi.value"].search_fetch(
-            [("partner_id", "in", partner_ids)] + period_domain,
+            [
+                ("partner_id", "in", partner_ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+            + period_domain,
             ["partner_id", "kpi_id", "date_from", "date_to", "value", "score"],
         )
         by_period = {}

@@ -16,5 +16,5 @@ from . import test_customer_value
 from . import test_demo_data
 from . import test_numbers
 from . import test_access_reviews
-from . import test_kpi_runs_log
 from . import test_close_holes
+from . import test_kpi_runs_log

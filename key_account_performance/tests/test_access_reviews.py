@@ -207,3 +207,91 @@ class TestPartnerKeyAccountFields(ReviewCommon):
             with self.assertRaises(AccessError, msg=user.login):
                 settings.with_user(user).action_key_account_set_home()
         self.assertFalse(self.kam.action_id)
+
+
+@tagged("post_install", "-at_install")
+class TestSharedPartnerPerCompany(ReviewCommon):
+    """A partner shared by two companies (no company of its own) is measured
+    by each: one company's computation never replaces the other's values,
+    history or displayed score (issue "Close the holes", item 12)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_b = cls.env["res.company"].create({"name": "Review Company B"})
+        cls.company_b.partner_id.tz = "UTC"
+        cls.company_b.key_account_period_type = "quarter"
+        cls.env.user.company_ids = [Command.link(cls.company_b.id)]
+        cls.shared = cls.env["res.partner"].create(
+            {
+                "name": "Shared Account",
+                "is_company": True,
+                "company_id": False,
+                "key_account_tier_id": cls.tier.id,
+                "key_account_template_id": cls.template.id,
+            }
+        )
+        # company A sold 600 in P, company B nothing
+        cls._order(cls.shared, 600.0, cls._day(cls.P, 10))
+
+    def _env_of(self, company):
+        return self.env(
+            context=dict(
+                self.env.context,
+                allowed_company_ids=[company.id, self.company.id, self.company_b.id][:1]
+                + [c for c in (self.company.id, self.company_b.id) if c != company.id],
+            )
+        )
+
+    def _values(self, company):
+        return self.env["key.account.kpi.value"].search(
+            [
+                ("partner_id", "=", self.shared.id),
+                ("kpi_id", "=", self.kpi_revenue.id),
+                ("date_from", "=", self.P[0]),
+                ("company_id", "=", company.id),
+            ]
+        )
+
+    def test_each_company_keeps_its_own_figures(self):
+        env_a, env_b = self._env_of(self.company), self._env_of(self.company_b)
+        env_a["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.shared.ids
+        )
+        env_b["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.shared.ids
+        )
+        value_a, value_b = self._values(self.company), self._values(self.company_b)
+        self.assertEqual(len(value_a), 1)
+        self.assertEqual(len(value_b), 1)
+        self.assertEqual(value_a.value, 600.0)
+        self.assertEqual(value_b.value, 0.0)
+        # company A again: B's value is untouched
+        env_a["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.shared.ids
+        )
+        self.assertEqual(self._values(self.company_b).value, 0.0)
+        history = self.env["key.account.score.history"].search(
+            [("partner_id", "=", self.shared.id), ("date_from", "=", self.P[0])]
+        )
+        self.assertEqual(history.company_id, self.company | self.company_b)
+        # the partner shows each company its own score
+        score_a = env_a["res.partner"].browse(self.shared.id).key_account_score
+        score_b = env_b["res.partner"].browse(self.shared.id).key_account_score
+        self.assertEqual(
+            score_a,
+            history.filtered(lambda h: h.company_id == self.company).score,
+        )
+        self.assertEqual(
+            score_b,
+            history.filtered(lambda h: h.company_id == self.company_b).score,
+        )
+        self.assertGreater(score_a, score_b)
+        # and its breakdown adds up to that company's score
+        breakdown_b = (
+            env_b["res.partner"]
+            .browse(self.shared.id)
+            .key_account_score_breakdown(*self.P)
+        )
+        revenue_b = [row for row in breakdown_b if row["kpi_code"] == "revenue"]
+        self.assertEqual(revenue_b[0]["value"], 0.0)

@@ -406,6 +406,9 @@ class TestKpiEngineRuns(KpiCommon):
                 "computation_mode": "manual",
                 "target": 5.0,
                 "threshold": 1.0,
+                # scored 0-100 in this template (the lines' target is 50)
+                "manual_min": 0.0,
+                "manual_max": 100.0,
             }
         )
         self.template.line_ids = [
