@@ -170,7 +170,8 @@ class KeyAccountKpiRun(models.Model):
     def _finish(self, state=None, error=None):
         self.ensure_one()
         if state is None:
-            state = "partial" if self.accounts_failed else "done"
+            # an account or a KPI that failed: done, with failures
+            state = "partial" if self.accounts_failed or self.failure_ids else "done"
         self.sudo().write(
             {"state": state, "date_end": fields.Datetime.now(), "error": error}
         )
