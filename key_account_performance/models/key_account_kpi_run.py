@@ -223,12 +223,13 @@ class KeyAccountKpiRun(models.Model):
             SELECT v.id FROM key_account_kpi_value v
               JOIN key_account_kpi k ON k.id = v.kpi_id
              WHERE v.partner_id = ANY(%s) AND v.date_from = %s AND v.date_to = %s
-               AND k.computation_mode != 'manual'
+               AND v.company_id = %s AND k.computation_mode != 'manual'
           ORDER BY v.id
         """,
                 list(partner_ids),
                 date_from,
                 date_to,
+                company_id,
             )
         )
         return [row[0] for row in rows]
@@ -279,10 +280,10 @@ class KeyAccountKpiRun(models.Model):
     @api.model
     def _failed_accounts(self, partner_ids):
         """{partner id: (error, run)} of the accounts whose last computation
-        failed: a failure not followed by a finished run (a later one: a
-        greater id) of the same company and period that covered the account
-        without failing on it. Two
-        queries, whatever the number of accounts."""
+        in the current company failed: a failure not followed by a finished
+        run (a later one: a greater id) of the same company and period that
+        covered the account without failing on it. Two queries, whatever the
+        number of accounts."""
         if not partner_ids:
             return {}
         Failure = self.env["key.account.kpi.run.failure"].sudo()
@@ -295,10 +296,11 @@ class KeyAccountKpiRun(models.Model):
                    r.company_id, r.date_from, r.date_to, r.date_start
               FROM key_account_kpi_run_failure f
               JOIN key_account_kpi_run r ON r.id = f.run_id
-             WHERE f.partner_id = ANY(%s)
+             WHERE f.partner_id = ANY(%s) AND r.company_id = %s
           ORDER BY f.partner_id, r.id DESC, f.id DESC
         """,
                 list(partner_ids),
+                self.env.company.id,
             )
         )
         if not rows:
