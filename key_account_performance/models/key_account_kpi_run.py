@@ -5,8 +5,8 @@ accounts done and failed and the error of each failed account.
 
 Insert-mostly: a run writes only its own row (at its start, after each
 committed chunk, at its end) and inserts its failures; concurrent runs never
-update the same row. The KPIs' last run / success / error and the accounts'
-"last computation failed" warning are read from it.
+update the same row. The accounts' "last computation failed" warning
+(res.partner.key_account_compute_error) is read from it.
 """
 
 import datetime
@@ -362,22 +362,3 @@ class KeyAccountKpiRunFailure(models.Model):
         "key.account.kpi", string="KPI", readonly=True, ondelete="cascade"
     )
     error = fields.Text(readonly=True)
-
-
-class ResPartner(models.Model):
-    _inherit = "res.partner"
-
-    key_account_compute_error = fields.Text(
-        string="Last Computation Error",
-        compute="_compute_key_account_compute_error",
-        compute_sudo=True,
-        help="The error of the last KPI computation of this account, when it "
-        "failed: the score shown is then the one of an earlier computation.",
-    )
-
-    def _compute_key_account_compute_error(self):
-        failed = self.env["key.account.kpi.run"]._failed_accounts(
-            [pid for pid in self.ids if pid]
-        )
-        for partner in self:
-            partner.key_account_compute_error = failed.get(partner.id, (False,))[0]

@@ -224,6 +224,15 @@ class ResPartner(models.Model):
         compute="_compute_key_account_breakdown",
         help="Points the previous period had from KPIs that have no value in this period.",
     )
+    # from the run log of the KPI computation (key.account.kpi.run)
+    key_account_compute_error = fields.Text(
+        groups=KAM_GROUP,
+        string="Last Computation Error",
+        compute="_compute_key_account_compute_error",
+        compute_sudo=True,
+        help="The error of the last KPI computation of this account, when it "
+        "failed: the score shown is then the one of an earlier computation.",
+    )
 
     # ------------------------------------------------------------------
     # Customer value
@@ -534,6 +543,13 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.key_account_at_risk = partner.id in at_risk
+
+    def _compute_key_account_compute_error(self):
+        failed = self.env["key.account.kpi.run"]._failed_accounts(
+            [pid for pid in self.ids if pid]
+        )
+        for partner in self:
+            partner.key_account_compute_error = failed.get(partner.id, (False,))[0]
 
     def _search_key_account_at_risk(self, operator, value):
         self._check_key_account_reader()
