@@ -34,6 +34,7 @@
         "views/key_account_kpi_template_views.xml",
         "views/key_account_kpi_value_views.xml",
         "views/res_partner_views.xml",
+        "views/crm_team_views.xml",
         "views/key_account_score_history_views.xml",
         "views/res_config_settings_views.xml",
         "views/key_account_review_cycle_views.xml",

@@ -22,3 +22,4 @@ from . import key_account_value_model
 from . import key_account_retention_cohort
 from . import key_account_input_check
 from . import key_account_warning
+from . import crm_team

@@ -49,6 +49,25 @@ KEY_ACCOUNT_MANAGER_FIELDS = frozenset(
 )
 
 
+# what anyone who may read the partner sees of its key-account side (whose
+# account it is, how it is classified); every other key_account_* field is
+# the account's data, read only by those the one visibility rule lets in
+KEY_ACCOUNT_PUBLIC_FIELDS = frozenset(
+    {
+        "is_key_account",
+        "key_account_tier_id",
+        "key_account_segment_id",
+        "key_account_manager_id",
+        "key_account_team_id",
+        "key_account_template_id",
+        "key_account_tier_locked",
+        "key_account_can_classify",
+        "key_account_currency_id",
+        "key_account_visible",
+    }
+)
+
+
 def _field_changes(record, name, value):
     """Whether writing ``value`` (as given to write()) changes ``record[name]``."""
     current = record[name]
@@ -155,6 +174,16 @@ class ResPartner(models.Model):
         store=True,
         index="btree_not_null",
         help="Sales team of the key account manager.",
+    )
+    key_account_visible = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Key-Account Data Visible",
+        compute="_compute_key_account_visible",
+        search="_search_key_account_visible",
+        help="The current user may see this account's key-account data: its KAM, the "
+        "leader of the KAM's sales team, the members of a team that shares its key "
+        "accounts, key-account managers for their teams' and unassigned accounts, "
+        "administrators for all.",
     )
     key_account_can_classify = fields.Boolean(
         groups=KAM_GROUP,
@@ -710,6 +739,96 @@ class ResPartner(models.Model):
             )
 
     @api.model
+    def _key_account_visible_domain(self):
+        """The one rule of who sees an account's key-account data (score,
+        grade, trend, breakdown, KPI values, history, reviews, actions,
+        warnings, customer value): the accounts one manages (see
+        ``_key_account_managed_domain``), plus, for everyone in the addon's
+        groups, the accounts of the KAMs of the sales teams one leads and of
+        the teams one belongs to that share their key accounts. The record
+        rules of those models say the same (security/*.xml)."""
+        user = self.env.user
+        managed = self._key_account_managed_domain()
+        if not managed or not user.has_group(KAM_GROUP):
+            return managed
+        shared = user.crm_team_ids.filtered("key_account_shared").ids
+        return [
+            "|",
+            "|",
+            *managed,
+            ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+            ("key_account_manager_id.crm_team_ids", "in", shared),
+        ]
+
+    @api.depends_context("uid", "company")
+    def _compute_key_account_visible(self):
+        domain = self._key_account_visible_domain()
+        commercial = self.sudo().commercial_partner_id
+        visible = set(commercial.filtered_domain(domain).ids if domain else commercial.ids)
+        for partner in self:
+            partner.key_account_visible = partner.commercial_partner_id.id in visible
+
+    def _search_key_account_visible(self, operator, value):
+        self._check_key_account_reader()
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on visible accounts."))
+        domain = self._key_account_visible_domain() or [(1, "=", 1)]
+        ids = self.sudo().with_context(active_test=False)._search(domain)
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", ids)]
+
+    def _check_key_account_visible(self):
+        """AccessError unless the user may see these accounts' key-account data."""
+        if self.env.su:
+            return
+        domain = self._key_account_visible_domain()
+        if not domain:
+            return
+        partners = self.commercial_partner_id
+        hidden = partners - partners.sudo().filtered_domain(domain)
+        if hidden:
+            raise AccessError(
+                self.env._(
+                    "The key-account data of %(names)s is visible to its key account "
+                    "manager, their sales team's leader (and members, where the team "
+                    "shares its key accounts) and key-account managers only.",
+                    names=", ".join(hidden[:5].sudo().mapped("display_name")),
+                )
+            )
+
+    def _read_format(self, fnames, load="_classic_read"):
+        """Those who may not see an account's key-account data read the
+        partner as Sales does: its key-account figures come back empty (one
+        query for the whole batch), whatever reads them (form, list, RPC)."""
+        result = super()._read_format(fnames, load=load)
+        hidden_fields = [
+            name
+            for name in fnames
+            if name.startswith("key_account_")
+            and name not in KEY_ACCOUNT_PUBLIC_FIELDS
+        ]
+        if not hidden_fields or self.env.su or not result:
+            return result
+        domain = self._key_account_visible_domain()
+        if not domain:
+            return result
+        ids = [row["id"] for row in result if isinstance(row.get("id"), int)]
+        commercial = {
+            p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)
+        }
+        visible = set(
+            self.sudo().browse(set(commercial.values())).filtered_domain(domain).ids
+        )
+        for row in result:
+            pid = row.get("id")
+            if commercial.get(pid) in visible:
+                continue
+            for name in hidden_fields:
+                if name in row:
+                    row[name] = [] if self._fields[name].type in ("one2many", "many2many") else False
+        return result
+
+    @api.model
     def _key_account_managed_domain(self):
         """The accounts the current user manages, as the record rules of the
         KPI values, reviews and score history see them: a KAM the accounts
@@ -853,6 +972,7 @@ class ResPartner(models.Model):
         date_from, date_to = self.env["key.account.kpi.value"]._parse_period(
             date_from, date_to
         )
+        self._check_key_account_visible()
         partner = self.commercial_partner_id
         rows = self._key_account_breakdown_data({(partner.id, date_from, date_to)}).get(
             (partner.id, date_from, date_to), []

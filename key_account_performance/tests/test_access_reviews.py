@@ -295,3 +295,93 @@ class TestSharedPartnerPerCompany(ReviewCommon):
         )
         revenue_b = [row for row in breakdown_b if row["kpi_code"] == "revenue"]
         self.assertEqual(revenue_b[0]["value"], 0.0)
+
+
+@tagged("post_install", "-at_install")
+class TestOneVisibilityRule(ReviewCommon):
+    """Key-account data of an account — score, grade, trend, breakdown, KPI
+    values, history, reviews, cohort rows — is visible to its KAM, the leader
+    of the KAM's team, the members of a team that shares its key accounts,
+    and managers; a colleague KAM sees the partner as Sales does (issue
+    "Numbers people can trust", item 9; "Close the holes", item 16)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._generate_cycle()
+        cls.env["key.account.kpi.value"].compute_for_period(
+            *cls.P, partner_ids=(cls.partner_a | cls.partner_b).ids
+        )
+        # kam2 joins kam's team, which does not share its accounts yet
+        cls.team.member_ids = [Command.link(cls.kam2.id)]
+        cls.team2 = cls.team
+        cls.env.invalidate_all()
+
+    DATA = ("key_account_score", "key_account_grade", "key_account_breakdown_ids")
+
+    def _data(self, user, partner):
+        return partner.with_user(user).read([*self.DATA, "key_account_tier_id"])[0]
+
+    def test_colleague_sees_the_partner_as_sales_does(self):
+        self.assertTrue(self.partner_a.key_account_score)
+        row = self._data(self.kam2, self.partner_a)
+        self.assertFalse(row["key_account_score"])
+        self.assertFalse(row["key_account_grade"])
+        self.assertEqual(row["key_account_breakdown_ids"], [])
+        self.assertEqual(row["key_account_tier_id"][0], self.tier.id)
+        self.assertFalse(self.partner_a.with_user(self.kam2).key_account_visible)
+        with self.assertRaises(AccessError):
+            self.partner_a.with_user(self.kam2).key_account_score_breakdown(*self.P)
+        for model in ("key.account.kpi.value", "key.account.score.history", "key.account.review"):
+            self.assertFalse(
+                self.env[model].with_user(self.kam2).search(
+                    [("partner_id", "=", self.partner_a.id)]
+                ),
+                model,
+            )
+        self.assertFalse(
+            self.env["key.account.retention.cohort"].with_user(self.kam2).search(
+                [("partner_id", "=", self.partner_a.id)]
+            )
+        )
+        # their own account: everything
+        own = self._data(self.kam2, self.partner_b)
+        self.assertEqual(own["key_account_score"], self.partner_b.key_account_score)
+        self.assertTrue(own["key_account_breakdown_ids"])
+        self.assertTrue(
+            self.env["key.account.retention.cohort"].with_user(self.kam).search(
+                [("partner_id", "=", self.partner_a.id)]
+            )
+        )
+
+    def test_team_leader_and_shared_team_read(self):
+        # the leader of the KAM's team sees the account
+        leader = self._data(self.leader, self.partner_a)
+        self.assertEqual(leader["key_account_score"], self.partner_a.key_account_score)
+        # a team that shares its key accounts: kam2 now reads kam's account
+        self.team2.key_account_shared = True
+        self.env.invalidate_all()
+        row = self._data(self.kam2, self.partner_a)
+        self.assertEqual(row["key_account_score"], self.partner_a.key_account_score)
+        self.assertTrue(row["key_account_breakdown_ids"])
+        self.assertTrue(self.partner_a.with_user(self.kam2).key_account_visible)
+        self.assertTrue(
+            self.partner_a.with_user(self.kam2).key_account_score_breakdown(*self.P)
+        )
+        values = self.env["key.account.kpi.value"].with_user(self.kam2).search(
+            [("partner_id", "=", self.partner_a.id)]
+        )
+        self.assertTrue(values)
+        review = self.env["key.account.review"].with_user(self.kam2).search(
+            [("partner_id", "=", self.partner_a.id)]
+        )
+        self.assertEqual(review, self.review_a)
+        # read only: only the account's own KAM fills its review
+        with self.assertRaises(AccessError):
+            review.write({"comment": "<p>not mine</p>"})
+        self.assertEqual(
+            self.env["res.partner"]
+            .with_user(self.kam2)
+            .search([("key_account_visible", "=", True), ("id", "in", (self.partner_a | self.partner_b).ids)]),
+            self.partner_a | self.partner_b,
+        )
