@@ -18,6 +18,7 @@ from ..models import key_account_kpi_engine as engine_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
 from ..models.key_account_kpi_value import KeyAccountKpiValue
 from ..tools import kpi_math
+from . import test_kpi_engine_runs as runs_module
 from .kpi_common import KpiCommon
 
 Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
@@ -407,3 +408,39 @@ class TestKpiRunConflict(RunLogCommon):
         self.assertEqual(set(runs.mapped("state")), {"done"})
         self.assertEqual(runs.mapped("accounts_done"), [len(self.accounts)] * 2)
         self.assertFalse(runs.failure_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestKpiRunWaiters(KpiCommon):
+    """Simultaneous computations of one period from separate connections
+    (committed data, threads, each call wrapped the way Odoo's RPC layer
+    wraps it: the scaffolding of test_kpi_engine_runs)."""
+
+    N_ACCOUNTS = 4
+    _setup_committed = runs_module.TestKpiEngineConcurrency._setup_committed
+    _cleanup = runs_module.TestKpiEngineConcurrency._cleanup
+    _like_rpc = staticmethod(runs_module.TestKpiEngineConcurrency._like_rpc)
+    _simultaneous = runs_module.TestKpiEngineConcurrency._simultaneous
+
+    def test_four_callers_compute_the_period_once(self):
+        """Four callers of the same period and accounts at once: one
+        computes, the three that waited for it get its values without
+        computing them again (no recomputation by the retries)."""
+        template_id, tier_id, partner_ids, kpi_ids = self._setup_committed()
+        computed = []
+        original = KeyAccountKpiValue._compute_values
+
+        def counted(self_, partners, *args):
+            computed.append(sorted(partners.ids))
+            return original(self_, partners, *args)
+
+        try:
+            with patch.object(KeyAccountKpiValue, "_compute_values", counted):
+                results, failures = self._simultaneous(4, partner_ids)
+            self.assertFalse(failures, "no caller sees an error")
+            self.assertEqual(len(results), 4)
+            self.assertTrue(all(ids == results[0] for ids in results))
+            self.assertEqual(len(results[0]), len(partner_ids) * len(kpi_ids))
+            self.assertEqual(len(computed), 1, "the period was computed once")
+        finally:
+            self._cleanup(template_id, tier_id, partner_ids)
