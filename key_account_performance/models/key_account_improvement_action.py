@@ -273,7 +273,7 @@ class KeyAccountImprovementAction(models.Model):
             self.env["res.partner"]
             .sudo()
             .search(
-                self.env["key.account.kpi.value"]._account_scope_domain()
+                self.env["res.partner"]._key_account_managed_domain()
                 + [("id", "in", self.sudo().partner_id.ids)]
             )
         )

@@ -737,15 +737,17 @@ class KeyAccountKpiEngine(models.AbstractModel):
                        key_account_trend = COALESCE(p.key_account_trend, '{}'::jsonb)
                            || jsonb_build_object(%(c)s, x.t),
                        key_account_score_date = COALESCE(p.key_account_score_date, '{}'::jsonb)
-                           || jsonb_build_object(%(c)s, %(date_to)s::date)
+                           || jsonb_build_object(%(c)s, %(date_to)s::date),
+                       key_account_score_stale = FALSE
                   FROM unnest(%(p)s::int[], %(s)s::float8[], %(g)s::varchar[], %(t)s::float8[])
                        AS x(id, s, g, t)
                  WHERE p.id = x.id
                    -- unchanged accounts are left alone (no dead tuples on recomputation)
-                   AND (p.key_account_score->%(c)s, p.key_account_grade->%(c)s,
-                        p.key_account_trend->%(c)s, p.key_account_score_date->%(c)s)
-                       IS DISTINCT FROM (to_jsonb(x.s), to_jsonb(x.g), to_jsonb(x.t),
-                                         to_jsonb(%(date_to)s::date))
+                   AND ((p.key_account_score->%(c)s, p.key_account_grade->%(c)s,
+                         p.key_account_trend->%(c)s, p.key_account_score_date->%(c)s)
+                        IS DISTINCT FROM (to_jsonb(x.s), to_jsonb(x.g), to_jsonb(x.t),
+                                          to_jsonb(%(date_to)s::date))
+                        OR p.key_account_score_stale)
             """,
                     # company-dependent: this company's score of a shared partner
                     c=str(self.env.company.id),
@@ -762,6 +764,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
                     "key_account_grade",
                     "key_account_trend",
                     "key_account_score_date",
+                    "key_account_score_stale",
                 ]
             )
         return {

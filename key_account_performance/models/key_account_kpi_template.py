@@ -103,6 +103,40 @@ class KeyAccountKpiTemplate(models.Model):
             return
         for template in self:
             template.sudo().write({"version": template.version + 1})
+        self._mark_accounts_stale()
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"tier_ids", "segment_ids", "is_company_default", "company_id", "active"} & set(
+            vals
+        ):
+            # which accounts the templates apply to may have changed
+            self._mark_accounts_stale(all_of_companies=True)
+        return result
+
+    def _mark_accounts_stale(self, all_of_companies=False):
+        """The scored key accounts these templates apply to (or, when the
+        templates' reach changed, every key account of their companies) get
+        their score flagged out of date, until the next computation."""
+        if not self:
+            return
+        Partner = self.env["res.partner"].sudo()
+        company_ids = self.company_id.ids
+        domain = [("is_key_account", "=", True), ("key_account_score_date", "!=", False)]
+        if not all(template.company_id for template in self):
+            company_ids = None  # a shared template reaches every company
+        partners = Partner.search(
+            domain
+            + (
+                [("company_id", "in", company_ids + [False])]
+                if company_ids is not None
+                else []
+            )
+        )
+        if not all_of_companies:
+            resolved = self._resolve_for_partners(partners)
+            partners = partners.filtered(lambda p: resolved.get(p.id) in self)
+        partners._key_account_mark_stale()
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -424,7 +424,6 @@ class KeyAccountKpiValue(models.Model):
         return ids
 
     @api.model
-    @api.model
     def _parse_date(self, value, label):
         """A date from a date, a datetime or a 'YYYY-MM-DD' string (RPC), else
         a ValidationError naming the argument ``label``."""
@@ -468,36 +467,12 @@ class KeyAccountKpiValue(models.Model):
         return date_from, date_to
 
     @api.model
-    def _account_scope_domain(self):
-        """The accounts whose KPI values the current user may read, as the
-        record rules of this model say (rule_key_account_kpi_value_*): a KAM
-        the accounts they manage; a key-account manager also the unassigned
-        accounts and those of their teams' KAMs; an administrator (and the
-        superuser) all. A domain on res.partner, to search as superuser."""
-        user = self.env.user
-        if self.env.su or user.has_group(ADMIN_GROUP):
-            return []
-        if user.has_group(MANAGER_GROUP):
-            return [
-                "|",
-                "|",
-                "|",
-                ("key_account_manager_id", "=", user.id),
-                ("key_account_manager_id", "=", False),
-                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-                ("key_account_manager_id.crm_team_ids", "in", user.crm_team_ids.ids),
-            ]
-        if user.has_group(KAM_GROUP):
-            return [("key_account_manager_id", "=", user.id)]
-        return [(0, "=", 1)]
-
-    @api.model
     def _partners_for_compute(self, partner_ids, company):
         Partner = self.env["res.partner"]
         # values are written in SQL: whoever computes, computes only the
         # accounts whose values they may read (a KAM their own, a manager
         # their team's and the unassigned ones, an administrator all)
-        scope = self._account_scope_domain()
+        scope = self.env["res.partner"]._key_account_managed_domain()
         if partner_ids in (None, False):
             domain = [
                 ("is_key_account", "=", True),

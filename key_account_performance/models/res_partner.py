@@ -34,6 +34,7 @@ KEY_ACCOUNT_ENGINE_FIELDS = frozenset(
         "key_account_churn_reason",
         "key_account_value_date",
         "key_account_value_horizon",
+        "key_account_score_stale",
     }
 )
 # who manages an account and how it is measured: key-account managers only
@@ -49,6 +50,10 @@ KEY_ACCOUNT_MANAGER_FIELDS = frozenset(
 )
 
 
+# what the account's score is computed from, besides its KPI values
+SCORE_INPUT_FIELDS = frozenset(
+    {"key_account_tier_id", "key_account_segment_id", "key_account_template_id"}
+)
 # what anyone who may read the partner sees of its key-account side (whose
 # account it is, how it is classified); every other key_account_* field is
 # the account's data, read only by those the one visibility rule lets in
@@ -142,6 +147,15 @@ class ResPartner(models.Model):
         copy=False,
         groups=KAM_GROUP,
         help="Score minus the previous period's score.",
+    )
+    key_account_score_stale = fields.Boolean(
+        string="Score Out of Date",
+        readonly=True,
+        copy=False,
+        groups=KAM_GROUP,
+        help="An input of the score changed since it was computed (the account's tier, "
+        "account type or KPI template, or a target, threshold, weight or KPI of its "
+        "template): recompute to bring score, grade, trend and history up to date.",
     )
     key_account_score_date = fields.Date(
         string="Score Period End",
@@ -860,7 +874,25 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._check_key_account_fields([vals])
-        return super().write(vals)
+        result = super().write(vals)
+        if SCORE_INPUT_FIELDS.intersection(vals):
+            self.filtered("is_key_account")._key_account_mark_stale()
+        return result
+
+    def _key_account_mark_stale(self):
+        """Flag these accounts' score as out of date (one statement): an input
+        of the score changed; the next computation clears the flag."""
+        if not self:
+            return
+        self.env.execute_query(
+            SQL(
+                "UPDATE res_partner SET key_account_score_stale = TRUE "
+                "WHERE id = ANY(%s) AND key_account_score_stale IS NOT TRUE "
+                "AND key_account_score_date IS NOT NULL",
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["key_account_score_stale"])
 
     # ------------------------------------------------------------------
     # Actions

@@ -385,3 +385,38 @@ class TestOneVisibilityRule(ReviewCommon):
             .search([("key_account_visible", "=", True), ("id", "in", (self.partner_a | self.partner_b).ids)]),
             self.partner_a | self.partner_b,
         )
+
+
+@tagged("post_install", "-at_install")
+class TestStaleScore(ReviewCommon):
+    """Whatever changes an input of the score marks the account's score out
+    of date until it is recomputed (issue "Numbers people can trust", item 6)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["key.account.kpi.value"].compute_for_period(
+            *cls.P, partner_ids=(cls.partner_a | cls.partner_b).ids
+        )
+
+    def test_template_target_change_marks_stale_until_recomputed(self):
+        self.assertFalse(self.partner_a.key_account_score_stale)
+        line = self.template.line_ids.filtered(lambda ln: ln.kpi_id == self.kpi_revenue)
+        line.target = 500.0
+        self.assertTrue(self.partner_a.key_account_score_stale)
+        self.assertTrue(self.partner_b.key_account_score_stale)
+        old = self.partner_a.key_account_score
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P, partner_ids=self.partner_a.ids
+        )
+        self.assertFalse(self.partner_a.key_account_score_stale)
+        self.assertGreater(self.partner_a.key_account_score, old)
+        self.assertTrue(self.partner_b.key_account_score_stale)
+
+    def test_tier_or_template_change_marks_stale(self):
+        other = self.template.copy({"name": "Other review test template"})
+        self.partner_a.with_user(self.manager).key_account_template_id = other
+        self.assertTrue(self.partner_a.key_account_score_stale)
+        self.assertFalse(self.partner_b.key_account_score_stale)
+        with self.assertRaises(UserError):
+            self.partner_b.with_user(self.admin).write({"key_account_score_stale": True})

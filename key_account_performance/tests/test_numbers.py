@@ -126,7 +126,7 @@ class TestNumbers(ReviewCommon):
             None,
             self.company,
         )[self.partner_a.id]
-        joined = "\n".join(text for _key, text in texts)
+        joined = "\n".join(warning.text for warning in texts)
         self.assertIn("(201)", joined)
         self.assertIn("300 → 99.13", joined)
         self.assertIn("from 90.3 to 60.5", joined)
