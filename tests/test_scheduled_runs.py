@@ -197,6 +197,88 @@ def test_killed_run_is_finished_by_the_next(
     conn.close()
 
 
+CONFLICT_RUN = r"""
+import json
+import psycopg2
+from odoo.tools import config
+from odoo.addons.key_account_performance.models.key_account_kpi_value import KeyAccountKpiValue
+
+original = KeyAccountKpiValue._compute_values
+calls = []
+
+
+def conflicting(self, partners, *args):
+    calls.append(len(partners))
+    if len(calls) == 1:
+        # the chunk's transaction has its snapshot; another connection
+        # commits an update of the chunk's accounts and score history rows
+        # (which the chunk's upserts then meet)
+        self.env.cr.execute("SELECT 1")
+        conn = psycopg2.connect(
+            dbname=self.env.cr.dbname, host=config["db_host"] or None,
+            port=config["db_port"] or None, user=config["db_user"] or None,
+        )
+        with conn, conn.cursor() as cr:
+            cr.execute("UPDATE res_partner SET write_date = write_date WHERE id = ANY(%%s)",
+                       [partners.ids])
+            cr.execute("UPDATE key_account_score_history SET write_date = write_date "
+                       "WHERE partner_id = ANY(%%s)", [partners.ids])
+        conn.close()
+    return original(self, partners, *args)
+
+
+KeyAccountKpiValue._compute_values = conflicting
+env["key.account.kpi.engine"]._cron_run(batch_size=%(batch)d)
+env.cr.commit()
+env.cr.execute(
+    "SELECT state, accounts_total, accounts_done, accounts_failed "
+    "FROM key_account_kpi_run WHERE origin IN ('cron', 'manual') ORDER BY id")
+print("%(mark)s" + json.dumps({"runs": env.cr.fetchall(), "calls": calls}))
+"""
+
+
+def test_chunk_meeting_a_serialization_failure_is_not_lost(
+    venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db
+):
+    """Issue 21, item 1, with real processes and commits: while a chunk of
+    the scheduled run has its snapshot, another connection commits an update
+    of the chunk's accounts; the chunk's writes meet a serialization
+    failure. The chunk is rolled back and computed again, whole, in a fresh
+    transaction: the run leaves exactly the values of a clean run and says
+    it is done, with no failed account."""
+    cmd = _shell_cmd(venv_python, odoo_src, addons_path, db_settings, data_dir, kill_db)
+
+    def shell(code, timeout=900):
+        res = subprocess.run(
+            cmd, input=code, capture_output=True, text=True, timeout=timeout
+        )
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+        return res
+
+    def result(code):
+        res = shell(code % {"mark": MARK, "batch": 1000})
+        lines = [line for line in res.stdout.splitlines() if line.startswith(MARK)]
+        assert lines, res.stdout[-2000:] + res.stderr[-4000:]
+        return json.loads(lines[-1][len(MARK) :]), res.stderr
+
+    shell(RUN % {"batch": 1000})  # the clean run
+    reference, _log = result(DUMP)
+    assert reference["rows"]
+    shell(CLEAR)
+
+    outcome, log = result(CONFLICT_RUN)
+    assert "SerializationFailure" in log, log[-4000:]
+    assert outcome["calls"][0] == outcome["calls"][1] > 1, (
+        "the chunk was computed again whole, not account by account",
+        outcome["calls"],
+    )
+    runs = outcome["runs"][-2:]
+    assert [state for state, *_counts in runs] == ["done", "done"], runs
+    assert all(total == done and not failed for _s, total, done, failed in runs), runs
+    finished, _log = result(DUMP)
+    assert finished["rows"] == reference["rows"], "no value lost, none twice"
+
+
 ENQUEUE = r"""
 import json
 Engine = env["key.account.kpi.engine"]
