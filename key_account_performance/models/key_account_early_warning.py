@@ -254,8 +254,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 Warning(
                     "threshold-%s-%s-%s" % (kpi.id, date_from, date_to),
                     text,
-                    crossed_headline
-                    % {"kpi": kpi_names[kpi.id], "period": period},
+                    crossed_headline % {"kpi": kpi_names[kpi.id], "period": period},
                     "threshold",
                     kpi.id,
                 )
@@ -264,10 +263,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             ranks = dict(self.env["key.account.grade"]._get_bands(company))
             step = company.key_account_score_drop_step
             grade_fell = _("Grade fell from %(old)s to %(new)s in %(period)s")
-            grade_headline = _("The grade fell in %(period)s") % {"period": period}
-            score_headline = _("The score fell sharply in %(period)s") % {
-                "period": period
-            }
+            grade_headline = _("The grade fell in %(period)s", period=period)
+            score_headline = _("The score fell sharply in %(period)s", period=period)
             score_fell = _(
                 "Score fell from %(old).1f to %(new).1f in %(period)s "
                 "(more than %(step)s points)"
@@ -327,11 +324,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         [Warning]}."""
         if not warnings:
             return warnings
-        rows = [
-            (pid, warning)
-            for pid, items in warnings.items()
-            for warning in items
-        ]
+        rows = [(pid, warning) for pid, items in warnings.items() for warning in items]
         Record = self.env["key.account.warning"].sudo()
         Record.flush_model()
         now = fields.Datetime.now()
@@ -412,7 +405,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             # Headlines only: the figures are in the warning records, which
             # only those who may read the account's figures read
             items = "".join(
-                '<li class="%s%s">%s</li>' % (MARKER, warning.key, escape(warning.headline))
+                '<li class="%s%s">%s</li>'
+                % (MARKER, warning.key, escape(warning.headline))
                 for warning in warnings[pid]
             )
             activity = open_activities.get(pid)

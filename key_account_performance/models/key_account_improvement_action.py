@@ -347,6 +347,10 @@ class KeyAccountImprovementAction(models.Model):
         return True
 
     def action_measure_effect(self):
+        # whoever may read the actions may have them measured (the button of
+        # their form); the measurement itself runs as the addon, with the
+        # owner's rights: no one else's records are touched
+        self.check_access("read")
         self._measure_effect()
         return True
 

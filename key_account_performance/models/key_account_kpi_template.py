@@ -107,9 +107,13 @@ class KeyAccountKpiTemplate(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if {"tier_ids", "segment_ids", "is_company_default", "company_id", "active"} & set(
-            vals
-        ):
+        if {
+            "tier_ids",
+            "segment_ids",
+            "is_company_default",
+            "company_id",
+            "active",
+        } & set(vals):
             # which accounts the templates apply to may have changed
             self._mark_accounts_stale(all_of_companies=True)
         return result
@@ -122,7 +126,10 @@ class KeyAccountKpiTemplate(models.Model):
             return
         Partner = self.env["res.partner"].sudo()
         company_ids = self.company_id.ids
-        domain = [("is_key_account", "=", True), ("key_account_score_date", "!=", False)]
+        domain = [
+            ("is_key_account", "=", True),
+            ("key_account_score_date", "!=", False),
+        ]
         if not all(template.company_id for template in self):
             company_ids = None  # a shared template reaches every company
         partners = Partner.search(

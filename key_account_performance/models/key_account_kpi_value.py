@@ -8,8 +8,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import kpi_math
-from .key_account_kpi_engine import ConcurrentComputation
 from .guard import refuse_derived
+from .key_account_kpi_engine import ConcurrentComputation
 
 _logger = logging.getLogger(__name__)
 

@@ -212,9 +212,7 @@ class KeyAccountReviewLine(models.Model):
 
     def _is_internal_write(self):
         return (
-            is_internal(self.env)
-            or self.env.su
-            or self.env.user.has_group(ADMIN_GROUP)
+            is_internal(self.env) or self.env.su or self.env.user.has_group(ADMIN_GROUP)
         )
 
     @api.model_create_multi

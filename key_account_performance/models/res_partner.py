@@ -103,8 +103,7 @@ class ResPartner(models.Model):
         index=True,
     )
     key_account_manager_id = fields.Many2one(
-        "res.users", tracking=True,
-        groups=KAM_GROUP, index="btree_not_null"
+        "res.users", tracking=True, groups=KAM_GROUP, index="btree_not_null"
     )
     key_account_segment_id = fields.Many2one(
         "key.account.segment", string="Account Type", tracking=True, groups=KAM_GROUP
@@ -117,7 +116,8 @@ class ResPartner(models.Model):
     )
     key_account_tier_locked = fields.Boolean(
         string="Lock Tier",
-        groups=KAM_GROUP, help="Auto-tiering never changes a locked tier."
+        groups=KAM_GROUP,
+        help="Auto-tiering never changes a locked tier.",
     )
     key_account_goal = fields.Html(
         string="Goals and Expectations",
@@ -137,8 +137,11 @@ class ResPartner(models.Model):
         help="Weighted score 0-100 of the latest fully closed period.",
     )
     key_account_grade = fields.Char(
-        string="Grade", readonly=True,
-        company_dependent=True, copy=False, groups=KAM_GROUP
+        string="Grade",
+        readonly=True,
+        company_dependent=True,
+        copy=False,
+        groups=KAM_GROUP,
     )
     key_account_trend = fields.Float(
         string="Trend",
@@ -778,7 +781,9 @@ class ResPartner(models.Model):
     def _compute_key_account_visible(self):
         domain = self._key_account_visible_domain()
         commercial = self.sudo().commercial_partner_id
-        visible = set(commercial.filtered_domain(domain).ids if domain else commercial.ids)
+        visible = set(
+            commercial.filtered_domain(domain).ids if domain else commercial.ids
+        )
         for partner in self:
             partner.key_account_visible = partner.commercial_partner_id.id in visible
 
@@ -818,8 +823,7 @@ class ResPartner(models.Model):
         hidden_fields = [
             name
             for name in fnames
-            if name.startswith("key_account_")
-            and name not in KEY_ACCOUNT_PUBLIC_FIELDS
+            if name.startswith("key_account_") and name not in KEY_ACCOUNT_PUBLIC_FIELDS
         ]
         if not hidden_fields or self.env.su or not result:
             return result
@@ -827,9 +831,7 @@ class ResPartner(models.Model):
         if not domain:
             return result
         ids = [row["id"] for row in result if isinstance(row.get("id"), int)]
-        commercial = {
-            p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)
-        }
+        commercial = {p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)}
         visible = set(
             self.sudo().browse(set(commercial.values())).filtered_domain(domain).ids
         )
@@ -839,7 +841,11 @@ class ResPartner(models.Model):
                 continue
             for name in hidden_fields:
                 if name in row:
-                    row[name] = [] if self._fields[name].type in ("one2many", "many2many") else False
+                    row[name] = (
+                        []
+                        if self._fields[name].type in ("one2many", "many2many")
+                        else False
+                    )
         return result
 
     @api.model
@@ -915,7 +921,9 @@ class ResPartner(models.Model):
         )
 
     def action_view_key_account_warnings(self):
-        return self._key_account_action("key_account_performance.action_key_account_warning")
+        return self._key_account_action(
+            "key_account_performance.action_key_account_warning"
+        )
 
     def action_view_key_account_values(self):
         self.ensure_one()

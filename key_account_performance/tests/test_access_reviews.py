@@ -22,7 +22,9 @@ class TestReviewDerivedFields(ReviewCommon):
     def test_kam_cannot_write_review_score(self):
         review = self.review_a.with_user(self.kam)
         for vals in ({"score": 99.9}, {"grade": "A"}, {"alert_count": 0}):
-            with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
+            with self.assertRaisesRegex(
+                UserError, "worked out by the key-account addon"
+            ):
                 review.write(vals)
         self.assertNotEqual(self.review_a.score, 99.9)
 
@@ -42,7 +44,9 @@ class TestReviewDerivedFields(ReviewCommon):
             self.review_a.with_user(self.admin).write({"score": 50.0})
         line = self._line(self.review_a, self.kpi_revenue)
         for vals in ({"score": 100.0}, {"status": "ok"}):
-            with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
+            with self.assertRaisesRegex(
+                UserError, "worked out by the key-account addon"
+            ):
                 line.with_user(self.admin).write(vals)
         value = line.kpi_value_id
         self.assertTrue(value)
@@ -73,7 +77,9 @@ class TestReviewDerivedFields(ReviewCommon):
         with self.assertRaisesRegex(UserError, "worked out by the key-account addon"):
             self.review_a.with_user(self.kam).write({"previous_review_id": foreign.id})
         with self.assertRaises(UserError):
-            self.review_a.with_user(self.admin).write({"previous_review_id": foreign.id})
+            self.review_a.with_user(self.admin).write(
+                {"previous_review_id": foreign.id}
+            )
 
     def test_review_cannot_move_to_another_account(self):
         review = self.review_a.with_user(self.kam)
@@ -101,7 +107,11 @@ class TestReviewDerivedFields(ReviewCommon):
             )
         # their own account: allowed
         own = Review.create(
-            {"cycle_id": other.id, "partner_id": self.partner_a.id, "user_id": self.kam.id}
+            {
+                "cycle_id": other.id,
+                "partner_id": self.partner_a.id,
+                "user_id": self.kam.id,
+            }
         )
         self.assertEqual(own.partner_id, self.partner_a)
 
@@ -332,26 +342,30 @@ class TestOneVisibilityRule(ReviewCommon):
         self.assertFalse(self.partner_a.with_user(self.kam2).key_account_visible)
         with self.assertRaises(AccessError):
             self.partner_a.with_user(self.kam2).key_account_score_breakdown(*self.P)
-        for model in ("key.account.kpi.value", "key.account.score.history", "key.account.review"):
+        for model in (
+            "key.account.kpi.value",
+            "key.account.score.history",
+            "key.account.review",
+        ):
             self.assertFalse(
-                self.env[model].with_user(self.kam2).search(
-                    [("partner_id", "=", self.partner_a.id)]
-                ),
+                self.env[model]
+                .with_user(self.kam2)
+                .search([("partner_id", "=", self.partner_a.id)]),
                 model,
             )
         self.assertFalse(
-            self.env["key.account.retention.cohort"].with_user(self.kam2).search(
-                [("partner_id", "=", self.partner_a.id)]
-            )
+            self.env["key.account.retention.cohort"]
+            .with_user(self.kam2)
+            .search([("partner_id", "=", self.partner_a.id)])
         )
         # their own account: everything
         own = self._data(self.kam2, self.partner_b)
         self.assertEqual(own["key_account_score"], self.partner_b.key_account_score)
         self.assertTrue(own["key_account_breakdown_ids"])
         self.assertTrue(
-            self.env["key.account.retention.cohort"].with_user(self.kam).search(
-                [("partner_id", "=", self.partner_a.id)]
-            )
+            self.env["key.account.retention.cohort"]
+            .with_user(self.kam)
+            .search([("partner_id", "=", self.partner_a.id)])
         )
 
     def test_team_leader_and_shared_team_read(self):
@@ -368,12 +382,16 @@ class TestOneVisibilityRule(ReviewCommon):
         self.assertTrue(
             self.partner_a.with_user(self.kam2).key_account_score_breakdown(*self.P)
         )
-        values = self.env["key.account.kpi.value"].with_user(self.kam2).search(
-            [("partner_id", "=", self.partner_a.id)]
+        values = (
+            self.env["key.account.kpi.value"]
+            .with_user(self.kam2)
+            .search([("partner_id", "=", self.partner_a.id)])
         )
         self.assertTrue(values)
-        review = self.env["key.account.review"].with_user(self.kam2).search(
-            [("partner_id", "=", self.partner_a.id)]
+        review = (
+            self.env["key.account.review"]
+            .with_user(self.kam2)
+            .search([("partner_id", "=", self.partner_a.id)])
         )
         self.assertEqual(review, self.review_a)
         # read only: only the account's own KAM fills its review
@@ -382,7 +400,12 @@ class TestOneVisibilityRule(ReviewCommon):
         self.assertEqual(
             self.env["res.partner"]
             .with_user(self.kam2)
-            .search([("key_account_visible", "=", True), ("id", "in", (self.partner_a | self.partner_b).ids)]),
+            .search(
+                [
+                    ("key_account_visible", "=", True),
+                    ("id", "in", (self.partner_a | self.partner_b).ids),
+                ]
+            ),
             self.partner_a | self.partner_b,
         )
 
@@ -419,4 +442,6 @@ class TestStaleScore(ReviewCommon):
         self.assertTrue(self.partner_a.key_account_score_stale)
         self.assertFalse(self.partner_b.key_account_score_stale)
         with self.assertRaises(UserError):
-            self.partner_b.with_user(self.admin).write({"key_account_score_stale": True})
+            self.partner_b.with_user(self.admin).write(
+                {"key_account_score_stale": True}
+            )

@@ -121,7 +121,9 @@ class TestEarlyWarning(ReviewCommon):
         self.assertEqual(self._activities(self.partner_c, WARNING), activity)
         self.assertIn("Revenue crossed", str(activity.note))
         self.assertIn("Order Count crossed its threshold in", str(activity.note))
-        self.assertIn("Order Count crossed its pro-rated threshold", self._said(self.partner_c))
+        self.assertIn(
+            "Order Count crossed its pro-rated threshold", self._said(self.partner_c)
+        )
         self.assertIn("to date (day ", str(activity.note))
         self.assertRegex(
             self._said(self.partner_c), r"Order Count crossed[^\n]*: [12]\.00 → 0\.00"
@@ -193,9 +195,19 @@ class TestEarlyWarning(ReviewCommon):
         an account they may not read the figures of; its KAM does."""
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
         Warning = self.env["key.account.warning"]
-        self.assertTrue(Warning.with_user(self.kam).search([("partner_id", "=", self.partner_c.id)]))
-        self.assertFalse(Warning.with_user(self.kam2).search([("partner_id", "=", self.partner_c.id)]))
-        self.assertTrue(Warning.with_user(self.leader).search([("partner_id", "=", self.partner_c.id)]))
+        self.assertTrue(
+            Warning.with_user(self.kam).search([("partner_id", "=", self.partner_c.id)])
+        )
+        self.assertFalse(
+            Warning.with_user(self.kam2).search(
+                [("partner_id", "=", self.partner_c.id)]
+            )
+        )
+        self.assertTrue(
+            Warning.with_user(self.leader).search(
+                [("partner_id", "=", self.partner_c.id)]
+            )
+        )
         record = Warning.with_user(self.kam).search([], limit=1)
         from odoo.exceptions import UserError
 
