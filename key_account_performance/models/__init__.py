@@ -1,4 +1,5 @@
 from . import key_account_mail_sender
+from . import key_account_engine_record
 from . import key_account_tier
 from . import key_account_segment
 from . import key_account_grade

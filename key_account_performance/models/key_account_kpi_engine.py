@@ -103,17 +103,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
         if not partners:
             return []
         partner_ids = list(partners)
-        Template = self.env["key.account.kpi.template"]
-        template_of = Template._resolve_for_rows(
-            {
-                pid: (info["template_id"], info["tier_id"], info["segment_id"])
-                for pid, info in partners.items()
-            },
-            company,
-        )
-        bands = Template.browse(
-            list(set(filter(None, template_of.values())))
-        )._kpi_bands()
+        template_of, bands = self._templates_and_bands(partners, company)
         kpis = (
             self.env["key.account.kpi"]
             .sudo()
@@ -165,6 +155,23 @@ class KeyAccountKpiEngine(models.AbstractModel):
         return value_ids
 
     @api.model
+    def _templates_and_bands(self, partners, company):
+        """({partner id: template id}, {template id: {kpi id: band}}) of the
+        accounts read by ``_read_partners``: two queries."""
+        Template = self.env["key.account.kpi.template"]
+        template_of = Template._resolve_for_rows(
+            {
+                pid: (info["template_id"], info["tier_id"], info["segment_id"])
+                for pid, info in partners.items()
+            },
+            company,
+        )
+        bands = Template.browse(
+            list(set(filter(None, template_of.values())))
+        )._kpi_bands()
+        return template_of, bands
+
+    @api.model
     def _rescore(self, partner_ids, date_from, date_to, company):
         """Score these accounts again for one period from the values stored
         (after manual values were entered, say): their score, grade and trend
@@ -177,17 +184,7 @@ class KeyAccountKpiEngine(models.AbstractModel):
         if not partners:
             return
         pids = list(partners)
-        Template = self.env["key.account.kpi.template"]
-        template_of = Template._resolve_for_rows(
-            {
-                pid: (info["template_id"], info["tier_id"], info["segment_id"])
-                for pid, info in partners.items()
-            },
-            company,
-        )
-        bands = Template.browse(
-            list(set(filter(None, template_of.values())))
-        )._kpi_bands()
+        template_of, bands = self._templates_and_bands(partners, company)
         self.env["key.account.kpi.value"].flush_model()
         scores = self._account_scores(
             self._stored_scores(pids, date_from, date_to), template_of, bands

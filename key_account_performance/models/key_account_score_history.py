@@ -1,7 +1,5 @@
 from odoo import api, fields, models
 
-from .guard import refuse_derived, stored_fields
-
 
 class KeyAccountScoreHistory(models.Model):
     """One account's score, grade and trend for one period.
@@ -14,6 +12,7 @@ class KeyAccountScoreHistory(models.Model):
     """
 
     _name = "key.account.score.history"
+    _inherit = ["key.account.engine.record"]
     _description = "Key Account Score History"
     _order = "date_from desc, partner_id"
     _rec_name = "partner_id"
@@ -69,15 +68,6 @@ class KeyAccountScoreHistory(models.Model):
             "There is already a score for this account and period.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        refuse_derived(self, vals_list, stored_fields(self))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        refuse_derived(self, [vals], stored_fields(self))
-        return super().write(vals)
 
     @api.depends("partner_id", "period_label")
     def _compute_display_name(self):

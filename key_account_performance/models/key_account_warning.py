@@ -1,6 +1,4 @@
-from odoo import api, fields, models
-
-from .guard import refuse_derived, stored_fields
+from odoo import fields, models
 
 
 class KeyAccountWarning(models.Model):
@@ -13,6 +11,7 @@ class KeyAccountWarning(models.Model):
     partner's chatter and activities are open to every internal user."""
 
     _name = "key.account.warning"
+    _inherit = ["key.account.engine.record"]
     _description = "Key Account Early Warning Record"
     _order = "create_date desc, id desc"
     _rec_name = "message"
@@ -62,12 +61,3 @@ class KeyAccountWarning(models.Model):
             "An early warning is raised once per company and account.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        refuse_derived(self, vals_list, stored_fields(self))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        refuse_derived(self, [vals], stored_fields(self))
-        return super().write(vals)
