@@ -271,13 +271,14 @@ def clear_period(date_from, date_to):
         [date_from, date_to],
     )
     cr.execute(
-        "UPDATE res_partner SET key_account_score_date = NULL, key_account_score = 0, "
-        "key_account_grade = NULL, key_account_trend = 0 WHERE key_account_tier_id = %s",
+        # company-dependent columns (jsonb per company): NULL is "never scored"
+        "UPDATE res_partner SET key_account_score_date = NULL, key_account_score = NULL, "
+        "key_account_grade = NULL, key_account_trend = NULL WHERE key_account_tier_id = %s",
         [tier.id],
     )
     cr.execute(
-        "DELETE FROM mail_message WHERE model = 'res.partner' AND body ILIKE %s",
-        ["%o_kap_warning_%"],
+        "DELETE FROM key_account_warning WHERE date_from = %s AND date_to = %s",
+        [date_from, date_to],
     )
     cr.execute("DELETE FROM mail_activity WHERE res_model = 'res.partner'")
     cr.commit()
