@@ -77,6 +77,35 @@ class TestDemoStory(TransactionCase):
             self.manager.has_group("key_account_performance.group_key_account_manager")
         )
 
+    def test_two_languages_each_user_its_own_and_the_home(self):
+        """English and Simplified Chinese are both active (Preferences offers
+        both); each demo user reads the language the README gives them and
+        lands on the Key Accounts app, the administrator included."""
+        from ..tools.demo_data import DEMO_USER_LANGS
+
+        installed = dict(self.env["res.lang"].get_installed())
+        self.assertIn("en_US", installed)
+        self.assertIn("zh_CN", installed)
+        lang_field = self.env["res.users"]._fields["lang"]
+        offered = dict(lang_field._description_selection(self.env))
+        self.assertIn("en_US", offered)
+        self.assertIn("zh_CN", offered)
+        home = self.env.ref("key_account_performance.action_key_account_partner")
+        self.assertEqual(
+            set(DEMO_USER_LANGS.values()), {"en_US", "zh_CN"}, "both languages used"
+        )
+        for login, lang in DEMO_USER_LANGS.items():
+            user = self.env["res.users"].search([("login", "=", login)])
+            self.assertEqual(user.lang, lang, login)
+            self.assertEqual(user.action_id.id, home.id, login)
+        # this addon's own terms are loaded in Chinese
+        self.assertEqual(
+            home.with_context(lang="zh_CN").name
+            == home.with_context(lang="en_US").name,
+            False,
+            "the home action has a Chinese name",
+        )
+
     def test_home_action_default_filter_shows_each_users_accounts(self):
         """Each demo user lands on the home action with its default filters
         (My Accounts) and sees accounts: the KAM their own, the manager the

@@ -39,6 +39,13 @@ _logger = logging.getLogger(__name__)
 
 MODULE = "key_account_performance"
 HOME_ACTION = "key_account_performance.action_key_account_partner"
+# the language each demo user reads (README, "The demo and its users")
+DEMO_USER_LANGS = {
+    "admin": "en_US",
+    "kap_manager": "zh_CN",
+    "kap_kam1": "en_US",
+    "kap_kam2": "zh_CN",
+}
 
 # Monthly seasonality of a B2B supplier in China.
 SEASON = {
@@ -761,6 +768,7 @@ class _DemoLoader:
     def run(self):
         steps = [
             ("chart of accounts", self._ensure_chart_of_accounts),
+            ("languages", self._ensure_languages),
             ("users and team", self._create_team),
             ("products", self._create_products),
             ("accounts", self._create_accounts),
@@ -800,6 +808,29 @@ class _DemoLoader:
             self.env["account.chart.template"].try_loading(False, self.company)
         self.company.invalidate_recordset()
 
+    def _ensure_languages(self):
+        """English and Simplified Chinese, both active: every demo user reads
+        the language the README gives them (``DEMO_USER_LANGS``) and may switch
+        to the other in Preferences. A database created with
+        ``--load-language=zh_CN`` alone has English inactive and Chinese as
+        the default language: English comes back as the default."""
+        Lang = self.env["res.lang"].with_context(active_test=False)
+        Lang._activate_lang("en_US")
+        if "zh_CN" not in dict(Lang.get_installed()):
+            zh_cn = Lang.search([("code", "=", "zh_CN")])
+            # loads the terms of the installed modules; this addon's own are
+            # loaded by Odoo once its install is done, for every active language
+            self.env["base.language.install"].create(
+                {"lang_ids": [Command.set(zh_cn.ids)]}
+            ).lang_install()
+        self.env["ir.default"].set("res.partner", "lang", "en_US")
+        # the administrator reads English and lands on the Key Accounts app too
+        admin = self.ref("base.user_admin")
+        admin.write(
+            {"lang": DEMO_USER_LANGS["admin"], "action_id": self.ref(HOME_ACTION).id}
+        )
+        self.company.partner_id.lang = "en_US"
+
     def _create_team(self):
         env, ref = self.quiet, self.ref
         Users = env["res.users"]
@@ -807,13 +838,13 @@ class _DemoLoader:
         common = {
             "action_id": home.id,
             "tz": "Asia/Shanghai",
-            "lang": "en_US",
             "company_id": self.company.id,
             "company_ids": [Command.set(self.company.ids)],
         }
         self.manager = Users.create(
             dict(
                 common,
+                lang=DEMO_USER_LANGS["kap_manager"],
                 name="Wang Fang",
                 login="kap_manager",
                 password="kap_manager",
@@ -830,6 +861,7 @@ class _DemoLoader:
             [
                 dict(
                     common,
+                    lang=DEMO_USER_LANGS[login],
                     name=name,
                     login=login,
                     password=login,
