@@ -172,12 +172,15 @@ class KeyAccountKpiTemplate(models.Model):
     # Business
     # ------------------------------------------------------------------
     @api.model
-    def _resolve_for_partners(self, partners, company=None):
+    def _resolve_for_partners(self, partners, company=None, sources=None):
         """{partner id: template} following the documented precedence.
 
         The partner's own template, else the template matching both tier and
         segment (a template without segments matches any segment), else the
         tier's default, else the company default. Two queries in all.
+        ``sources``, a dict when given, receives {partner id: where the
+        template comes from}: ``own``, ``tier_segment``, ``tier``,
+        ``company`` or False (none applies).
         """
         rows = {
             partner.id: (
@@ -187,15 +190,16 @@ class KeyAccountKpiTemplate(models.Model):
             )
             for partner in partners
         }
-        template_ids = self._resolve_for_rows(rows, company)
+        template_ids = self._resolve_for_rows(rows, company, sources)
         return {
             pid: self.browse(template_id) for pid, template_id in template_ids.items()
         }
 
-    def _resolve_for_rows(self, rows, company=None):
+    def _resolve_for_rows(self, rows, company=None, sources=None):
         """The same precedence on plain data (the engine reads partners in
         SQL): ``rows`` {partner id: (own template id, tier id, segment id)}
-        -> {partner id: template id or None}."""
+        -> {partner id: template id or None}; ``sources`` as in
+        ``_resolve_for_partners``."""
         company = company or self.env.company
         templates = self.sudo().search([("company_id", "in", [company.id, False])])
         # own-company templates first, then shared, then by sequence
@@ -217,14 +221,19 @@ class KeyAccountKpiTemplate(models.Model):
         }
         result = {}
         for pid, (own, tier_id, segment_id) in rows.items():
-            template_id = own
+            template_id, source = own, "own"
             if not template_id and tier_id:
-                template_id = (
-                    by_tier_segment.get((tier_id, segment_id))
-                    or by_tier.get(tier_id)
-                    or tier_default.get(tier_id)
+                template_id, source = (
+                    by_tier_segment.get((tier_id, segment_id)) or by_tier.get(tier_id),
+                    "tier_segment",
                 )
-            result[pid] = template_id or default
+                if not template_id:
+                    template_id, source = tier_default.get(tier_id), "tier"
+            if not template_id:
+                template_id, source = default, "company"
+            result[pid] = template_id
+            if sources is not None:
+                sources[pid] = source if template_id else False
         return result
 
     def _kpi_bands(self):

@@ -114,6 +114,27 @@ class ResPartner(models.Model):
         string="KPI Template",
         help="Leave empty to use the template of the tier and segment.",
     )
+    key_account_template_effective_id = fields.Many2one(
+        "key.account.kpi.template",
+        string="Template Used",
+        compute="_compute_key_account_template_effective",
+        groups=KAM_GROUP,
+        help="The KPI template that scores this account: its own KPI Template when "
+        "set, else the template of its tier and account type, else the tier's "
+        "default template, else the company's default template.",
+    )
+    key_account_template_source = fields.Selection(
+        [
+            ("own", "Own template"),
+            ("tier_segment", "Tier × account type"),
+            ("tier", "Tier default"),
+            ("company", "Company default"),
+        ],
+        string="Template From",
+        compute="_compute_key_account_template_effective",
+        groups=KAM_GROUP,
+        help="Where the template used comes from.",
+    )
     key_account_tier_locked = fields.Boolean(
         string="Lock Tier",
         groups=KAM_GROUP,
@@ -387,6 +408,22 @@ class ResPartner(models.Model):
         compute="_compute_key_account_survey",
         help="NPS of the account's contacts per quarter, oldest first (last four quarters with answers).",
     )
+
+    @api.depends(
+        "key_account_template_id", "key_account_tier_id", "key_account_segment_id"
+    )
+    @api.depends_context("company")
+    def _compute_key_account_template_effective(self):
+        """The template that applies, for all the partners at once (two queries)."""
+        sources = {}
+        templates = self.env["key.account.kpi.template"]._resolve_for_partners(
+            self, sources=sources
+        )
+        for partner in self:
+            partner.key_account_template_effective_id = (
+                templates.get(partner.id) or False
+            )
+            partner.key_account_template_source = sources.get(partner.id) or False
 
     @api.depends("key_account_tier_id")
     def _compute_is_key_account(self):

@@ -1,0 +1,96 @@
+"""A newcomer's first hour (issue 22): the screens say what applies and what
+adds up, and a new KPI saves with its defaults."""
+
+from lxml import etree
+
+from odoo import Command
+from odoo.tests import Form, tagged
+
+from .common import ReviewCommon
+
+
+@tagged("post_install", "-at_install")
+class TestNewcomer(ReviewCommon):
+    # ------------------------------------------------------------------
+    # Item 8: the template that applies, and where it comes from
+    # ------------------------------------------------------------------
+    def test_template_used_and_where_it_comes_from(self):
+        Template = self.env["key.account.kpi.template"]
+        tier = self.env["key.account.tier"].create({"name": "Newcomer tier"})
+        segment = self.env["key.account.segment"].create({"name": "Newcomer type"})
+        other_segment = self.env["key.account.segment"].create(
+            {"name": "Newcomer other type"}
+        )
+        matching = Template.create(
+            {
+                "name": "Newcomer tier x type",
+                "tier_ids": [Command.set(tier.ids)],
+                "segment_ids": [Command.set(segment.ids)],
+            }
+        )
+        tier_default = Template.create({"name": "Newcomer tier default"})
+        tier.template_id = tier_default
+        company_default = Template.search(
+            [("is_company_default", "=", True), ("company_id", "in", [False])]
+        )[:1]
+        Partner = self.env["res.partner"]
+        own, by_type, by_tier, plain = Partner.create(
+            [
+                {
+                    "name": "Own",
+                    "is_company": True,
+                    "key_account_tier_id": tier.id,
+                    "key_account_template_id": self.template.id,
+                },
+                {
+                    "name": "By type",
+                    "is_company": True,
+                    "key_account_tier_id": tier.id,
+                    "key_account_segment_id": segment.id,
+                },
+                {
+                    "name": "By tier",
+                    "is_company": True,
+                    "key_account_tier_id": tier.id,
+                    "key_account_segment_id": other_segment.id,
+                },
+                {"name": "No tier", "is_company": True},
+            ]
+        )
+        partners = own | by_type | by_tier | plain
+        partners.invalidate_recordset()
+        got = [
+            (p.key_account_template_effective_id, p.key_account_template_source)
+            for p in partners
+        ]
+        self.assertEqual(
+            got,
+            [
+                (self.template, "own"),
+                (matching, "tier_segment"),
+                (tier_default, "tier"),
+                (company_default, "company" if company_default else False),
+            ],
+        )
+        # the same as the engine's resolution
+        resolved = self.env["key.account.kpi.template"]._resolve_for_partners(partners)
+        for partner in partners:
+            self.assertEqual(
+                partner.key_account_template_effective_id, resolved[partner.id]
+            )
+        # a KAM sees it on the account's page, beside the template field
+        by_type.key_account_manager_id = self.kam
+        form = Form(by_type.with_user(self.kam))
+        self.assertEqual(form.key_account_template_effective_id, matching)
+        self.assertEqual(form.key_account_template_source, "tier_segment")
+        arch = etree.fromstring(
+            Partner.with_user(self.kam).get_view(
+                self.env.ref("base.view_partner_form").id
+            )["arch"]
+        )
+        group = arch.xpath(
+            "//group[field[@name='key_account_template_id']"
+            " and field[@name='key_account_template_effective_id']]"
+        )
+        self.assertTrue(group, "the template used sits next to the KPI Template")
+        self.assertTrue(group[0].xpath("field[@name='key_account_template_source']"))
