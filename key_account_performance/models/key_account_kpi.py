@@ -261,6 +261,27 @@ class KeyAccountKpi(models.Model):
             self.date_field = "create_date"
             self.domain = "[('consumed', '=', True), ('rating', '>', 0)]"
 
+    @api.onchange("computation_mode", "direction")
+    def _onchange_band_defaults(self):
+        """A new KPI's form starts with a valid band (target = threshold = 0
+        is refused on save): 100 / 0 for higher is better, 0 / 100 for lower;
+        a manual KPI, its scale (5 / 1 for a 1-5 rating). Only while the band
+        is still empty or one of these defaults: a band typed in stays."""
+        if self._origin:
+            return
+        for kpi in self:
+            band = (kpi.target, kpi.threshold)
+            scale = (kpi.manual_max, kpi.manual_min)
+            untouched = {(100.0, 0.0), (0.0, 100.0), scale, scale[::-1]}
+            if band[0] != band[1] and band not in untouched:
+                continue  # typed in
+            best, worst = scale if kpi.computation_mode == "manual" else (100.0, 0.0)
+            if best == worst:
+                continue
+            if kpi.direction == "lower":
+                best, worst = worst, best
+            kpi.target, kpi.threshold = best, worst
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:

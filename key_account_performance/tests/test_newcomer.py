@@ -94,3 +94,34 @@ class TestNewcomer(ReviewCommon):
         )
         self.assertTrue(group, "the template used sits next to the KPI Template")
         self.assertTrue(group[0].xpath("field[@name='key_account_template_source']"))
+
+    # ------------------------------------------------------------------
+    # Item 9: a new KPI saves with the form's defaults
+    # ------------------------------------------------------------------
+    def test_new_kpi_saves_with_its_defaults(self):
+        form = Form(self.env["key.account.kpi"])
+        form.name = "Visits"
+        form.code = "t_newcomer_visits"
+        self.assertEqual((form.target, form.threshold), (100.0, 0.0))
+        form.direction = "lower"
+        self.assertEqual((form.target, form.threshold), (0.0, 100.0))
+        form.model_id = self.env["ir.model"]._get("sale.order")
+        form.partner_field = "partner_id"
+        form.date_field = "date_order"
+        kpi = form.save()
+        self.assertEqual((kpi.target, kpi.threshold), (0.0, 100.0))
+        # a manual KPI starts on its scale (1-5: 5 scores 100)
+        form = Form(self.env["key.account.kpi"])
+        form.name = "Trust"
+        form.code = "t_newcomer_trust"
+        form.computation_mode = "manual"
+        self.assertEqual((form.target, form.threshold), (5.0, 1.0))
+        form.save()
+        # a band typed in stays when the mode changes
+        form = Form(self.env["key.account.kpi"])
+        form.name = "Spend"
+        form.code = "t_newcomer_spend"
+        form.target, form.threshold = 5000.0, 1000.0
+        form.direction = "higher"
+        form.computation_mode = "sum"
+        self.assertEqual((form.target, form.threshold), (5000.0, 1000.0))
