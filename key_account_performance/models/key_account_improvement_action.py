@@ -349,7 +349,7 @@ class KeyAccountImprovementAction(models.Model):
     def action_measure_effect(self):
         # whoever may read the actions may have them measured (the button of
         # their form); the measurement itself runs as the addon, with the
-        # owner's rights: no one else's records are touched
+        # owner's rights (what the owner may read)
         self.check_access("read")
         self._measure_effect()
         return True

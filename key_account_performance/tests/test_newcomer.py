@@ -125,3 +125,31 @@ class TestNewcomer(ReviewCommon):
         form.direction = "higher"
         form.computation_mode = "sum"
         self.assertEqual((form.target, form.threshold), (5000.0, 1000.0))
+
+    # ------------------------------------------------------------------
+    # Item 13: the breakdown's total row is the score and its change
+    # ------------------------------------------------------------------
+    def test_breakdown_total_is_the_score_and_its_change(self):
+        Value = self.env["key.account.kpi.value"]
+        Value.compute_for_period(*self.P0, partner_ids=self.partner_a.ids)
+        Value.compute_for_period(*self.P, partner_ids=self.partner_a.ids)
+        partner = self.partner_a
+        partner.invalidate_recordset()
+        lines = partner.key_account_breakdown_ids
+        self.assertTrue(lines)
+        self.assertAlmostEqual(sum(lines.mapped("points")), partner.key_account_score)
+        self.assertAlmostEqual(
+            sum(lines.mapped("delta_points"))
+            + partner.key_account_breakdown_gone_points,
+            partner.key_account_trend,
+        )
+        # the embedded list sums both columns in its total row
+        arch = etree.fromstring(
+            self.env["res.partner"]
+            .with_user(self.kam)
+            .get_view(self.env.ref("base.view_partner_form").id)["arch"]
+        )
+        columns = arch.xpath("//field[@name='key_account_breakdown_ids']/list/field")
+        sums = {col.get("name"): col.get("sum") for col in columns}
+        self.assertTrue(sums["points"])
+        self.assertTrue(sums["delta_points"])
