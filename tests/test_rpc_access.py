@@ -558,3 +558,140 @@ def test_improvement_action_is_no_oracle(world):
         [own],
         {"effect": "improved", "effect_value": 1e6, "target_reached": True},
     )
+
+
+# ----------------------------------------------------------------------
+# One case per class of hole closed in issue 27, as the attacker over RPC
+# ----------------------------------------------------------------------
+def test_kam_cannot_write_review_score(world):
+    """A derived figure of a review is the addon's: refused, left as it was."""
+    kam1, admin = world["users"]["kam1"][0], world["admin"]
+    review = world["reviews"]["kam1"]
+    before = admin("key.account.review", "read", [review], ["score", "grade"])[0]
+    text = fault(
+        kam1, "key.account.review", "write", [review], {"score": 100.0, "grade": "A"}
+    )
+    assert "cannot be written directly" in text, text[-600:]
+    after = admin("key.account.review", "read", [review], ["score", "grade"])[0]
+    assert (after["score"], after["grade"]) == (before["score"], before["grade"])
+
+
+def test_kam_cannot_repoint_previous_review(world):
+    """The link to the previous review (whose lines and actions a review
+    shows) is set by the addon: a KAM cannot point it at a colleague's."""
+    kam1, admin = world["users"]["kam1"][0], world["admin"]
+    review = world["reviews"]["kam1"]
+    before = admin("key.account.review", "read", [review], ["previous_review_id"])[0]
+    text = fault(
+        kam1,
+        "key.account.review",
+        "write",
+        [review],
+        {"previous_review_id": world["reviews"]["kam2"]},
+    )
+    assert "cannot be written directly" in text, text[-600:]
+    after = admin("key.account.review", "read", [review], ["previous_review_id"])[0]
+    assert after["previous_review_id"] == before["previous_review_id"]
+
+
+def test_kam_cannot_create_review_of_colleague_account(world):
+    """Reviews are created for the accounts one manages only."""
+    kam1, admin = world["users"]["kam1"][0], world["admin"]
+    period = ("2017-10-01", "2017-12-31")
+    company = admin("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][
+        0
+    ]
+    cycles = admin(
+        "key.account.review.cycle",
+        "search",
+        [
+            ("date_from", "=", period[0]),
+            ("date_to", "=", period[1]),
+            ("company_id", "=", company),
+        ],
+    )
+    cycle = (
+        cycles[0]
+        if cycles
+        else admin(
+            "key.account.review.cycle",
+            "create",
+            {"period_type": "quarter", "date_from": period[0], "date_to": period[1]},
+        )
+    )
+    other = world["accounts"]["kam2"]
+    text = fault(
+        kam1, "key.account.review", "create", {"cycle_id": cycle, "partner_id": other}
+    )
+    assert "accounts you manage" in text, text[-600:]
+    assert not admin(
+        "key.account.review",
+        "search",
+        [("cycle_id", "=", cycle), ("partner_id", "=", other)],
+    )
+    # their own account: accepted
+    own = kam1(
+        "key.account.review",
+        "create",
+        {"cycle_id": cycle, "partner_id": world["accounts"]["kam1"]},
+    )
+    assert own
+
+
+def test_kam_reads_no_colleague_score(world):
+    """A colleague's account reads as Sales reads it: its figures come back
+    empty over RPC, and its breakdown is refused."""
+    kam1, admin = world["users"]["kam1"][0], world["admin"]
+    other = world["accounts"]["kam2"]
+    names = ["key_account_score", "key_account_grade"]
+    truth = admin("res.partner", "read", [other], names)[0]
+    assert truth["key_account_score"] and truth["key_account_grade"], truth
+    seen = kam1("res.partner", "read", [other], names)[0]
+    assert seen["key_account_score"] is False and seen["key_account_grade"] is False
+    # their own account's figures come back
+    own = kam1("res.partner", "read", [world["accounts"]["kam1"]], names)[0]
+    assert own["key_account_grade"]
+    text = fault(kam1, "res.partner", "key_account_score_breakdown", [other], *PERIOD)
+    assert "is visible to its key account manager" in text, text[-600:]
+
+
+def test_plain_user_cannot_search_accounts_at_risk(world):
+    """Searching on a restricted figure is reading it: refused without the
+    addon's groups."""
+    sales = world["users"]["sales"][0]
+    for method, value in (("search", True), ("search_count", False)):
+        text = fault(
+            sales, "res.partner", method, [("key_account_at_risk", "=", value)]
+        )
+        assert "Only key-account users may search" in text, text[-600:]
+    kam1 = world["users"]["kam1"][0]
+    assert isinstance(
+        kam1("res.partner", "search", [("key_account_at_risk", "=", True)]), list
+    )
+
+
+def test_plain_user_cannot_set_home_action(world):
+    """Setting the key-account users' home action is for administrators."""
+    for key in ("sales", "kam1", "manager1"):
+        text = fault(
+            world["users"][key][0],
+            "res.config.settings",
+            "action_key_account_set_home",
+            [],
+        )
+        assert "administrators" in text, text[-600:]
+
+
+def test_no_one_else_measures_an_action(world):
+    """Measuring an action's effect is for those who may read the action."""
+    action = world["actions"]["kam1"]
+    for key in ("sales", "portal", "kam2"):
+        denied(
+            world["users"][key][0],
+            "key.account.improvement.action",
+            "action_measure_effect",
+            [action],
+        )
+    assert world["users"]["kam1"][0](
+        "key.account.improvement.action", "action_measure_effect", [action]
+    )
