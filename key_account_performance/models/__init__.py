@@ -24,3 +24,5 @@ from . import key_account_retention_cohort
 from . import key_account_input_check
 from . import key_account_warning
 from . import crm_team
+from . import key_account_member
+from . import key_account_appraisal

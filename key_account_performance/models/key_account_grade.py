@@ -14,6 +14,12 @@ class KeyAccountGrade(models.Model):
     name = fields.Char(required=True, translate=True)
     min_score = fields.Float(string="Minimum Score", required=True)
     color = fields.Integer()
+    incentive_rate = fields.Float(
+        string="Incentive Rate (%)",
+        digits=(16, 2),
+        help="Incentive of a person whose appraisal reaches this grade, as a percentage "
+        "(of the target bonus, or as the company's incentive plan defines it).",
+    )
     company_id = fields.Many2one("res.company", index="btree_not_null")
     active = fields.Boolean(default=True)
 
@@ -38,6 +44,14 @@ class KeyAccountGrade(models.Model):
         if not grades:
             return list(kpi_math.DEFAULT_GRADE_BANDS)
         return [(g.name, g.min_score) for g in grades]
+
+    @api.model
+    def _get_incentive_rates(self, company=None):
+        """{grade name: incentive rate (%)} of the bands ``_get_bands`` uses."""
+        company = company or self.env.company
+        grades = self.sudo().search([("company_id", "in", [company.id, False])])
+        own = grades.filtered(lambda g: g.company_id == company)
+        return {g.name: g.incentive_rate for g in (own or grades)}
 
     @api.model
     def _grade_for(self, score, company=None, bands=None):

@@ -216,6 +216,14 @@ class KeyAccountReviewCycle(models.Model):
             )._measure_effect_for_period(cycle.date_from, cycle.date_to)
         return created.ids
 
+    def action_compute_appraisals(self):
+        """Create or refresh the draft appraisals of the cycle's period."""
+        self.ensure_one()
+        self.check_access("write")
+        Appraisal = self.env["key.account.appraisal"].with_company(self.company_id)
+        ids = Appraisal.compute_appraisals(self.date_from, self.date_to)
+        return Appraisal._action_for_period(self.date_from, self.date_to, ids)
+
     def _generate_reviews(self):
         self.ensure_one()
         company = self.company_id

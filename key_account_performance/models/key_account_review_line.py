@@ -6,10 +6,27 @@ from .guard import is_internal, refuse_derived
 
 EDITABLE_STATES = ("draft", "rejected")
 # what the KAM may change on a line; the rest comes from the engine and the template
-KAM_FIELDS = {"value", "has_value", "comment"}
+KAM_FIELDS = {
+    "value",
+    "has_value",
+    "comment",
+    # a KPI hit by something the KAM does not control (accepted by the approval)
+    "external_factor",
+    "external_factor_reason",
+    "external_factor_note",
+}
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 # worked out by the addon: never written by hand, administrators included
-DERIVED_FIELDS = frozenset({"score", "status", "kpi_value_id", "review_id"})
+DERIVED_FIELDS = frozenset(
+    {"score", "status", "kpi_value_id", "review_id", "external_factor_accepted"}
+)
+EXTERNAL_FACTOR_REASONS = [
+    ("competitor", "Competitor"),
+    ("market", "Market"),
+    ("regulation", "Regulation"),
+    ("customer", "Customer-Side Event"),
+    ("other", "Other"),
+]
 
 
 class KeyAccountReviewLine(models.Model):
@@ -69,6 +86,25 @@ class KeyAccountReviewLine(models.Model):
         list(kpi_math.SCORE_STATUSES), compute="_compute_score", store=True
     )
     comment = fields.Text()
+    # ------------------------------------------------------------------
+    # External factor: kept out of the appraisal of the account's people
+    # ------------------------------------------------------------------
+    external_factor = fields.Boolean(
+        help="The KPI was hit by something the account team does not control (a "
+        "competitor's price war, the market, a regulation, an event at the customer). "
+        "Once the review is approved, the KPI is left out of their appraisal; the "
+        "account's own score does not change.",
+    )
+    external_factor_reason = fields.Selection(
+        EXTERNAL_FACTOR_REASONS, string="External Factor Reason"
+    )
+    external_factor_note = fields.Text(string="External Factor Note")
+    external_factor_accepted = fields.Boolean(
+        compute="_compute_external_factor_accepted",
+        store=True,
+        help="The review is approved with this external factor: the KPI is left out of "
+        "the appraisal of the account's people.",
+    )
     kpi_value_id = fields.Many2one(
         "key.account.kpi.value",
         string="Measured Value",
@@ -168,6 +204,25 @@ class KeyAccountReviewLine(models.Model):
                 )
         for line in self.filtered(lambda line: not line.review_id):
             line.points = line.previous_points = line.delta_points = 0.0
+
+    @api.depends("external_factor", "review_id.state")
+    def _compute_external_factor_accepted(self):
+        for line in self:
+            line.external_factor_accepted = bool(
+                line.external_factor and line.review_id.state == "approved"
+            )
+
+    @api.constrains("external_factor", "external_factor_reason")
+    def _check_external_factor(self):
+        for line in self:
+            if line.external_factor and not line.external_factor_reason:
+                raise ValidationError(
+                    self.env._(
+                        "%(kpi)s: an external factor needs a reason (competitor, market, "
+                        "regulation, customer-side event or other).",
+                        kpi=line.kpi_id.name,
+                    )
+                )
 
     @api.depends("kpi_id.unit", "company_id")
     def _compute_display_unit(self):
@@ -283,7 +338,10 @@ class KeyAccountReviewLine(models.Model):
         """One click: an improvement action with this line's value as baseline
         and the KPI target as target; opens it to set the deadline."""
         self.ensure_one()
-        action = self.env["key.account.improvement.action"].create(
+        # a second click opens the line's action instead of making a duplicate
+        action = self.env["key.account.improvement.action"].search(
+            [("review_line_id", "=", self.id)], order="id", limit=1
+        ) or self.env["key.account.improvement.action"].create(
             self._improvement_action_values()
         )
         return {

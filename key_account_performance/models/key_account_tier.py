@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class KeyAccountTier(models.Model):
@@ -27,6 +28,12 @@ class KeyAccountTier(models.Model):
         "both the tier and the account's segment.",
     )
 
+    appraisal_weight = fields.Float(
+        digits=(16, 2),
+        help="Weight of this tier's accounts in the appraisal of the people credited on "
+        "them (shipped 3 / 2 / 1 from the highest tier down).",
+    )
+
     # ------------------------------------------------------------------
     # Auto-tiering
     # ------------------------------------------------------------------
@@ -52,6 +59,26 @@ class KeyAccountTier(models.Model):
         "res.partner", "key_account_tier_id", string="Accounts"
     )
     partner_count = fields.Integer(compute="_compute_partner_count")
+
+    @api.model
+    def default_get(self, fields_list):
+        # not a field default: a column added by an update stays empty, and
+        # the migration gives the shipped tiers their 3 / 2 / 1
+        result = super().default_get(fields_list)
+        if "appraisal_weight" in fields_list:
+            result.setdefault("appraisal_weight", 1.0)
+        return result
+
+    @api.constrains("appraisal_weight")
+    def _check_appraisal_weight(self):
+        for tier in self:
+            if tier.appraisal_weight < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Tier %(tier)s: the appraisal weight cannot be negative.",
+                        tier=tier.name,
+                    )
+                )
 
     @api.depends("company_id")
     @api.depends_context("company")

@@ -21,6 +21,13 @@ class ResCompany(models.Model):
         "two periods triggers an early warning.",
     )
 
+    key_account_appraisal_long_term_weight = fields.Float(
+        string="Appraisal Long-Term Weight",
+        default=0.3,
+        help="Weight (0-1) of the long-term part in a person's appraisal score: "
+        "score = (1 - weight) x account score + weight x long-term score.",
+    )
+
     # customer value (compute_key_account_value)
     key_account_churn_threshold = fields.Float(
         string="Churn-Risk Level",

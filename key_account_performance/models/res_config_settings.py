@@ -11,6 +11,9 @@ class ResConfigSettings(models.TransientModel):
     key_account_score_drop_step = fields.Float(
         related="company_id.key_account_score_drop_step", readonly=False
     )
+    key_account_appraisal_long_term_weight = fields.Float(
+        related="company_id.key_account_appraisal_long_term_weight", readonly=False
+    )
     key_account_default_template_id = fields.Many2one(
         "key.account.kpi.template",
         string="Default KPI Template",

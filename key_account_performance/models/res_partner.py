@@ -140,6 +140,14 @@ class ResPartner(models.Model):
         groups=KAM_GROUP,
         help="Auto-tiering never changes a locked tier.",
     )
+    key_account_member_ids = fields.One2many(
+        "key.account.member",
+        "partner_id",
+        string="Account Team",
+        groups=KAM_GROUP,
+        help="Who is credited on the account in the appraisal, and with which share; the "
+        "shares sum to 100 %. Without members, the key account manager is credited fully.",
+    )
     key_account_goal = fields.Html(
         string="Goals and Expectations",
         groups=KAM_GROUP,
@@ -917,10 +925,20 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._check_key_account_fields([vals])
-        result = super().write(vals)
+        partners = self
+        if "key_account_member_ids" in vals:
+            # the shares are checked once all team lines are written
+            # (_check_key_account_member_shares), not line by line
+            partners = self.with_context(key_account_member_batch=True)
+        result = super(ResPartner, partners).write(vals)
         if SCORE_INPUT_FIELDS.intersection(vals):
             self.filtered("is_key_account")._key_account_mark_stale()
         return result
+
+    @api.constrains("key_account_member_ids")
+    def _check_key_account_member_shares(self):
+        """The shares of an account's team sum to 1 (per company)."""
+        self.env["key.account.member"]._check_account_shares(self)
 
     def _key_account_mark_stale(self):
         """Flag these accounts' score as out of date (one statement): an input

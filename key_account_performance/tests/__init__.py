@@ -19,4 +19,5 @@ from . import test_access_reviews
 from . import test_close_holes
 from . import test_kpi_runs_log
 from . import test_newcomer
+from . import test_appraisal
 from . import test_access_matrix

@@ -1,0 +1,844 @@
+import datetime
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from ..tools import kpi_math
+from .guard import internal, is_internal, refuse_derived
+
+MANAGER_GROUP = "key_account_performance.group_key_account_manager"
+KAM_GROUP = "key_account_performance.group_key_account_user"
+EDITABLE_STATES = ("draft", "rejected")
+# how many previous periods the long-term part looks back on
+LONG_TERM_PERIODS = 3
+# worked out by compute_appraisals and the workflow: never written by hand,
+# administrators included
+DERIVED_FIELDS = frozenset(
+    {
+        "name",
+        "user_id",
+        "company_id",
+        "date_from",
+        "date_to",
+        "cycle_id",
+        "period_label",
+        "team_id",
+        "state",
+        "account_score",
+        "long_term_score",
+        "has_long_term",
+        "score",
+        "grade",
+        "incentive_rate",
+        "previous_score",
+        "has_previous",
+        "trend",
+        "account_count",
+        "line_ids",
+        "computed_date",
+        "submitted_by_id",
+        "submitted_date",
+        "approved_by_id",
+        "approved_date",
+        "rejected_by_id",
+        "reject_reason",
+    }
+)
+# written by mail.thread / mail.activity.mixin on any record, even a frozen one
+MAIL_FIELD_PREFIXES = ("message_", "activity_", "website_message_")
+
+
+class KeyAccountAppraisal(models.Model):
+    """One person's appraisal for one period and company (绩效考核).
+
+    ``compute_appraisals`` builds it from the accounts the person is credited
+    on (``key.account.member``; an account without members credits its KAM
+    with share 1):
+
+    * each account's score ``s``: from the approved review of the period when
+      there is one (its frozen lines, leaving out the lines whose external
+      factor was accepted: Σ weight·score / Σ weight over the kept lines that
+      have a value), otherwise from the account's KPI values of the period
+      (Σ weight·score / Σ weight of ``key.account.kpi.value``);
+    * ``account_score`` = Σ (w · share · s) / Σ (w · share), ``w`` the
+      tier's ``appraisal_weight``; accounts without any score are left out;
+    * ``long_term_score``: the same weighted mean of each account's mean
+      score over the previous three periods of the same length
+      (``key.account.score.history``, closed periods only; accounts without
+      history left out). Without any history it equals ``account_score``
+      (neutral: the blend then leaves the short-term score as it is);
+    * ``score`` = (1 − λ) · ``account_score`` + λ · ``long_term_score``, λ the
+      company's ``key_account_appraisal_long_term_weight``;
+    * ``grade`` from the company's grade bands, ``incentive_rate`` from the
+      grade.
+
+    Workflow: draft → submitted (by the person or a key-account manager) →
+    approved or rejected with a reason (by the person's team leader or a
+    key-account manager, never by the person). Approved appraisals are
+    frozen; submitted and approved ones are never recomputed.
+    """
+
+    _name = "key.account.appraisal"
+    _description = "Key Account Appraisal"
+    _inherit = ["key.account.mail.sender", "mail.activity.mixin"]
+    _order = "date_from desc, score desc, id"
+
+    name = fields.Char(readonly=True)
+    user_id = fields.Many2one(
+        "res.users", string="Appraised Person", required=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    date_from = fields.Date(required=True, readonly=True)
+    date_to = fields.Date(required=True, readonly=True)
+    period_label = fields.Char(string="Period", readonly=True)
+    cycle_id = fields.Many2one(
+        "key.account.review.cycle",
+        string="Review Cycle",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+    )
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Team", readonly=True, index="btree_not_null"
+    )
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("submitted", "Submitted"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+        ],
+        default="draft",
+        required=True,
+        readonly=True,
+        tracking=True,
+        index=True,
+        copy=False,
+    )
+    account_score = fields.Float(
+        aggregator="avg",
+        readonly=True,
+        help="Σ (tier weight × share × account score) / Σ (tier weight × share) over the "
+        "accounts the person is credited on.",
+    )
+    long_term_score = fields.Float(
+        aggregator="avg",
+        readonly=True,
+        help="The same weighted mean of each account's mean score over the previous three "
+        "periods (score history); the account score when there is no history.",
+    )
+    has_long_term = fields.Boolean(
+        string="Has History",
+        readonly=True,
+        help="Unset: no account has a score history, the long-term part is the account score.",
+    )
+    score = fields.Float(
+        aggregator="avg",
+        readonly=True,
+        tracking=True,
+        help="(1 − long-term weight) × account score + long-term weight × long-term score.",
+    )
+    grade = fields.Char(readonly=True, tracking=True)
+    incentive_rate = fields.Float(
+        string="Incentive Rate (%)",
+        aggregator="avg",
+        readonly=True,
+        digits=(16, 2),
+        help="The incentive rate of the grade (Configuration > Grade Bands).",
+    )
+    previous_score = fields.Float(aggregator="avg", readonly=True)
+    has_previous = fields.Boolean(readonly=True)
+    trend = fields.Float(
+        aggregator="avg",
+        readonly=True,
+        help="Score minus the score of the person's appraisal of the previous period.",
+    )
+    account_count = fields.Integer(string="Accounts", readonly=True)
+    line_ids = fields.One2many(
+        "key.account.appraisal.line",
+        "appraisal_id",
+        string="Appraised Accounts",
+        readonly=True,
+    )
+    computed_date = fields.Datetime(string="Computed On", readonly=True)
+    comment = fields.Html(
+        help="What went well, what did not, what the person plans for the next period."
+    )
+    submitted_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    submitted_date = fields.Datetime(readonly=True, copy=False)
+    approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    approved_date = fields.Datetime(readonly=True, copy=False)
+    rejected_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    reject_reason = fields.Text(readonly=True, copy=False, tracking=True)
+    can_decide = fields.Boolean(compute="_compute_ui_flags")
+    can_submit = fields.Boolean(compute="_compute_ui_flags")
+
+    _sql_constraints = [
+        (
+            "user_period_company_unique",
+            "UNIQUE(user_id, company_id, date_from, date_to)",
+            "A person has one appraisal per period and company.",
+        ),
+    ]
+
+    @api.depends_context("uid")
+    @api.depends("state", "user_id")
+    def _compute_ui_flags(self):
+        for appraisal in self:
+            appraisal.can_submit = appraisal.state in EDITABLE_STATES and (
+                appraisal.user_id == self.env.user
+                or self.env.user.has_group(MANAGER_GROUP)
+            )
+            appraisal.can_decide = (
+                appraisal.state == "submitted" and appraisal._is_decider()
+            )
+
+    # ------------------------------------------------------------------
+    # ORM: derived fields for nobody, frozen once submitted
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal(self.env):
+            raise UserError(
+                self.env._(
+                    "Appraisals are created by Compute Appraisals (compute_appraisals), "
+                    "not by hand."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_derived(self, [vals], DERIVED_FIELDS)
+        content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
+        if content and not is_internal(self.env):
+            frozen = self.filtered(lambda a: a.state not in EDITABLE_STATES)
+            if frozen:
+                raise UserError(
+                    self.env._(
+                        "Appraisal %(name)s is %(state)s: it can no longer be changed.",
+                        name=frozen[0].name,
+                        state=dict(
+                            self._fields["state"]._description_selection(self.env)
+                        )[frozen[0].state],
+                    )
+                )
+            if not self.env.user.has_group(MANAGER_GROUP) and self.filtered(
+                lambda a: a.user_id != self.env.user
+            ):
+                raise AccessError(
+                    self.env._("You can only comment on your own appraisal.")
+                )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_decided(self):
+        decided = self.filtered(lambda a: a.state in ("submitted", "approved"))
+        if decided:
+            raise UserError(
+                self.env._(
+                    "Appraisal %(name)s is submitted or approved and cannot be deleted.",
+                    name=decided[0].name,
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # Computation
+    # ------------------------------------------------------------------
+    @api.model
+    def compute_appraisals(self, date_from, date_to, user_ids=None):
+        """Create or refresh the draft (and rejected) appraisals of the period
+        ``date_from``…``date_to`` (dates or ``YYYY-MM-DD`` strings) for the
+        people credited on the current company's key accounts, or only
+        ``user_ids``; submitted and approved appraisals are never touched.
+        Key-account managers compute anyone's; a key account manager only
+        their own. Returns the ids of the appraisals created or refreshed.
+
+        A bounded number of queries, whatever the number of people and
+        accounts.
+        """
+        date_from, date_to = self._parse_period(date_from, date_to)
+        if user_ids is not None:
+            if isinstance(user_ids, int):
+                user_ids = [user_ids]
+            if not isinstance(user_ids, (list, tuple)) or not all(
+                isinstance(uid, int) for uid in user_ids
+            ):
+                raise UserError(
+                    self.env._(
+                        "user_ids is a list of user ids, not %(value)s.",
+                        value=repr(user_ids),
+                    )
+                )
+        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            if not self.env.user.has_group(KAM_GROUP):
+                raise AccessError(
+                    self.env._("Only the key-account team computes appraisals.")
+                )
+            if user_ids is not None and set(user_ids) - {self.env.uid}:
+                raise AccessError(
+                    self.env._(
+                        "A key account manager computes their own appraisal only."
+                    )
+                )
+            user_ids = [self.env.uid]
+        company = self.env.company
+        # sudo: the caller was checked above; the appraisal reads every account
+        # the person is credited on, whoever runs it
+        return self.sudo()._compute_appraisals(company, date_from, date_to, user_ids)
+
+    @api.model
+    def _parse_period(self, date_from, date_to):
+        try:
+            date_from = fields.Date.to_date(date_from)
+            date_to = fields.Date.to_date(date_to)
+        except (TypeError, ValueError):
+            date_from = date_to = None
+        if not isinstance(date_from, datetime.date) or not isinstance(
+            date_to, datetime.date
+        ):
+            raise UserError(
+                self.env._(
+                    "compute_appraisals needs date_from and date_to as dates or "
+                    "'YYYY-MM-DD' strings."
+                )
+            )
+        if date_from > date_to or not kpi_math.period_in_range(date_from, date_to):
+            raise UserError(
+                self.env._(
+                    "The appraisal period %(date_from)s – %(date_to)s is not valid.",
+                    date_from=date_from,
+                    date_to=date_to,
+                )
+            )
+        return date_from, date_to
+
+    def _compute_appraisals(self, company, date_from, date_to, user_ids):
+        Partner = self.env["res.partner"]
+        partners = Partner.search(
+            [
+                ("is_key_account", "=", True),
+                ("company_id", "in", [company.id, False]),
+            ]
+        )
+        credits = self.env["key.account.member"]._credits(partners, company)
+        wanted = set(user_ids) if user_ids is not None else None
+        # {user id: [(partner id, share)]}
+        people = {}
+        for partner_id, members in credits.items():
+            for user_id, share in members:
+                if wanted is not None and user_id not in wanted:
+                    continue
+                people.setdefault(user_id, []).append((partner_id, share))
+        if wanted:
+            for user_id in wanted:
+                people.setdefault(user_id, [])
+        if not people:
+            return []
+        partner_ids = sorted({pid for rows in people.values() for pid, _s in rows})
+        reviewed = self._review_scores(company, date_from, date_to, partner_ids)
+        from_values = self._value_scores(company, date_from, date_to, partner_ids)
+        history = self._history_scores(company, date_from, date_to, partner_ids)
+        weights = {
+            partner.id: partner.key_account_tier_id.appraisal_weight
+            for partner in Partner.browse(partner_ids)
+        }
+        facts = {
+            "reviewed": reviewed,
+            "values": from_values,
+            "history": history,
+            "weights": weights,
+            "bands": self.env["key.account.grade"]._get_bands(company),
+            "rates": self.env["key.account.grade"]._get_incentive_rates(company),
+            "lambda": min(
+                max(company.key_account_appraisal_long_term_weight, 0.0), 1.0
+            ),
+        }
+        cycle = self.env["key.account.review.cycle"].search(
+            [
+                ("company_id", "=", company.id),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+            ],
+            limit=1,
+        )
+        period_type = kpi_math.period_type_of(date_from, date_to)
+        label = (
+            kpi_math.period_label(period_type, date_from, date_to)
+            if period_type
+            else "%s – %s" % (date_from, date_to)
+        )
+        previous_period = kpi_math.previous_period(date_from, date_to)
+        existing = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("date_from", "in", [date_from, previous_period[0]]),
+                ("date_to", "in", [date_to, previous_period[1]]),
+                ("user_id", "in", list(people)),
+            ]
+        )
+        current = {
+            a.user_id.id: a
+            for a in existing
+            if (a.date_from, a.date_to) == (date_from, date_to)
+        }
+        previous = {
+            a.user_id.id: a
+            for a in existing
+            if (a.date_from, a.date_to) == previous_period
+        }
+        users = self.env["res.users"].browse(list(people))
+        now = fields.Datetime.now()
+        to_create, to_refresh, new_lines, old_lines = [], {}, {}, {}
+        for user in users:
+            appraisal = current.get(user.id)
+            if appraisal and appraisal.state not in EDITABLE_STATES:
+                continue
+            vals, lines = self._person_values(
+                people[user.id], facts, previous.get(user.id)
+            )
+            vals.update(
+                cycle_id=cycle.id,
+                period_label=label,
+                team_id=user.sale_team_id.id,
+                computed_date=now,
+                name="%s · %s" % (user.name, label),
+            )
+            if appraisal:
+                to_refresh[appraisal] = vals
+                old_lines[appraisal.id] = lines
+            else:
+                to_create.append(
+                    dict(
+                        vals,
+                        user_id=user.id,
+                        company_id=company.id,
+                        date_from=date_from,
+                        date_to=date_to,
+                    )
+                )
+                new_lines[user.id] = lines
+        quiet = internal(self).with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True
+        )
+        created = quiet.create(to_create)
+        refreshed = self.browse([a.id for a in to_refresh])
+        if refreshed:
+            internal(self.env["key.account.appraisal.line"]).search(
+                [("appraisal_id", "in", refreshed.ids)]
+            ).unlink()
+            for appraisal, vals in to_refresh.items():
+                appraisal.with_env(quiet.env).write(vals)
+        all_lines = [
+            dict(vals, appraisal_id=appraisal.id)
+            for appraisal in created
+            for vals in new_lines[appraisal.user_id.id]
+        ] + [
+            dict(vals, appraisal_id=appraisal_id)
+            for appraisal_id in refreshed.ids
+            for vals in old_lines[appraisal_id]
+        ]
+        internal(self.env["key.account.appraisal.line"]).create(all_lines)
+        return (created | refreshed).ids
+
+    @api.model
+    def _person_values(self, credited, facts, before):
+        """(appraisal values, line values) of one person credited on
+        ``credited`` [(partner id, share)]: the definition of the score (see
+        the class docstring); pure arithmetic over the gathered ``facts``."""
+        lines = []
+        short, long = [], []
+        for partner_id, share in credited:
+            weight = facts["weights"].get(partner_id) or 0.0
+            if partner_id in facts["reviewed"]:
+                review_id, s, own, left_out = facts["reviewed"][partner_id]
+                source = "review"
+            else:
+                review_id, own, left_out = False, None, 0
+                s = facts["values"].get(partner_id)
+                source = "values"
+            history = facts["history"].get(partner_id)
+            lines.append(
+                {
+                    "partner_id": partner_id,
+                    "share": share,
+                    "weight": weight,
+                    "account_score": s or 0.0,
+                    "has_score": s is not None,
+                    "source": source,
+                    "review_id": review_id,
+                    "review_score": own or 0.0,
+                    "excluded_count": left_out,
+                    "long_term_score": history or 0.0,
+                    "has_long_term": history is not None,
+                }
+            )
+            if s is not None:
+                short.append((s, weight * share))
+            if history is not None:
+                long.append((history, weight * share))
+        account_score = kpi_math.weighted_score(short)
+        long_term = kpi_math.weighted_score(long)
+        has_long_term = long_term is not None
+        if long_term is None:
+            long_term = account_score
+        lam = facts["lambda"]
+        score = (
+            None
+            if account_score is None
+            else (1.0 - lam) * account_score + lam * long_term
+        )
+        grade = (
+            kpi_math.grade_for(score, facts["bands"]) if score is not None else False
+        )
+        has_previous = bool(before and before.grade and grade)
+        vals = {
+            "account_score": account_score or 0.0,
+            "long_term_score": long_term or 0.0,
+            "has_long_term": has_long_term,
+            "score": score or 0.0,
+            "grade": grade,
+            "incentive_rate": facts["rates"].get(grade, 0.0) if grade else 0.0,
+            "previous_score": before.score if has_previous else 0.0,
+            "has_previous": has_previous,
+            "trend": (score - before.score) if has_previous else 0.0,
+            "account_count": len(lines),
+        }
+        return vals, lines
+
+    @api.model
+    def _review_scores(self, company, date_from, date_to, partner_ids):
+        """{partner id: (review id, score, review's own score, lines left out)}
+        of the approved reviews of the period: the weighted mean of the frozen
+        lines that have a value, without those whose external factor was
+        accepted (None when none is left). Two queries."""
+        reviews = self.env["key.account.review"].search_read(
+            [
+                ("company_id", "=", company.id),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+                ("state", "=", "approved"),
+                ("partner_id", "in", partner_ids),
+            ],
+            ["partner_id", "score"],
+        )
+        if not reviews:
+            return {}
+        lines = self.env["key.account.review.line"].search_read(
+            [("review_id", "in", [r["id"] for r in reviews])],
+            ["review_id", "score", "weight", "has_value", "external_factor_accepted"],
+            load=None,
+        )
+        pairs, left_out = {}, {}
+        for line in lines:
+            review_id = line["review_id"]
+            if line["external_factor_accepted"]:
+                left_out[review_id] = left_out.get(review_id, 0) + 1
+                continue
+            if line["has_value"]:
+                pairs.setdefault(review_id, []).append((line["score"], line["weight"]))
+        return {
+            review["partner_id"][0]: (
+                review["id"],
+                kpi_math.weighted_score(pairs.get(review["id"], [])),
+                review["score"],
+                left_out.get(review["id"], 0),
+            )
+            for review in reviews
+        }
+
+    @api.model
+    def _value_scores(self, company, date_from, date_to, partner_ids):
+        """{partner id: Σ weight·score / Σ weight} of the account's KPI values
+        of the period and company (one query)."""
+        self.env["key.account.kpi.value"].flush_model(
+            ["partner_id", "company_id", "date_from", "date_to", "score", "weight"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT partner_id, SUM(score * weight), SUM(weight)
+              FROM key_account_kpi_value
+             WHERE company_id = %(company)s
+               AND date_from = %(date_from)s AND date_to = %(date_to)s
+               AND partner_id = ANY(%(partners)s)
+               AND weight > 0 AND score IS NOT NULL
+          GROUP BY partner_id
+            """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+                partners=list(partner_ids),
+            )
+        )
+        return {
+            pid: max(0.0, min(100.0, total / weights))
+            for pid, total, weights in rows
+            if weights
+        }
+
+    @api.model
+    def _history_scores(self, company, date_from, date_to, partner_ids):
+        """{partner id: mean score over the previous three periods of the same
+        length} from the score history (closed periods; one query)."""
+        periods = []
+        bounds = (date_from, date_to)
+        for _i in range(LONG_TERM_PERIODS):
+            bounds = kpi_math.previous_period(*bounds)
+            periods.append(bounds)
+        self.env["key.account.score.history"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT h.partner_id, AVG(h.score)
+              FROM key_account_score_history h
+              JOIN unnest(%(starts)s::date[], %(ends)s::date[]) AS p(date_from, date_to)
+                ON p.date_from = h.date_from AND p.date_to = h.date_to
+             WHERE h.company_id = %(company)s
+               AND h.partner_id = ANY(%(partners)s)
+               AND h.is_running IS NOT TRUE
+               AND h.grade IS NOT NULL
+          GROUP BY h.partner_id
+            """,
+                starts=[p[0] for p in periods],
+                ends=[p[1] for p in periods],
+                company=company.id,
+                partners=list(partner_ids),
+            )
+        )
+        return dict(rows)
+
+    # ------------------------------------------------------------------
+    # Workflow
+    # ------------------------------------------------------------------
+    def _is_decider(self):
+        """The person's team leader or a key-account manager, never the person."""
+        self.ensure_one()
+        user = self.env.user
+        if user == self.user_id:
+            return False
+        if user.has_group(MANAGER_GROUP):
+            return True
+        person = self.user_id.sudo()
+        leaders = person.sale_team_id.user_id | person.crm_team_ids.user_id
+        return user in leaders
+
+    def _check_decider(self):
+        for appraisal in self:
+            if self.env.user == appraisal.user_id:
+                raise AccessError(
+                    self.env._(
+                        "You cannot approve or reject your own appraisal (%(name)s).",
+                        name=appraisal.name,
+                    )
+                )
+            if not appraisal._is_decider():
+                raise AccessError(
+                    self.env._(
+                        "Only the team leader of %(person)s or a key-account manager can "
+                        "decide on appraisal %(name)s.",
+                        person=appraisal.user_id.name,
+                        name=appraisal.name,
+                    )
+                )
+
+    def _check_state(self, states, verb):
+        for appraisal in self:
+            if appraisal.state not in states:
+                raise UserError(
+                    self.env._(
+                        "Appraisal %(name)s cannot be %(verb)s in its current status.",
+                        name=appraisal.name,
+                        verb=verb,
+                    )
+                )
+
+    def action_submit(self):
+        """The appraised person (or a key-account manager): ask for a decision."""
+        self.check_access("read")
+        self._check_state(EDITABLE_STATES, self.env._("submitted"))
+        is_manager = self.env.user.has_group(MANAGER_GROUP)
+        for appraisal in self:
+            if appraisal.user_id != self.env.user and not is_manager:
+                raise AccessError(
+                    self.env._(
+                        "Only %(person)s or a key-account manager can submit appraisal "
+                        "%(name)s.",
+                        person=appraisal.user_id.name,
+                        name=appraisal.name,
+                    )
+                )
+        # sudo: the submitter was checked just above
+        internal(self.sudo()).write(
+            {
+                "state": "submitted",
+                "submitted_by_id": self.env.uid,
+                "submitted_date": fields.Datetime.now(),
+                "reject_reason": False,
+            }
+        )
+        for appraisal in self.sudo():
+            leader = appraisal.user_id.sale_team_id.user_id
+            if leader and leader != appraisal.user_id:
+                appraisal.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=leader.id,
+                    summary=self.env._(
+                        "Approve the appraisal of %(person)s",
+                        person=appraisal.user_id.name,
+                    ),
+                )
+        return True
+
+    def action_approve(self):
+        """Team leader or key-account manager: the appraisal is frozen."""
+        self.check_access("read")
+        self._check_state(("submitted",), self.env._("approved"))
+        self._check_decider()
+        # sudo: the decider was checked just above
+        internal(self.sudo()).write(
+            {
+                "state": "approved",
+                "approved_by_id": self.env.uid,
+                "approved_date": fields.Datetime.now(),
+            }
+        )
+        self.sudo().activity_feedback(
+            ["mail.mail_activity_data_todo"],
+            feedback=self.env._("Approved by %(user)s", user=self.env.user.name),
+        )
+        return True
+
+    def action_reject(self, reason=None):
+        """Team leader or key-account manager: send it back with a reason
+        (``action_reject(reason="...")``)."""
+        self.check_access("read")
+        reason = self.env["key.account.review"]._reject_reason_text(reason)
+        if not reason:
+            raise UserError(
+                self.env._(
+                    'An appraisal is rejected with a reason: call action_reject(reason="...").'
+                )
+            )
+        self._check_state(("submitted",), self.env._("rejected"))
+        self._check_decider()
+        # sudo: the decider was checked just above
+        internal(self.sudo()).write(
+            {
+                "state": "rejected",
+                "rejected_by_id": self.env.uid,
+                "reject_reason": reason,
+            }
+        )
+        for appraisal in self.sudo():
+            appraisal._message_log(
+                body=Markup("<p><strong>%s</strong></p><p>%s</p>")
+                % (self.env._("Appraisal rejected"), reason)
+            )
+        return True
+
+    def action_open_reject_wizard(self):
+        self.ensure_one()
+        self._check_state(("submitted",), self.env._("rejected"))
+        self._check_decider()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reject Appraisal"),
+            "res_model": "key.account.appraisal.reject.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_appraisal_id": self.id},
+        }
+
+    @api.model
+    def _action_for_period(self, date_from, date_to, ids=None):
+        """The team's appraisals of a period (after Compute Appraisals)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "key_account_performance.action_key_account_appraisal_team"
+        )
+        action["domain"] = [
+            ("date_from", "=", fields.Date.to_string(date_from)),
+            ("date_to", "=", fields.Date.to_string(date_to)),
+        ]
+        return action
+
+    def action_recompute(self):
+        """Refresh these draft appraisals from the current reviews and values."""
+        for (company, date_from, date_to), appraisals in self.grouped(
+            lambda a: (a.company_id, a.date_from, a.date_to)
+        ).items():
+            self.with_company(company).compute_appraisals(
+                date_from, date_to, appraisals.user_id.ids
+            )
+        return True
+
+
+class KeyAccountAppraisalLine(models.Model):
+    """One account in an appraisal: the person's share of it, the tier's
+    weight and the account score used (from the approved review, or from the
+    KPI values when there is none)."""
+
+    _name = "key.account.appraisal.line"
+    _description = "Key Account Appraisal Line"
+    _order = "appraisal_id, weight desc, account_score desc, id"
+    _rec_name = "partner_id"
+
+    appraisal_id = fields.Many2one(
+        "key.account.appraisal", required=True, index=True, ondelete="cascade"
+    )
+    user_id = fields.Many2one(related="appraisal_id.user_id", store=True)
+    company_id = fields.Many2one(related="appraisal_id.company_id", store=True)
+    date_from = fields.Date(related="appraisal_id.date_from", store=True)
+    state = fields.Selection(related="appraisal_id.state", string="Appraisal Status")
+    partner_id = fields.Many2one(
+        "res.partner", string="Account", required=True, index=True, ondelete="cascade"
+    )
+    share = fields.Float(help="The person's share of the account (0-1).")
+    weight = fields.Float(help="The appraisal weight of the account's tier.")
+    account_score = fields.Float(
+        aggregator="avg",
+        help="The account's score used in the appraisal: from the approved review of the "
+        "period without the KPIs hit by an accepted external factor, else from the KPI values.",
+    )
+    has_score = fields.Boolean(
+        string="Scored",
+        help="Unset: the account has no score for the period and does not count.",
+    )
+    source = fields.Selection(
+        [("review", "Approved Review"), ("values", "KPI Values")],
+        required=True,
+        default="values",
+    )
+    review_id = fields.Many2one(
+        "key.account.review", ondelete="set null", index="btree_not_null"
+    )
+    review_score = fields.Float(
+        string="Review Score",
+        help="The account's own score in its review (external factors do not change it).",
+    )
+    excluded_count = fields.Integer(
+        string="KPIs Left Out",
+        help="KPIs of the review left out of the appraisal: their external factor was accepted.",
+    )
+    long_term_score = fields.Float(
+        help="The account's mean score over the previous three periods.",
+    )
+    has_long_term = fields.Boolean(string="Has History")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal(self.env):
+            raise UserError(
+                self.env._(
+                    "The accounts of an appraisal are worked out by Compute Appraisals."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_derived(self, [vals], frozenset(self._fields))
+        return super().write(vals)
