@@ -224,6 +224,38 @@ class KeyAccountReviewCycle(models.Model):
         ids = Appraisal.compute_appraisals(self.date_from, self.date_to)
         return Appraisal._action_for_period(self.date_from, self.date_to, ids)
 
+    def action_refresh_reviews(self):
+        """The Refresh Reviews button: generate again, then say what it did."""
+        self.ensure_one()
+        created = self.action_generate_reviews()
+        # sudo: the counts of the cycle just refreshed by whoever may write it
+        # (action_generate_reviews checked it), not one review's content
+        Review = self.env["key.account.review"].sudo()
+        refreshed = Review.search_count(
+            [("cycle_id", "=", self.id), ("state", "in", ("draft", "rejected"))]
+        ) - len(created)
+        frozen = Review.search_count(
+            [("cycle_id", "=", self.id), ("state", "in", ("submitted", "approved"))]
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Reviews refreshed"),
+                "message": self.env._(
+                    "%(created)s reviews added for new key accounts, %(refreshed)s draft "
+                    "or rejected reviews refreshed; %(frozen)s submitted or approved "
+                    "reviews stay as they are.",
+                    created=len(created),
+                    refreshed=refreshed,
+                    frozen=frozen,
+                ),
+                "type": "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def _generate_reviews(self):
         self.ensure_one()
         company = self.company_id

@@ -153,3 +153,50 @@ class TestNewcomer(ReviewCommon):
         sums = {col.get("name"): col.get("sum") for col in columns}
         self.assertTrue(sums["points"])
         self.assertTrue(sums["delta_points"])
+
+    # ------------------------------------------------------------------
+    # Item 10: small frictions of reviews
+    # ------------------------------------------------------------------
+    def test_review_frictions(self):
+        cycle = self._cycle()
+        cycle.action_generate_reviews()
+        review = cycle.review_ids.filtered(lambda r: r.partner_id == self.partner_a)
+        line = review.line_ids[:1]
+        # a second click on Action opens the line's action, no duplicate
+        first = line.action_create_improvement_action()
+        second = line.action_create_improvement_action()
+        self.assertEqual(first["res_id"], second["res_id"])
+        self.assertEqual(
+            self.env["key.account.improvement.action"].search_count(
+                [("review_line_id", "=", line.id)]
+            ),
+            1,
+        )
+        arch = etree.fromstring(
+            self.env["key.account.review"]
+            .with_user(self.kam)
+            .get_view(
+                self.env.ref("key_account_performance.key_account_review_view_form").id
+            )["arch"]
+        )
+        # the button hides once the line has an action
+        button = arch.xpath("//button[@name='action_create_improvement_action']")[0]
+        self.assertIn("action_count", button.get("invisible"))
+        # a rejected review's status bar reads Draft › Submitted › Rejected
+        bars = {
+            bar.get("invisible"): bar.get("statusbar_visible")
+            for bar in arch.xpath("//header/field[@name='state']")
+        }
+        self.assertEqual(bars.get("state != 'rejected'"), "draft,submitted,rejected")
+        self.assertEqual(bars.get("state == 'rejected'"), "draft,submitted,approved")
+        # Refresh Reviews says what it did
+        result = cycle.action_refresh_reviews()
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("0 reviews added", result["params"]["message"])
+        self.assertIn(
+            "2 draft or rejected reviews refreshed", result["params"]["message"]
+        )
+        self.assertEqual(
+            cycle.review_ids.mapped("partner_id") & (self.partner_a | self.partner_b),
+            self.partner_a | self.partner_b,
+        )
