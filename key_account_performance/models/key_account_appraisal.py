@@ -287,8 +287,7 @@ class KeyAccountAppraisal(models.Model):
                 )
             user_ids = [self.env.uid]
         company = self.env.company
-        # sudo: the caller was checked above; the appraisal reads every account
-        # the person is credited on, whoever runs it
+        # sudo: the caller was checked above; the appraisal reads every account the person is credited on
         return self.sudo()._compute_appraisals(company, date_from, date_to, user_ids)
 
     @api.model
@@ -681,6 +680,7 @@ class KeyAccountAppraisal(models.Model):
                 "reject_reason": False,
             }
         )
+        # sudo: the submitter was checked above; chatter and to-do only
         for appraisal in self.sudo():
             leader = appraisal.user_id.sale_team_id.user_id
             if leader and leader != appraisal.user_id:
@@ -707,6 +707,7 @@ class KeyAccountAppraisal(models.Model):
                 "approved_date": fields.Datetime.now(),
             }
         )
+        # sudo: the decider was checked above; activities only
         self.sudo().activity_feedback(
             ["mail.mail_activity_data_todo"],
             feedback=self.env._("Approved by %(user)s", user=self.env.user.name),
@@ -734,6 +735,7 @@ class KeyAccountAppraisal(models.Model):
                 "reject_reason": reason,
             }
         )
+        # sudo: the decider was checked above; a chatter note only
         for appraisal in self.sudo():
             appraisal._message_log(
                 body=Markup("<p><strong>%s</strong></p><p>%s</p>")
@@ -817,7 +819,6 @@ class KeyAccountAppraisalLine(models.Model):
         "key.account.review", ondelete="set null", index="btree_not_null"
     )
     review_score = fields.Float(
-        string="Review Score",
         help="The account's own score in its review (external factors do not change it).",
     )
     excluded_count = fields.Integer(

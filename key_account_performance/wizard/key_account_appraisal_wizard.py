@@ -9,9 +9,7 @@ class KeyAccountAppraisalRejectWizard(models.TransientModel):
     _name = "key.account.appraisal.reject.wizard"
     _description = "Reject Key Account Appraisal"
 
-    appraisal_id = fields.Many2one(
-        "key.account.appraisal", string="Appraisal", required=True
-    )
+    appraisal_id = fields.Many2one("key.account.appraisal", required=True)
     reason = fields.Text(required=True, help="Sent back to the appraised person.")
 
     def action_reject(self):
