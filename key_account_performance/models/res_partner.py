@@ -860,6 +860,66 @@ class ResPartner(models.Model):
                 )
             )
 
+    @api.model
+    def _key_account_hidden(self, names):
+        """Whether any of these field names (first component of a path) is
+        the key-account data of an account (not one of the public fields)."""
+        return any(
+            name.startswith("key_account_") and name not in KEY_ACCOUNT_PUBLIC_FIELDS
+            for name in names
+        )
+
+    @api.model
+    def _key_account_scope_domain(self, names):
+        """The visibility condition to add to a search, a grouping or an
+        ordering that uses key-account data (``names``): a condition on an
+        account's figures only ever matches the accounts the user may see,
+        so that searching, sorting or grouping is no oracle for what reading
+        returns empty. [] when nothing needs adding."""
+        if self.env.su or not self._key_account_hidden(names):
+            return []
+        visible = self._key_account_visible_domain()
+        if not visible:
+            return []
+        return [("commercial_partner_id", "any", visible)]
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        names = [
+            leaf[0].split(".", 1)[0]
+            for leaf in domain or ()
+            if isinstance(leaf, (list, tuple)) and leaf and isinstance(leaf[0], str)
+        ]
+        names += [
+            part.strip().split(" ", 1)[0].split(".", 1)[0]
+            for part in (order or "").split(",")
+        ]
+        scope = self._key_account_scope_domain(names)
+        if scope:
+            domain = ["&", *scope, *domain] if domain else scope
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def _read_group(
+        self,
+        domain,
+        groupby=(),
+        aggregates=(),
+        having=(),
+        offset=0,
+        limit=None,
+        order=None,
+    ):
+        names = [
+            spec.split(":", 1)[0].split(".", 1)[0] for spec in (*groupby, *aggregates)
+        ]
+        scope = self._key_account_scope_domain(names)
+        if scope:
+            domain = ["&", *scope, *domain] if domain else scope
+        return super()._read_group(
+            domain, groupby, aggregates, having, offset=offset, limit=limit, order=order
+        )
+
     def _read_format(self, fnames, load="_classic_read"):
         """Those who may not see an account's key-account data read the
         partner as Sales does: its key-account figures come back empty (one

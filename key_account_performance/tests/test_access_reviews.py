@@ -445,3 +445,70 @@ class TestStaleScore(ReviewCommon):
             self.partner_b.with_user(self.admin).write(
                 {"key_account_score_stale": True}
             )
+
+
+@tagged("post_install", "-at_install")
+class TestNoSearchOracle(ReviewCommon):
+    """Searching, grouping or sorting on an account's figures is no oracle
+    for what reading returns empty: such a condition only ever matches the
+    accounts the user may see."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["key.account.kpi.value"].compute_for_period(
+            *cls.P, partner_ids=(cls.partner_a | cls.partner_b).ids
+        )
+
+    def test_colleague_cannot_search_or_group_figures(self):
+        grade_b = self.partner_b.key_account_grade
+        self.assertTrue(grade_b)
+        Partner = self.env["res.partner"].with_user(self.kam)
+        found = Partner.search(
+            [("id", "=", self.partner_b.id), ("key_account_grade", "=", grade_b)]
+        )
+        self.assertFalse(found)
+        self.assertFalse(
+            Partner.search(
+                [
+                    "&",
+                    ("id", "=", self.partner_b.id),
+                    "|",
+                    ("key_account_at_risk", "=", True),
+                    ("key_account_at_risk", "=", False),
+                ]
+            )
+        )
+        groups = Partner._read_group(
+            [("id", "=", self.partner_b.id)],
+            ["key_account_grade"],
+            ["key_account_score:avg"],
+        )
+        self.assertEqual(groups, [])
+        # ordering by a figure lists only visible accounts
+        ordered = Partner.search(
+            [("id", "in", (self.partner_a | self.partner_b).ids)],
+            order="key_account_score desc",
+        )
+        self.assertEqual(ordered, self.partner_a)
+        # their own account: found, grouped
+        own_grade = self.partner_a.key_account_grade
+        self.assertEqual(
+            Partner.search(
+                [("id", "=", self.partner_a.id), ("key_account_grade", "=", own_grade)]
+            ),
+            self.partner_a,
+        )
+        # plain searches are untouched
+        self.assertEqual(
+            Partner.search([("id", "in", (self.partner_a | self.partner_b).ids)]),
+            self.partner_a | self.partner_b,
+        )
+        # a manager of the team sees both
+        Manager = self.env["res.partner"].with_user(self.admin)
+        self.assertEqual(
+            Manager.search(
+                [("id", "=", self.partner_b.id), ("key_account_grade", "=", grade_b)]
+            ),
+            self.partner_b,
+        )
