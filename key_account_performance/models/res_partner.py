@@ -787,6 +787,20 @@ class ResPartner(models.Model):
                         ),
                     )
                 )
+            if managed and self and not self.env.su:
+                # a manager reclassifies the accounts they manage (their teams'
+                # and unassigned ones), not another team's: making themselves
+                # its KAM would open its figures to them
+                domain = self._key_account_managed_domain()
+                foreign = self - self.sudo().filtered_domain(domain) if domain else None
+                if foreign:
+                    raise AccessError(
+                        self.env._(
+                            "You can only change how the accounts you manage are managed "
+                            "and measured (not %(names)s).",
+                            names=", ".join(foreign[:5].sudo().mapped("display_name")),
+                        )
+                    )
 
     @api.model
     def _check_key_account_reader(self):

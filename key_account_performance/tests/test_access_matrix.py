@@ -104,7 +104,8 @@ CONFIG_MATRIX = {
 # "classify": whether the role changes its tier
 PARTNER_MATRIX = {
     "kam": {"figures": ("seen", "empty"), "classify": (False, False)},
-    "manager": {"figures": ("seen", "empty"), "classify": (True, True)},
+    # a manager reclassifies the accounts they manage, not another team's
+    "manager": {"figures": ("seen", "empty"), "classify": (True, False)},
     "admin": {"figures": ("seen", "seen"), "classify": (True, True)},
     "salesman": {"figures": ("refused", "refused"), "classify": (False, False)},
     "portal": {"figures": ("refused", "refused"), "classify": (False, False)},

@@ -512,3 +512,35 @@ class TestNoSearchOracle(ReviewCommon):
             ),
             self.partner_b,
         )
+
+
+@tagged("post_install", "-at_install")
+class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
+    def test_manager_outside_the_team_cannot_take_an_account(self):
+        outsider = self.env["res.users"].create(
+            {
+                "name": "Other team manager",
+                "login": "kap_rt_outsider",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "key_account_performance.group_key_account_manager"
+                        ).id
+                    )
+                ],
+            }
+        )
+        with self.assertRaisesRegex(AccessError, "accounts you manage"):
+            self.partner_a.with_user(outsider).write(
+                {"key_account_manager_id": outsider.id}
+            )
+        with self.assertRaises(AccessError):
+            self.partner_a.with_user(outsider).write({"key_account_tier_id": False})
+        self.assertEqual(self.partner_a.key_account_manager_id, self.kam)
+        # the team's own leader may
+        self.partner_a.with_user(self.leader).write(
+            {"key_account_manager_id": self.kam2.id}
+        )
+        self.assertEqual(self.partner_a.key_account_manager_id, self.kam2)
