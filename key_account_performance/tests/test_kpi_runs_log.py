@@ -13,6 +13,7 @@ from psycopg2 import errors
 from odoo import api, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..models import key_account_kpi_engine as engine_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
@@ -23,6 +24,9 @@ from .kpi_common import KpiCommon
 
 Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
 CRON_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
+
+
+ENGINE_LOGGER = "odoo.addons.key_account_performance.models.key_account_kpi_engine"
 
 
 class SimulatedKill(BaseException):
@@ -170,6 +174,7 @@ class TestKpiRunLog(RunLogCommon):
     # ------------------------------------------------------------------
     # 2. every run leaves a trace
     # ------------------------------------------------------------------
+    @mute_logger(ENGINE_LOGGER)  # the account's failure is logged at ERROR on purpose
     def test_failed_account_is_logged_and_shown_on_its_page(self):
         culprit = self.accounts[2]
         original = KeyAccountKpiValue._compute_values
@@ -383,6 +388,7 @@ class TestKpiRunConflict(RunLogCommon):
     connection makes every later write of the KPI rows in this transaction
     (whose snapshot predates it) a serialization failure."""
 
+    @mute_logger("odoo.sql_db", ENGINE_LOGGER)  # the provoked conflict is logged
     def test_kpi_rows_committed_meanwhile_do_not_lose_a_chunk(self):
         """The reproduction of the issue: the run's transaction has its
         snapshot, another connection commits an update of the KPI rows (a

@@ -40,14 +40,22 @@ def migrate(cr, version):
     todo = [name for name, data_type in cr.fetchall() if data_type != "jsonb"]
     if not todo:
         return
+    # the score history came with 18.0.1.1.0: older databases have none
+    cr.execute("SELECT to_regclass('key_account_score_history') IS NOT NULL")
+    has_history = cr.fetchone()[0]
+    history_company = (
+        """(SELECT h.company_id FROM key_account_score_history h
+             WHERE h.partner_id = p.id AND h.date_to = p.key_account_score_date
+             ORDER BY h.write_date DESC NULLS LAST, h.id DESC LIMIT 1),"""
+        if has_history
+        else ""
+    )
     cr.execute(
-        """
+        f"""
         CREATE TEMPORARY TABLE kap_score_company ON COMMIT DROP AS
         SELECT p.id AS partner_id,
                COALESCE(
-                   (SELECT h.company_id FROM key_account_score_history h
-                     WHERE h.partner_id = p.id AND h.date_to = p.key_account_score_date
-                     ORDER BY h.write_date DESC NULLS LAST, h.id DESC LIMIT 1),
+                   {history_company}
                    p.company_id,
                    (SELECT MIN(id) FROM res_company)
                )::text AS company
