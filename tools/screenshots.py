@@ -411,6 +411,30 @@ def main():
                                 ".o_field_widget[name=key_account_churn_reason] span",
                             )
                         )
+                    # the early warnings with their figures (records under the
+                    # visibility rule, not chatter notes)
+                    shots.append(
+                        (
+                            "warnings",
+                            "%s/odoo/action-key_account_performance.action_key_account_warning"
+                            % args.url,
+                            ".o_list_view",
+                        )
+                    )
+                    # the appraisal: the KAM's own, the manager's team ranking
+                    shots.append(
+                        (
+                            "appraisal",
+                            "%s/odoo/action-key_account_performance.%s"
+                            % (
+                                args.url,
+                                "action_key_account_appraisal_my"
+                                if role == "kam"
+                                else "action_key_account_appraisal_team",
+                            ),
+                            ".o_action_manager .o_view_controller",
+                        )
+                    )
                     if role == "manager":
                         shots.append(
                             (

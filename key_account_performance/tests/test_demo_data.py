@@ -273,3 +273,35 @@ class TestDemoStory(TransactionCase):
             stopped.key_account_last_order_date,
             self.today - datetime.timedelta(days=150),
         )
+
+    def test_appraisal_story(self):
+        """The demo appraises its KAMs for the two reviewed quarters (the older
+        ones approved), and one KAM's appraisal is saved by an accepted
+        external factor: the account keeps its lower score, the person's
+        appraisal leaves the factor's KPI out."""
+        Appraisal = self.env["key.account.appraisal"]
+        appraisals = Appraisal.search(
+            [("user_id.login", "in", ("kap_kam1", "kap_kam2"))]
+        )
+        self.assertEqual(len(set(appraisals.mapped("date_from"))), 2)
+        older = appraisals.filtered(
+            lambda a: a.date_from == min(appraisals.mapped("date_from"))
+        )
+        self.assertEqual(set(older.mapped("state")), {"approved"})
+        self.assertTrue(all(0 < a.score <= 100 and a.grade for a in appraisals))
+        factor = self.env["key.account.review.line"].search(
+            [("external_factor_accepted", "=", True)]
+        )
+        self.assertEqual(len(factor), 1)
+        self.assertEqual(factor.review_id.state, "approved")
+        line = self.env["key.account.appraisal.line"].search(
+            [
+                ("partner_id", "=", factor.review_id.partner_id.id),
+                ("appraisal_id.date_from", "=", factor.review_id.date_from),
+                ("source", "=", "review"),
+            ]
+        )
+        self.assertTrue(line)
+        self.assertGreater(line[0].account_score, factor.review_id.score)
+        # the grades carry their incentive rates
+        self.assertEqual(self._ref("grade_a").incentive_rate, 15.0)

@@ -779,6 +779,7 @@ class _DemoLoader:
             ("manual KPI values", self._create_manual_values),
             ("KPI computation", self._compute),
             ("reviews and actions", self._create_reviews),
+            ("appraisals", self._create_appraisals),
         ]
         timings = []
         for label, step in steps:
@@ -1623,12 +1624,16 @@ class _DemoLoader:
                 states[review] = pattern[others % len(pattern)]
                 others += 1
         new_actions = self.env["key.account.improvement.action"]
+        self.external_factor_line = self.env["key.account.review.line"]
         for review, state in states.items():
             if state == "draft":
                 if rng.random() < 0.5:
                     self._fill(review, complete=False)
                 continue
-            self._fill(review).action_submit()
+            review = self._fill(review)
+            if state == "approved" and not self.external_factor_line:
+                self._mark_external_factor(review)
+            review.action_submit()
             if state == "approved":
                 review.with_user(leader).action_approve()
             elif state == "rejected":
@@ -1642,6 +1647,41 @@ class _DemoLoader:
         self.env["key.account.improvement.action"]._cron_remind_overdue()
         self.counts["reviews"] = len(cycle_before.review_ids) + len(cycle.review_ids)
         self.counts["improvement actions"] = len(old_actions) + len(new_actions)
+
+    def _mark_external_factor(self, review):
+        """The story's external factor: the KAM of a review that will be
+        approved marks its weakest computed KPI as hit by a competitor's
+        price war; the approval accepts it, so the KPI stays in the
+        account's score but not in the KAM's appraisal."""
+        weakest = review.line_ids.filtered(
+            lambda ln: ln.has_value and not ln.is_manual and ln.score < 50
+        ).sorted("score")[:1]
+        if weakest:
+            weakest.write(
+                {
+                    "external_factor": True,
+                    "external_factor_reason": "competitor",
+                    "external_factor_note": "A competitor's price war in the region cut "
+                    "every supplier's orders this quarter; the customer's own demand held.",
+                }
+            )
+            self.external_factor_line = weakest
+
+    def _create_appraisals(self):
+        """The appraisals of the two reviewed quarters: the older ones
+        approved by the team leader, the last quarter's computed as drafts
+        (one submitted), so that My Appraisal and the team ranking tell the
+        story: one KAM's score saved by an accepted external factor."""
+        Appraisal = self.env["key.account.appraisal"].with_user(self.manager)
+        last, before = self.quarters[-2], self.quarters[-3]
+        older = Appraisal.browse(Appraisal.compute_appraisals(*before))
+        for appraisal in older:
+            appraisal.with_user(appraisal.user_id).action_submit()
+            appraisal.action_approve()
+        current = Appraisal.browse(Appraisal.compute_appraisals(*last))
+        for appraisal in current.sorted("id")[:1]:
+            appraisal.with_user(appraisal.user_id).action_submit()
+        self.counts["appraisals"] = len(older) + len(current)
 
     def _move_actions(self, actions):
         """Actions of the last quarter in every state, one of them overdue."""
