@@ -228,8 +228,9 @@ class KeyAccountReviewCycle(models.Model):
         """The Refresh Reviews button: generate again, then say what it did."""
         self.ensure_one()
         created = self.action_generate_reviews()
-        # sudo: the counts of the cycle just refreshed by whoever may write it
-        # (action_generate_reviews checked it), not one review's content
+        # counts of the cycle just refreshed by whoever may write it (checked
+        # by action_generate_reviews), not one review's content
+        # sudo: counting the cycle's reviews, no content read
         Review = self.env["key.account.review"].sudo()
         refreshed = Review.search_count(
             [("cycle_id", "=", self.id), ("state", "in", ("draft", "rejected"))]

@@ -95,10 +95,8 @@ class KeyAccountReviewLine(models.Model):
         "Once the review is approved, the KPI is left out of their appraisal; the "
         "account's own score does not change.",
     )
-    external_factor_reason = fields.Selection(
-        EXTERNAL_FACTOR_REASONS, string="External Factor Reason"
-    )
-    external_factor_note = fields.Text(string="External Factor Note")
+    external_factor_reason = fields.Selection(EXTERNAL_FACTOR_REASONS)
+    external_factor_note = fields.Text()
     external_factor_accepted = fields.Boolean(
         compute="_compute_external_factor_accepted",
         store=True,
