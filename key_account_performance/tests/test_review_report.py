@@ -1,4 +1,6 @@
 import re
+import shutil
+import subprocess
 
 from odoo.tests import Form, HttpCase, tagged, users
 
@@ -101,3 +103,19 @@ class TestReviewReportPdf(ReviewCommon, HttpCase):
         )
         self.assertEqual(report_type, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
+        # the body carries the company, the account and the period, whichever
+        # wkhtmltopdf build renders it (Debian's drops header and footer)
+        if shutil.which("pdftotext"):
+            text = subprocess.run(
+                ["pdftotext", "-layout", "-", "-"],
+                input=pdf,
+                capture_output=True,
+                check=True,
+            ).stdout.decode()
+            for expected in (
+                review.company_id.name,
+                review.partner_id.name,
+                review.cycle_id.name,
+                "Key account manager",
+            ):
+                self.assertIn(expected, text)
