@@ -999,11 +999,49 @@ class KeyAccountKpiEngine(models.AbstractModel):
 
     @api.model
     def _cron_period_done(self, company, date_from, date_to):
-        """This period was finished today by the run now resumed."""
+        """This period was finished today by the run now resumed, and none of
+        its inputs changed since (then it is computed again)."""
         key = CURSOR_PARAM % (company.id, date_from, date_to)
         stored_day, last_id = self._cron_cursor_stored(key)
         day = fields.Date.to_string(self._today(company))
-        return stored_day == day and last_id == CURSOR_DONE
+        if stored_day != day or last_id != CURSOR_DONE:
+            return False
+        done_at = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .search([("key", "=", key)], limit=1)
+            .write_date
+        )
+        return not self._inputs_changed_since(company, done_at)
+
+    @api.model
+    def _inputs_changed_since(self, company, moment):
+        """Whether an input of the company's KPI values changed after
+        ``moment``: a record of a model its KPIs read (orders, invoices,
+        tickets, answers, ratings…), a KPI, a template or an account. One
+        query per model, whatever the number of accounts."""
+        if not moment:
+            return True
+        kpis = (
+            self.env["key.account.kpi"]
+            .sudo()
+            .search([("company_id", "in", [company.id, False])])
+        )
+        names = {
+            "key.account.kpi",
+            "key.account.kpi.template",
+            "key.account.kpi.template.line",
+            "res.partner",
+            "survey.user_input",
+            "rating.rating",
+        } | {name for name in kpis.mapped("model_name") if name}
+        for name in sorted(names):
+            if name not in self.env or not self.env[name]._log_access:
+                continue
+            Model = self.env[name].sudo().with_context(active_test=False)
+            if Model.search_count([("write_date", ">", moment)], limit=1):
+                return True
+        return False
 
     @api.model
     def _try_session_lock(self, key):

@@ -3,6 +3,7 @@ a transaction-level failure never loses a chunk, every run leaves a trace in
 the run log, overlapping runs are refused with a clear message, a resumed run
 does not compute again what it had finished."""
 
+import contextlib
 import datetime
 import functools
 import threading
@@ -351,6 +352,45 @@ class TestKpiRunLog(RunLogCommon):
         # the killed period's run went on: one run per period
         self.assertEqual(len(self._runs()), 2)
         self.assertEqual(set(self._runs().mapped("state")), {"done"})
+
+    def test_resumed_run_recomputes_a_finished_period_whose_inputs_changed(self):
+        """An order written after the period was finished: the resumed run
+        computes that period again (its values would be stale otherwise)."""
+        periods = self._periods()
+        original = KeyAccountKpiEngine._cron_chunk
+        chunks = []
+        per_period = -(-len(self.accounts) // 2)
+
+        def chunk(self_, Value, partner_ids, date_from, date_to, company, kill_at=None):
+            chunks.append((date_from, list(partner_ids)))
+            if len(chunks) == kill_at:
+                raise SimulatedKill()
+            return original(self_, Value, partner_ids, date_from, date_to, company)
+
+        with patch.object(
+            KeyAccountKpiEngine,
+            "_cron_chunk",
+            functools.partialmethod(chunk, kill_at=per_period + 1),
+        ):
+            with contextlib.suppress(SimulatedKill):
+                self.Value._cron_compute_kpis(batch_size=2)
+        chunks.clear()
+        # an order changes after the first period was marked done (within one
+        # test transaction every write_date is the same: move it on by hand)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE sale_order SET write_date = now() + interval '1 minute' "
+            "WHERE id = (SELECT max(id) FROM sale_order)"
+        )
+        with patch.object(
+            KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)
+        ):
+            self.Value._cron_compute_kpis(batch_size=2)
+        self.assertEqual(
+            {start for start, _ids in chunks},
+            {periods[0][0], periods[1][0]},
+            "the period whose inputs changed is computed again",
+        )
 
     def test_caller_that_waited_does_not_compute_again(self):
         """A call that waited for another computation of its period, which
