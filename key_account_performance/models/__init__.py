@@ -26,3 +26,4 @@ from . import key_account_warning
 from . import crm_team
 from . import key_account_member
 from . import key_account_appraisal
+from . import mail_tracking_value

@@ -20,6 +20,11 @@ activities and chatter are open to every internal user; the figures stay
 in the warning records, read under the KPI values' rules). Detection is plain Python over the dicts
 the engine already holds, and the notes and activities are written in one
 batch each: the number of queries does not depend on the number of accounts.
+
+The texts are written in the language of the KAM they are addressed to (their
+user's language; the company's, then the computing user's, for an account
+without a KAM): each text is translated once per language of a computation,
+never per account.
 """
 
 import collections
@@ -87,13 +92,37 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             crossings = self._closed_crossings(
                 kpis, template_of, bands, current, previous_values, date_from, date_to
             )
+        langs = self._recipient_langs(partners, company)
         warnings = self._format(
-            crossings, score_changes, date_from, date_to, span, company
+            crossings, score_changes, date_from, date_to, span, company, langs
         )
         warnings = self._record(warnings, partners, company, date_from, date_to)
         if warnings:
-            self._notify(warnings, partners)
+            self._notify(warnings, partners, langs)
         return warnings
+
+    @api.model
+    def _recipient_langs(self, partners, company):
+        """{partner id: language} of the texts about each account: its KAM's
+        language, else the company's, else the computing user's (one query
+        for all the KAMs)."""
+        default = company.partner_id.lang or self.env.lang or "en_US"
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        manager_ids = {
+            info.get("manager_id")
+            for info in partners.values()
+            if info.get("manager_id")
+        }
+        lang_of = {}
+        if manager_ids:
+            # sudo: the KAMs' language only, to write to them in it
+            users = self.env["res.users"].sudo().browse(manager_ids)
+            users.fetch(["lang"])
+            lang_of = {user.id: user.lang for user in users if user.lang in installed}
+        return {
+            pid: lang_of.get((info or {}).get("manager_id")) or default
+            for pid, info in partners.items()
+        }
 
     # ------------------------------------------------------------------
     # Detection
@@ -202,8 +231,40 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     # Texts
     # ------------------------------------------------------------------
     @api.model
-    def _format(self, crossings, score_changes, date_from, date_to, span, company):
-        """{partner id: [(key, text)]}"""
+    def _format(
+        self, crossings, score_changes, date_from, date_to, span, company, langs=None
+    ):
+        """{partner id: [Warning]}, each account's texts in its language
+        (``langs``: {partner id: language}, by default the current one)."""
+        langs = langs or {}
+        warnings = {}
+        for lang, pids in self._group_by_lang(
+            {pid for pid, *_rest in crossings} | set(score_changes or ()), langs
+        ).items():
+            texts = self.with_context(lang=lang)._format_lang(
+                [c for c in crossings if c[0] in pids],
+                {pid: c for pid, c in (score_changes or {}).items() if pid in pids},
+                date_from,
+                date_to,
+                span,
+                company,
+            )
+            warnings.update(texts)
+        return warnings
+
+    @api.model
+    def _group_by_lang(self, pids, langs):
+        """{language: {partner id}}; the current language where none is given."""
+        result = {}
+        for pid in pids:
+            result.setdefault(langs.get(pid) or self.env.lang or "en_US", set()).add(
+                pid
+            )
+        return result
+
+    @api.model
+    def _format_lang(self, crossings, score_changes, date_from, date_to, span, company):
+        """{partner id: [Warning]} in the context's language."""
         _ = self.env._
         period = kpi_math.period_label(None, date_from, date_to)
         if span:
@@ -242,7 +303,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 and kpi.period_scope == "period"
             )
             if kpi.id not in kpi_names:
-                kpi_names[kpi.id] = kpi.name
+                # the KPI's name in this language (the KPIs read together)
+                kpi_names[kpi.id] = kpi.with_env(self.env).name
             text = (crossed_prorated if prorated else crossed) % {
                 "kpi": kpi_names[kpi.id],
                 "threshold": fmt(threshold),
@@ -369,7 +431,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     # Notes and activities, one batch each
     # ------------------------------------------------------------------
     @api.model
-    def _notify(self, warnings, partners):
+    def _notify(self, warnings, partners, langs=None):
         """The notes in the warned accounts' chatter, and the KAM's activity:
         an open one is extended, else a new one is created. A fixed number
         of statements whatever the number of accounts: the open activities
@@ -397,8 +459,15 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             ):
                 open_activities.setdefault(activity.res_id, activity)
         extended, new_activities = {}, []
-        summary = self.env._("Early warning: %(partner)s")
+        langs = langs or {}
+        summaries = {}  # the KAM's language: translated once per language
         for pid in res_ids:
+            lang = langs.get(pid) or self.env.lang or "en_US"
+            if lang not in summaries:
+                summaries[lang] = self.with_context(lang=lang).env._(
+                    "Early warning: %(partner)s"
+                )
+            summary = summaries[lang]
             info = partners.get(pid) or {}
             # keys are ours ([\w-]+), headlines are escaped; plain string work
             # (Markup's % escapes each argument again, 30,000 times a run).

@@ -80,10 +80,12 @@ def log_notes(env, model, bodies, message_type="comment"):
 
 
 def log_tracking(env, model, changes):
-    """{record id: [(field name, old, new)]} of float or char fields, as the
-    chatter's tracking of ``model``'s records ("Score: 60.0 → 70.0"), what
-    mail.thread's tracking logs (a note with no body, its tracking values)
-    in two INSERTs whatever the number of records."""
+    """{record id: [(field name, old, new)]} of float, char or selection
+    fields, as the chatter's tracking of ``model``'s records ("Score: 60.0 →
+    70.0"), what mail.thread's tracking logs (a note with no body, its
+    tracking values) in two INSERTs whatever the number of records. A
+    selection is stored as its label, as mail.thread stores it, never as its
+    raw value."""
     changes = {res_id: items for res_id, items in changes.items() if items}
     if not changes:
         return
@@ -93,10 +95,20 @@ def log_tracking(env, model, changes):
         env, model, dict.fromkeys(changes, ""), message_type="notification"
     )
     Fields = env["ir.model.fields"]
+    labels = {
+        name: dict(env[model]._fields[name]._description_selection(env))
+        for items in changes.values()
+        for name, _old, _new in items
+        if env[model]._fields[name].type == "selection"
+    }
     rows = []
     for res_id, items in changes.items():
         for name, old, new in items:
             kind = env[model]._fields[name].type
+            if kind == "selection":
+                old = labels[name].get(old, old) if old else None
+                new = labels[name].get(new, new) if new else None
+                kind = "char"
             rows.append(
                 (
                     messages[res_id],

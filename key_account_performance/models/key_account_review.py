@@ -1168,23 +1168,35 @@ class KeyAccountReview(models.Model):
         # chatter and activities as superuser (the author stays the current
         # user): they must not need the author's e-mail address, and the
         # approver is notified whether or not the submitter has one
+        # the approver's to-do is written in the approver's language (each
+        # text translated once per language, not once per review)
+        texts = {}
         # sudo: the KAM was checked by _check_submittable; chatter only
         for review in self.sudo():
+            lang = review._recipient_lang(review.approver_id)
+            if lang not in texts:
+                _ = self.with_context(lang=lang).env._
+                texts[lang] = (
+                    _("Approve the review of %(partner)s"),
+                    _(
+                        "%(kam)s submitted the %(cycle)s review: score %(score).1f, "
+                        "grade %(grade)s."
+                    ),
+                )
+            summary, note = texts[lang]
             review.activity_feedback([ACTIVITY_REWORK])
             review.activity_schedule(
                 ACTIVITY_APPROVAL,
                 user_id=review.approver_id.id,
-                summary=self.env._(
-                    "Approve the review of %(partner)s", partner=review.partner_id.name
-                ),
-                note=self.env._(
-                    "%(kam)s submitted the %(cycle)s review: score %(score).1f, grade %(grade)s.",
-                    kam=review.user_id.name or "-",
-                    cycle=review.cycle_id.name,
+                summary=summary % {"partner": review.partner_id.name},
+                note=note
+                % {
+                    "kam": review.user_id.name or "-",
+                    "cycle": review.cycle_id.name,
                     # rounded half up, as everywhere (72.45 -> 72.5)
-                    score=kpi_math.round_half_up(review.score, 1),
-                    grade=review.grade or "-",
-                ),
+                    "score": kpi_math.round_half_up(review.score, 1),
+                    "grade": review.grade or "-",
+                },
             )
             review.message_subscribe(partner_ids=review.approver_id.partner_id.ids)
         return True
@@ -1253,16 +1265,28 @@ class KeyAccountReview(models.Model):
                 % (self.env._("Review rejected"), reason)
             )
             if review.user_id:
+                # the KAM's to-do, in the KAM's language
                 review.activity_schedule(
                     ACTIVITY_REWORK,
                     user_id=review.user_id.id,
-                    summary=self.env._(
+                    summary=self.with_context(
+                        lang=review._recipient_lang(review.user_id)
+                    ).env._(
                         "Rework the review of %(partner)s",
                         partner=review.partner_id.name,
                     ),
                     note=reason,
                 )
         return True
+
+    def _recipient_lang(self, user):
+        """The language to write to ``user`` in: theirs, else the review's
+        company's, else the current one."""
+        installed = dict(self.env["res.lang"].get_installed())
+        for lang in (user.lang, self.company_id.partner_id.lang, self.env.lang):
+            if lang in installed:
+                return lang
+        return "en_US"
 
     @api.model
     def _reject_reason_text(self, reason):

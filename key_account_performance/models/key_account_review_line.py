@@ -354,13 +354,16 @@ class KeyAccountReviewLine(models.Model):
     def _improvement_action_values(self):
         self.ensure_one()
         review = self.review_id
+        owner = review.user_id or self.env.user
+        # the action's name is its owner's to read: in the owner's language
+        env = self.with_context(lang=review._recipient_lang(owner)).env
         return {
-            "name": self.env._("Improve %(kpi)s", kpi=self.kpi_id.name),
+            "name": env._("Improve %(kpi)s", kpi=self.kpi_id.with_env(env).name),
             "partner_id": review.partner_id.id,
             "review_id": review.id,
             "review_line_id": self.id,
             "kpi_id": self.kpi_id.id,
-            "user_id": (review.user_id or self.env.user).id,
+            "user_id": owner.id,
             "baseline_value": self.value,
             "target_value": self.target,
             "baseline_date_from": review.date_from,

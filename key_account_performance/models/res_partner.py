@@ -349,10 +349,13 @@ class ResPartner(models.Model):
             ("loyal", "Loyal"),
             ("promising", "Promising"),
             ("needs_attention", "Needs attention"),
-            ("at_risk", "At risk"),
+            ("at_risk", "Slipping"),
             ("hibernating", "Hibernating"),
         ],
         string="RFM Segment",
+        help="Where the customer's last order, number of orders and revenue rank among the "
+        "company's customers (quintiles): Slipping is a good customer who has not ordered "
+        "as recently as most; the risk of losing a customer is Churn Risk.",
         readonly=True,
         copy=False,
         groups=KAM_GROUP,

@@ -21,3 +21,5 @@ from . import test_kpi_runs_log
 from . import test_newcomer
 from . import test_appraisal
 from . import test_access_matrix
+from . import test_stored_texts
+from . import test_customer_value_report

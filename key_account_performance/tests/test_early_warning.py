@@ -82,7 +82,8 @@ class TestEarlyWarning(ReviewCommon):
 
     def test_texts_escaped_and_in_the_users_language(self):
         """A KPI name is text, not markup, in the note and the activity; the
-        texts are translated (once per computation) into the user's language."""
+        texts are translated (once per language of a computation) into the
+        language of the KAM they are addressed to, whoever computes."""
         from .test_i18n import load_zh_cn
 
         self.kpi_revenue.name = "R&D <b>Revenue</b>"
@@ -94,11 +95,12 @@ class TestEarlyWarning(ReviewCommon):
         self.assertIn("R&D <b>Revenue</b> crossed", self._said(self.partner_c))
 
         load_zh_cn(self.env)
+        self.kam.lang = "zh_CN"
         partner = self._make_account("Warning Account Z", self.kam)
         self._order(partner, 400.0, self._day(self.P0, 5))
         self._order(partner, 400.0, self._day(self.P0, 35))
         self._order(partner, 150.0, self._day(self.P, 20))
-        Value = self.Value.with_context(lang="zh_CN")
+        Value = self.Value.with_context(lang="en_US")
         Value.compute_for_period(*self.P0, partner_ids=partner.ids)
         Value.compute_for_period(*self.P, partner_ids=partner.ids)
         body = self._said(partner)
