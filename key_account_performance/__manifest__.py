@@ -27,6 +27,7 @@
         "data/ir_cron_data.xml",
         "report/key_account_review_report.xml",
         "data/key_account_review_data.xml",
+        "data/key_account_appraisal_data.xml",
         "wizard/key_account_review_reject_wizard_views.xml",
         "wizard/key_account_appraisal_wizard_views.xml",
         "views/key_account_tier_views.xml",
@@ -59,6 +60,8 @@
     "demo": [
         "demo/key_account_demo.xml",
     ],
-    "external_dependencies": {"python": ["numpy", "scipy", "scikit-learn"]},
+    "external_dependencies": {
+        "python": ["numpy", "scipy", "scikit-learn", "xlsxwriter"]
+    },
     "application": True,
 }

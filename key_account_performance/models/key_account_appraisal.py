@@ -1,5 +1,7 @@
 import datetime
+import io
 
+import xlsxwriter
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -14,6 +16,9 @@ KAM_GROUP = "key_account_performance.group_key_account_user"
 EDITABLE_STATES = ("draft", "rejected")
 # how many previous periods the long-term part looks back on
 LONG_TERM_PERIODS = 3
+# how many of the weakest KPIs an appraisal lists for the person's development
+DEVELOPMENT_KPIS = 3
+COACHING_ACTIVITY = "key_account_performance.mail_activity_type_appraisal_coaching"
 # worked out by compute_appraisals and the workflow: never written by hand,
 # administrators included
 DERIVED_FIELDS = frozenset(
@@ -38,6 +43,8 @@ DERIVED_FIELDS = frozenset(
         "trend",
         "account_count",
         "line_ids",
+        "development_ids",
+        "follow_up_ids",
         "computed_date",
         "submitted_by_id",
         "submitted_date",
@@ -164,6 +171,24 @@ class KeyAccountAppraisal(models.Model):
         "appraisal_id",
         string="Appraised Accounts",
         readonly=True,
+    )
+    development_ids = fields.One2many(
+        "key.account.appraisal.development",
+        "appraisal_id",
+        string="Weakest KPIs",
+        domain=[("kind", "=", "weak")],
+        readonly=True,
+        help="The KPIs where the person's accounts lose the most points, weighted as the score "
+        "is (tier weight × share × KPI weight), with the accounts behind each.",
+    )
+    follow_up_ids = fields.One2many(
+        "key.account.appraisal.development",
+        "appraisal_id",
+        string="Last Period's Weak KPIs",
+        domain=[("kind", "=", "follow_up")],
+        readonly=True,
+        help="The weakest KPIs of the person's appraisal of the previous period: their weighted "
+        "score then and now.",
     )
     computed_date = fields.Datetime(string="Computed On", readonly=True)
     comment = fields.Html(
@@ -339,18 +364,26 @@ class KeyAccountAppraisal(models.Model):
         if not people:
             return []
         partner_ids = sorted({pid for rows in people.values() for pid, _s in rows})
-        reviewed = self._review_scores(company, date_from, date_to, partner_ids)
-        from_values = self._value_scores(company, date_from, date_to, partner_ids)
+        kpis = {}
+        reviewed = self._review_scores(
+            company, date_from, date_to, partner_ids, kpis=kpis
+        )
+        from_values = self._value_scores(
+            company, date_from, date_to, partner_ids, kpis=kpis
+        )
         history = self._history_scores(company, date_from, date_to, partner_ids)
+        accounts = Partner.browse(partner_ids)
         weights = {
             partner.id: partner.key_account_tier_id.appraisal_weight
-            for partner in Partner.browse(partner_ids)
+            for partner in accounts
         }
         facts = {
             "reviewed": reviewed,
             "values": from_values,
+            "kpis": kpis,
             "history": history,
             "weights": weights,
+            "names": {partner.id: partner.display_name for partner in accounts},
             "bands": self.env["key.account.grade"]._get_bands(company),
             "rates": self.env["key.account.grade"]._get_incentive_rates(company),
             "lambda": min(
@@ -390,6 +423,7 @@ class KeyAccountAppraisal(models.Model):
             for a in existing
             if (a.date_from, a.date_to) == previous_period
         }
+        facts["previous_weak"] = self._previous_weak([a.id for a in previous.values()])
         users = self.env["res.users"].browse(list(people))
         now = fields.Datetime.now()
         to_create, to_refresh, new_lines, old_lines = [], {}, {}, {}
@@ -400,6 +434,12 @@ class KeyAccountAppraisal(models.Model):
             vals, lines = self._person_values(
                 people[user.id], facts, previous.get(user.id)
             )
+            lines = lines + [
+                dict(dev, _development=True)
+                for dev in self._development_values(
+                    people[user.id], facts, previous.get(user.id)
+                )
+            ]
             vals.update(
                 cycle_id=cycle.id,
                 period_label=label,
@@ -430,6 +470,9 @@ class KeyAccountAppraisal(models.Model):
             internal(self.env["key.account.appraisal.line"]).search(
                 [("appraisal_id", "in", refreshed.ids)]
             ).unlink()
+            internal(self.env["key.account.appraisal.development"]).search(
+                [("appraisal_id", "in", refreshed.ids)]
+            ).unlink()
             for appraisal, vals in to_refresh.items():
                 appraisal.with_env(quiet.env).write(vals)
         all_lines = [
@@ -441,7 +484,16 @@ class KeyAccountAppraisal(models.Model):
             for appraisal_id in refreshed.ids
             for vals in old_lines[appraisal_id]
         ]
-        internal(self.env["key.account.appraisal.line"]).create(all_lines)
+        internal(self.env["key.account.appraisal.line"]).create(
+            [vals for vals in all_lines if not vals.get("_development")]
+        )
+        internal(self.env["key.account.appraisal.development"]).create(
+            [
+                {k: v for k, v in vals.items() if k != "_development"}
+                for vals in all_lines
+                if vals.get("_development")
+            ]
+        )
         return (created | refreshed).ids
 
     @api.model
@@ -510,11 +562,125 @@ class KeyAccountAppraisal(models.Model):
         return vals, lines
 
     @api.model
-    def _review_scores(self, company, date_from, date_to, partner_ids):
+    def _kpi_breakdown(self, credited, facts):
+        """Per KPI of the accounts in ``credited`` [(partner id, share)] that
+        count in the score: {kpi id: {"num": Σ W·s, "den": Σ W, "lost": points,
+        "accounts": [(partner id, s)]}} with W = tier weight × share × KPI
+        weight (the KPI's weighted score is num / den) and ``lost`` the points
+        the KPI takes off the account score: Σ over the accounts of the
+        account's weight in the score (w·share / Σ w·share) × the KPI's weight
+        in the account (weight / Σ weight) × (100 − s); the ``lost`` of all
+        KPIs add up to 100 − account score."""
+        scored = []
+        for partner_id, share in credited:
+            weight = (facts["weights"].get(partner_id) or 0.0) * share
+            rows = [row for row in facts["kpis"].get(partner_id, ()) if row[2] > 0]
+            if weight > 0 and rows:
+                scored.append((partner_id, weight, rows))
+        total = sum(weight for _p, weight, _r in scored)
+        kpis = {}
+        for partner_id, weight, rows in scored:
+            row_weights = sum(row[2] for row in rows)
+            for kpi_id, s, line_weight in rows:
+                kpi = kpis.setdefault(
+                    kpi_id, {"num": 0.0, "den": 0.0, "lost": 0.0, "accounts": []}
+                )
+                kpi["num"] += weight * line_weight * s
+                kpi["den"] += weight * line_weight
+                kpi["lost"] += weight / total * line_weight / row_weights * (100.0 - s)
+                kpi["accounts"].append((partner_id, s))
+        return kpis
+
+    @api.model
+    def _development_values(self, credited, facts, before):
+        """Values of the development lines of one person: the
+        DEVELOPMENT_KPIS KPIs that take the most points off the account score
+        (kind ``weak``, with the accounts below 100 on it, weakest first), and
+        the weak KPIs of ``before`` (the person's appraisal of the previous
+        period) with their weighted score then and now (kind ``follow_up``)."""
+        kpis = self._kpi_breakdown(credited, facts)
+        result = []
+        weakest = sorted(
+            (item for item in kpis.items() if item[1]["lost"] > 0.005),
+            key=lambda item: (-item[1]["lost"], item[0]),
+        )[:DEVELOPMENT_KPIS]
+        for rank, (kpi_id, kpi) in enumerate(weakest, 1):
+            accounts = sorted(
+                ((pid, s) for pid, s in kpi["accounts"] if s < 100.0),
+                key=lambda row: (row[1], row[0]),
+            )
+            result.append(
+                {
+                    "kind": "weak",
+                    "sequence": rank,
+                    "kpi_id": kpi_id,
+                    "score": kpi["num"] / kpi["den"],
+                    "has_score": True,
+                    "points_lost": kpi["lost"],
+                    "partner_ids": [fields.Command.set([pid for pid, _s in accounts])],
+                    "accounts_detail": ", ".join(
+                        "%s (%.0f)" % (facts["names"][pid], s) for pid, s in accounts
+                    ),
+                }
+            )
+        for rank, (kpi_id, previous_score) in enumerate(
+            facts["previous_weak"].get(before.id, []) if before else [], 1
+        ):
+            kpi = kpis.get(kpi_id)
+            score = kpi["num"] / kpi["den"] if kpi and kpi["den"] else None
+            if score is None:
+                movement = "no_data"
+            elif score > previous_score + 0.005:
+                movement = "improved"
+            else:
+                movement = "not_improved"
+            result.append(
+                {
+                    "kind": "follow_up",
+                    "sequence": rank,
+                    "kpi_id": kpi_id,
+                    "score": score or 0.0,
+                    "has_score": score is not None,
+                    "previous_score": previous_score,
+                    "delta": (score - previous_score) if score is not None else 0.0,
+                    "movement": movement,
+                    "points_lost": kpi["lost"] if kpi else 0.0,
+                    "partner_ids": [
+                        fields.Command.set(
+                            [pid for pid, s in kpi["accounts"] if s < 100.0]
+                            if kpi
+                            else []
+                        )
+                    ],
+                }
+            )
+        return result
+
+    @api.model
+    def _previous_weak(self, appraisal_ids):
+        """{appraisal id: [(kpi id, weighted score)]} of the weak KPIs of
+        these appraisals, in their order (one query)."""
+        if not appraisal_ids:
+            return {}
+        result = {}
+        for row in self.env["key.account.appraisal.development"].search_read(
+            [("appraisal_id", "in", appraisal_ids), ("kind", "=", "weak")],
+            ["appraisal_id", "kpi_id", "score"],
+            order="appraisal_id, sequence, id",
+            load=None,
+        ):
+            result.setdefault(row["appraisal_id"], []).append(
+                (row["kpi_id"], row["score"])
+            )
+        return result
+
+    @api.model
+    def _review_scores(self, company, date_from, date_to, partner_ids, kpis=None):
         """{partner id: (review id, score, review's own score, lines left out)}
         of the approved reviews of the period: the weighted mean of the frozen
         lines that have a value, without those whose external factor was
-        accepted (None when none is left). Two queries."""
+        accepted (None when none is left). Two queries. ``kpis`` (a dict)
+        receives {partner id: [(kpi id, score, weight)]} of the kept lines."""
         reviews = self.env["key.account.review"].search_read(
             [
                 ("company_id", "=", company.id),
@@ -529,9 +695,21 @@ class KeyAccountAppraisal(models.Model):
             return {}
         lines = self.env["key.account.review.line"].search_read(
             [("review_id", "in", [r["id"] for r in reviews])],
-            ["review_id", "score", "weight", "has_value", "external_factor_accepted"],
+            [
+                "review_id",
+                "kpi_id",
+                "score",
+                "weight",
+                "has_value",
+                "external_factor_accepted",
+            ],
             load=None,
         )
+        partner_of = {review["id"]: review["partner_id"][0] for review in reviews}
+        if kpis is not None:
+            # an approved review answers for its account, even with no line kept
+            for partner_id in partner_of.values():
+                kpis.setdefault(partner_id, [])
         pairs, left_out = {}, {}
         for line in lines:
             review_id = line["review_id"]
@@ -540,6 +718,10 @@ class KeyAccountAppraisal(models.Model):
                 continue
             if line["has_value"]:
                 pairs.setdefault(review_id, []).append((line["score"], line["weight"]))
+                if kpis is not None:
+                    kpis.setdefault(partner_of[review_id], []).append(
+                        (line["kpi_id"], line["score"], line["weight"])
+                    )
         return {
             review["partner_id"][0]: (
                 review["id"],
@@ -551,22 +733,25 @@ class KeyAccountAppraisal(models.Model):
         }
 
     @api.model
-    def _value_scores(self, company, date_from, date_to, partner_ids):
+    def _value_scores(self, company, date_from, date_to, partner_ids, kpis=None):
         """{partner id: Σ weight·score / Σ weight} of the account's KPI values
-        of the period and company (one query)."""
+        of the period and company (one query). ``kpis`` (a dict) receives
+        {partner id: [(kpi id, score, weight)]} of the accounts it does not
+        hold yet (those without an approved review)."""
         self.env["key.account.kpi.value"].flush_model(
             ["partner_id", "company_id", "date_from", "date_to", "score", "weight"]
         )
         rows = self.env.execute_query(
             SQL(
                 """
-            SELECT partner_id, SUM(score * weight), SUM(weight)
+            SELECT partner_id, kpi_id, SUM(score * weight), SUM(weight)
               FROM key_account_kpi_value
              WHERE company_id = %(company)s
                AND date_from = %(date_from)s AND date_to = %(date_to)s
                AND partner_id = ANY(%(partners)s)
                AND weight > 0 AND score IS NOT NULL
-          GROUP BY partner_id
+          GROUP BY partner_id, kpi_id
+          ORDER BY partner_id, kpi_id
             """,
                 company=company.id,
                 date_from=date_from,
@@ -574,10 +759,20 @@ class KeyAccountAppraisal(models.Model):
                 partners=list(partner_ids),
             )
         )
+        totals, per_kpi = {}, {}
+        for pid, kpi_id, total, weights in rows:
+            if not weights:
+                continue
+            num, den = totals.get(pid, (0.0, 0.0))
+            totals[pid] = (num + total, den + weights)
+            per_kpi.setdefault(pid, []).append((kpi_id, total / weights, weights))
+        if kpis is not None:
+            for pid, rows_of in per_kpi.items():
+                kpis.setdefault(pid, rows_of)
         return {
-            pid: max(0.0, min(100.0, total / weights))
-            for pid, total, weights in rows
-            if weights
+            pid: max(0.0, min(100.0, num / den))
+            for pid, (num, den) in totals.items()
+            if den
         }
 
     @api.model
@@ -681,17 +876,23 @@ class KeyAccountAppraisal(models.Model):
             }
         )
         # sudo: the submitter was checked above; chatter and to-do only
-        for appraisal in self.sudo():
-            leader = appraisal.user_id.sale_team_id.user_id
-            if leader and leader != appraisal.user_id:
-                appraisal.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    user_id=leader.id,
-                    summary=self.env._(
-                        "Approve the appraisal of %(person)s",
-                        person=appraisal.user_id.name,
-                    ),
-                )
+        appraisals = self.sudo()
+        Review = self.env["key.account.review"]
+        for company, of_company in appraisals.grouped("company_id").items():
+            # the person's team leader, else a key-account manager of the
+            # company (as for reviews): someone is always told
+            approvers = Review._default_approvers(set(of_company.user_id), company)
+            for appraisal in of_company:
+                approver = approvers.get(appraisal.user_id)
+                if approver and approver != appraisal.user_id:
+                    appraisal.activity_schedule(
+                        "mail.mail_activity_data_todo",
+                        user_id=approver.id,
+                        summary=self.env._(
+                            "Approve the appraisal of %(person)s",
+                            person=appraisal.user_id.name,
+                        ),
+                    )
         return True
 
     def action_approve(self):
@@ -755,6 +956,143 @@ class KeyAccountAppraisal(models.Model):
             "target": "new",
             "context": {"default_appraisal_id": self.id},
         }
+
+    # ------------------------------------------------------------------
+    # Development: coaching and training
+    # ------------------------------------------------------------------
+    def action_plan_coaching(self):
+        """The person's team leader or a key-account manager plans a coaching
+        conversation or a training for the appraised person: the Schedule
+        Activity dialog, with the shipped "Coaching / training" type, the
+        person and the weakest KPIs filled in. The activity shows in the
+        appraisal's chatter."""
+        self.ensure_one()
+        self.check_access("read")
+        if not self._is_decider():
+            raise AccessError(
+                self.env._(
+                    "Only the team leader of %(person)s or a key-account manager plans "
+                    "their coaching.",
+                    person=self.user_id.name,
+                )
+            )
+        activity_type = self.env.ref(COACHING_ACTIVITY)
+        kpis = self.development_ids.kpi_id.mapped("name")
+        note = Markup("")
+        if self.development_ids:
+            note = Markup("<p>%s</p><ul>%s</ul>") % (
+                self.env._("Weakest KPIs of %(name)s:", name=self.name),
+                Markup("").join(
+                    Markup("<li>%s: %s (%s)</li>")
+                    % (
+                        dev.kpi_id.name,
+                        "%.1f" % dev.score,
+                        dev.accounts_detail or "",
+                    )
+                    for dev in self.development_ids
+                ),
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Plan coaching"),
+            "res_model": "mail.activity.schedule",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "active_model": self._name,
+                "active_id": self.id,
+                "active_ids": [self.id],
+                "default_activity_type_id": activity_type.id,
+                "default_activity_user_id": self.user_id.id,
+                "default_summary": self.env._(
+                    "Coaching: %(kpis)s",
+                    kpis=", ".join(kpis) if kpis else self.period_label,
+                ),
+                "default_note": note,
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Incentives export
+    # ------------------------------------------------------------------
+    def action_export_incentives(self):
+        """Key-account managers: the appraisals (the selected ones, else those
+        of the list's search: ``active_domain``) as an xlsx workbook, one row
+        per appraisal (person, team, period, score, grade, incentive rate,
+        accounts, status), downloaded from an attachment."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only key-account managers export the incentives.")
+            )
+        appraisals = self or self.search(self.env.context.get("active_domain") or [])
+        content = appraisals._incentives_xlsx()
+        labels = set(appraisals.mapped("period_label"))
+        name = "incentives_%s.xlsx" % (
+            labels.pop().replace(" ", "_") if len(labels) == 1 else "appraisals"
+        )
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": content,
+                "res_model": self._name,
+                "mimetype": "application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet",
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/web/content/%s?download=true" % attachment.id,
+            "target": "self",
+        }
+
+    def _incentives_header(self):
+        _ = self.env._
+        return [
+            _("Person"),
+            _("Sales Team"),
+            _("Period"),
+            _("Score"),
+            _("Grade"),
+            _("Incentive Rate (%)"),
+            _("Accounts"),
+            _("Account Names"),
+            _("Status"),
+        ]
+
+    def _incentives_rows(self):
+        states = dict(self._fields["state"]._description_selection(self.env))
+        return [
+            [
+                appraisal.user_id.name,
+                appraisal.team_id.name or "",
+                appraisal.period_label or "",
+                round(appraisal.score, 2),
+                appraisal.grade or "",
+                appraisal.incentive_rate,
+                appraisal.account_count,
+                ", ".join(appraisal.line_ids.partner_id.mapped("display_name")),
+                states[appraisal.state],
+            ]
+            for appraisal in self
+        ]
+
+    def _incentives_xlsx(self):
+        """The workbook's bytes: a header row, then one row per appraisal."""
+        buffer = io.BytesIO()
+        workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+        sheet = workbook.add_worksheet(self.env._("Incentives"))
+        bold = workbook.add_format({"bold": True})
+        header = self._incentives_header()
+        sheet.write_row(0, 0, header, bold)
+        for row, values in enumerate(self._incentives_rows(), 1):
+            sheet.write_row(row, 0, values)
+        sheet.set_column(0, 2, 24)
+        sheet.set_column(3, 6, 12)
+        sheet.set_column(7, 7, 60)
+        sheet.freeze_panes(1, 0)
+        workbook.close()
+        return buffer.getvalue()
 
     @api.model
     def _action_for_period(self, date_from, date_to, ids=None):
@@ -836,6 +1174,90 @@ class KeyAccountAppraisalLine(models.Model):
             raise UserError(
                 self.env._(
                     "The accounts of an appraisal are worked out by Compute Appraisals."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_derived(self, [vals], frozenset(self._fields))
+        return super().write(vals)
+
+
+class KeyAccountAppraisalDevelopment(models.Model):
+    """A KPI of an appraisal for the person's development, worked out by
+    ``compute_appraisals``:
+
+    * ``weak``: one of the KPIs that take the most points off the person's
+      account score (``points_lost``), with its weighted score over the
+      person's accounts (Σ W·s / Σ W, W = tier weight × share × KPI weight)
+      and the accounts below 100 on it;
+    * ``follow_up``: a weak KPI of the person's appraisal of the previous
+      period, with its weighted score then and now (improved or not).
+    """
+
+    _name = "key.account.appraisal.development"
+    _description = "Key Account Appraisal Development KPI"
+    _order = "appraisal_id, kind, sequence, id"
+    _rec_name = "kpi_id"
+
+    appraisal_id = fields.Many2one(
+        "key.account.appraisal", required=True, index=True, ondelete="cascade"
+    )
+    user_id = fields.Many2one(related="appraisal_id.user_id", store=True)
+    company_id = fields.Many2one(related="appraisal_id.company_id", store=True)
+    kind = fields.Selection(
+        [("weak", "Weakest KPI"), ("follow_up", "Follow-up")],
+        required=True,
+        default="weak",
+    )
+    sequence = fields.Integer(default=1)
+    kpi_id = fields.Many2one(
+        "key.account.kpi", string="KPI", required=True, ondelete="cascade"
+    )
+    score = fields.Float(
+        string="Weighted Score",
+        help="Σ (tier weight × share × KPI weight × KPI score) / Σ (tier weight × share × "
+        "KPI weight) over the person's accounts, this period.",
+    )
+    has_score = fields.Boolean(
+        help="Unset: none of the person's accounts has a score on this KPI this period."
+    )
+    points_lost = fields.Float(
+        help="Points this KPI takes off the account score: over the accounts, the account's "
+        "weight in the score × the KPI's weight in the account × (100 − KPI score).",
+    )
+    partner_ids = fields.Many2many(
+        "res.partner",
+        "key_account_appraisal_development_partner_rel",
+        "development_id",
+        "partner_id",
+        string="Accounts",
+        help="The person's accounts below 100 on this KPI.",
+    )
+    accounts_detail = fields.Char(
+        string="Accounts (score)",
+        help="The accounts below 100 on this KPI with their KPI score, weakest first.",
+    )
+    previous_score = fields.Float(
+        string="Previous Weighted Score",
+        help="The KPI's weighted score in the previous period's appraisal.",
+    )
+    delta = fields.Float(string="Change")
+    movement = fields.Selection(
+        [
+            ("improved", "Improved"),
+            ("not_improved", "Not Improved"),
+            ("no_data", "No Data"),
+        ],
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal(self.env):
+            raise UserError(
+                self.env._(
+                    "The development KPIs of an appraisal are worked out by Compute "
+                    "Appraisals."
                 )
             )
         return super().create(vals_list)

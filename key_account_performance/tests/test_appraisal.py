@@ -2,9 +2,13 @@
 account teams with shares, external factors on review lines, the appraisal's
 score computed by hand, its workflow and who reads it."""
 
+import io
+
+import openpyxl
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import ReviewCommon
 
@@ -338,6 +342,225 @@ class TestAppraisal(ReviewCommon):
             )
         # the person comments on their draft
         mine.with_user(self.kam).write({"comment": "<p>Good quarter</p>"})
+
+    def _kpis(self, developments):
+        return [
+            (d.kpi_id, round(d.score, 4), round(d.points_lost, 4)) for d in developments
+        ]
+
+    def test_development_weakest_kpis(self):
+        """The weakest KPIs, weighted as the score: the KAM has A (share
+        0.6; revenue left out by the external factor): orders 50 and manual
+        75, each half of A's weight; KAM 2 has A (0.4, tier weight 1) and B
+        (tier weight 2, from its values: revenue 0 with weight 2, orders 25)."""
+        self._approve_a_with_external_factor()
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        mine, theirs = self._appraisal(self.kam), self._appraisal(self.kam2)
+        self.assertEqual(
+            self._kpis(mine.development_ids),
+            [(self.kpi_orders, 50.0, 25.0), (self.kpi_manual, 75.0, 12.5)],
+        )
+        self.assertEqual(mine.development_ids.partner_ids, self.partner_a)
+        self.assertEqual(
+            mine.development_ids[0].accounts_detail, "Review Account A (50)"
+        )
+        # the points lost add up to what the account score misses
+        for appraisal in mine | theirs:
+            self.assertAlmostEqual(
+                sum(appraisal.development_ids.mapped("points_lost")),
+                100.0 - appraisal.account_score,
+                places=6,
+            )
+        # KAM 2: W = tier weight x share x KPI weight; A counts 0.4 / 2.4, B 2 / 2.4
+        self.assertEqual(
+            self._kpis(theirs.development_ids),
+            [
+                (self.kpi_revenue, 0.0, round(2 / 2.4 * 2 / 3 * 100, 4)),
+                (
+                    self.kpi_orders,
+                    round((0.4 * 50 + 2 * 25) / 2.4, 4),
+                    round(0.4 / 2.4 / 2 * 50 + 2 / 2.4 / 3 * 75, 4),
+                ),
+                (self.kpi_manual, 75.0, round(0.4 / 2.4 / 2 * 25, 4)),
+            ],
+        )
+        revenue, orders = theirs.development_ids[:2]
+        self.assertEqual(revenue.partner_ids, self.partner_b)
+        self.assertEqual(orders.partner_ids, self.partner_a | self.partner_b)
+        self.assertEqual(
+            orders.accounts_detail, "Review Account B (25), Review Account A (50)"
+        )
+        self.assertFalse(mine.follow_up_ids)
+        # read by the person, not by a colleague; written by nobody
+        self.assertEqual(
+            mine.development_ids.with_user(self.kam).read(["score"])[0]["score"], 50.0
+        )
+        with self.assertRaises(AccessError):
+            theirs.development_ids.with_user(self.kam).read(["score"])
+        with self.assertRaises(UserError):
+            mine.development_ids[0].with_user(self.admin).write({"score": 100.0})
+
+    def test_development_follow_up(self):
+        """Next period's appraisal says whether last period's weak KPIs
+        moved: in P0 the KAM's only weak KPI was orders (one order: 25); in P
+        it is 50 (improved)."""
+        self.env["key.account.kpi.value"].compute_for_period(
+            *self.P0, [self.partner_a.id, self.partner_b.id]
+        )
+        self.Appraisal.compute_appraisals(str(self.P0[0]), str(self.P0[1]))
+        before = self.Appraisal.search(
+            [("user_id", "=", self.kam.id), ("date_from", "=", self.P0[0])]
+        )
+        self.assertEqual(before.development_ids.kpi_id, self.kpi_orders)
+        self.assertAlmostEqual(before.development_ids.score, 25.0, places=6)
+        theirs_before = self.Appraisal.search(
+            [("user_id", "=", self.kam2.id), ("date_from", "=", self.P0[0])]
+        )
+        self._approve_a_with_external_factor()
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        mine, theirs = self._appraisal(self.kam), self._appraisal(self.kam2)
+        follow = mine.follow_up_ids
+        self.assertEqual(follow.kpi_id, self.kpi_orders)
+        self.assertAlmostEqual(follow.previous_score, 25.0, places=6)
+        self.assertAlmostEqual(follow.score, 50.0, places=6)
+        self.assertAlmostEqual(follow.delta, 25.0, places=6)
+        self.assertEqual(follow.movement, "improved")
+        # KAM 2: every weak KPI of P0 is followed; the revenue (A's left out
+        # by the external factor, B still at 0) did not improve
+        self.assertEqual(
+            theirs.follow_up_ids.kpi_id, theirs_before.development_ids.kpi_id
+        )
+        revenue = theirs.follow_up_ids.filtered(lambda d: d.kpi_id == self.kpi_revenue)
+        self.assertEqual(revenue.movement, "not_improved")
+        self.assertEqual(revenue.score, 0.0)
+        for line in theirs.follow_up_ids:
+            previous = theirs_before.development_ids.filtered(
+                lambda d, line=line: d.kpi_id == line.kpi_id
+            )
+            self.assertAlmostEqual(line.previous_score, previous.score, places=6)
+            self.assertEqual(
+                line.movement,
+                "improved" if line.score > previous.score + 0.005 else "not_improved",
+            )
+
+    def test_plan_coaching(self):
+        self._approve_a_with_external_factor()
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        mine = self._appraisal(self.kam)
+        coaching = self.env.ref(
+            "key_account_performance.mail_activity_type_appraisal_coaching"
+        )
+        self.assertEqual(coaching.res_model, "key.account.appraisal")
+        # the appraised person does not plan their own coaching
+        with self.assertRaises(AccessError):
+            mine.with_user(self.kam).action_plan_coaching()
+        action = mine.with_user(self.leader).action_plan_coaching()
+        self.assertEqual(action["res_model"], "mail.activity.schedule")
+        Schedule = self.env["mail.activity.schedule"].with_user(self.leader)
+        with Form(Schedule.with_context(**action["context"])) as scheduler:
+            self.assertEqual(scheduler.activity_type_id, coaching)
+            self.assertEqual(scheduler.activity_user_id, self.kam)
+            self.assertIn(self.kpi_orders.name, scheduler.summary)
+        scheduler.record.action_schedule_activities()
+        activity = mine.activity_ids.filtered(lambda a: a.activity_type_id == coaching)
+        self.assertEqual(activity.user_id, self.kam)
+        self.assertIn(self.kpi_orders.name, str(activity.note))
+        # the person sees it on their appraisal
+        self.assertEqual(
+            mine.with_user(self.kam).activity_ids.filtered(
+                lambda a: a.activity_type_id == coaching
+            ),
+            activity.with_user(self.kam),
+        )
+
+    def test_export_incentives(self):
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        period = [
+            ("company_id", "=", self.company.id),
+            ("date_from", "=", self.P[0]),
+            ("date_to", "=", self.P[1]),
+        ]
+        appraisals = self.Appraisal.search(period)
+        self.assertEqual(len(appraisals), 2)
+        with self.assertRaises(AccessError):
+            self.Appraisal.with_user(self.kam).with_context(
+                active_domain=period
+            ).action_export_incentives()
+        # nothing selected: the list's search (active_domain) is exported
+        action = (
+            self.Appraisal.with_user(self.manager)
+            .with_context(active_domain=period)
+            .action_export_incentives()
+        )
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        attachment_id = int(action["url"].split("/")[-1].split("?")[0])
+        attachment = self.env["ir.attachment"].browse(attachment_id)
+        self.assertTrue(attachment.name.endswith(".xlsx"))
+        sheet = openpyxl.load_workbook(io.BytesIO(attachment.raw)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        self.assertEqual(
+            rows[0][:7],
+            (
+                "Person",
+                "Sales Team",
+                "Period",
+                "Score",
+                "Grade",
+                "Incentive Rate (%)",
+                "Accounts",
+            ),
+        )
+        # an empty cell reads None
+        expected = {
+            (
+                a.user_id.name,
+                a.team_id.name or None,
+                a.period_label,
+                round(a.score, 2),
+                a.grade,
+                a.incentive_rate,
+                a.account_count,
+                ", ".join(a.line_ids.partner_id.mapped("display_name")),
+            )
+            for a in appraisals
+        }
+        self.assertEqual({row[:8] for row in rows[1:]}, expected)
+        self.assertEqual(len(rows), 1 + len(appraisals))
+        # the selected ones only
+        action = appraisals[:1].with_user(self.manager).action_export_incentives()
+        attachment = self.env["ir.attachment"].browse(
+            int(action["url"].split("/")[-1].split("?")[0])
+        )
+        rows = list(openpyxl.load_workbook(io.BytesIO(attachment.raw)).active.values)
+        self.assertEqual([row[0] for row in rows[1:]], [appraisals[0].user_id.name])
+
+    def test_submit_without_team_leader_tells_a_manager(self):
+        """KAM 2 is in no sales team: the to-do goes to a key-account manager
+        of the company, as for reviews."""
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        mine, theirs = self._appraisal(self.kam), self._appraisal(self.kam2)
+        self.assertFalse(self.kam2.sale_team_id)
+        theirs.with_user(self.kam2).action_submit()
+        todo = theirs.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_todo")
+        )
+        self.assertEqual(len(todo), 1)
+        expected = self.env["key.account.review"]._default_approvers(
+            {self.kam2}, self.company
+        )[self.kam2]
+        self.assertTrue(expected)
+        self.assertEqual(todo.user_id, expected)
+        self.assertNotEqual(todo.user_id, self.kam2)
+        self.assertTrue(
+            todo.user_id.has_group("key_account_performance.group_key_account_manager")
+        )
+        self.assertIn(self.company, todo.user_id.company_ids)
+        # with a team leader: the leader, as before
+        mine.with_user(self.kam).action_submit()
+        self.assertEqual(mine.activity_ids.user_id, self.leader)
+        # the approval closes the to-do
+        theirs.with_user(todo.user_id).action_approve()
+        self.assertFalse(theirs.activity_ids)
 
     def test_bad_dates(self):
         with self.assertRaises(UserError):
