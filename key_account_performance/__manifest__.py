@@ -26,6 +26,7 @@
         "data/key_account_kpi_template_data.xml",
         "data/ir_cron_data.xml",
         "report/key_account_review_report.xml",
+        "report/key_account_appraisal_report.xml",
         "data/key_account_review_data.xml",
         "data/key_account_appraisal_data.xml",
         "wizard/key_account_review_reject_wizard_views.xml",

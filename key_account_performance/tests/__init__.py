@@ -23,3 +23,5 @@ from . import test_appraisal
 from . import test_access_matrix
 from . import test_stored_texts
 from . import test_customer_value_report
+from . import test_appraisal_report
+from . import test_appraisal_tours
