@@ -20,6 +20,9 @@ that early warnings have something to compare with), times:
 4. review generation (a cycle of the quarter, all accounts);
 5. customer value: ``res.partner.compute_key_account_value`` over every
    customer (time and SQL query count; left out with KAP_BENCH_ENGINE_ONLY).
+6. appraisals: ``key.account.appraisal.compute_appraisals`` of the quarter
+   for 200 KAMs sharing all accounts round-robin (time and SQL query count;
+   rolled back).
 
 The engine (first computation and recomputation), the loop and the floor
 are each the best of two runs at full size, of three at the small size (a
@@ -654,6 +657,71 @@ log(
     )
 )
 
+N_APPRAISED = int(os.environ.get("KAP_BENCH_APPRAISED", "200"))
+
+
+def time_appraisals():
+    """key.account.appraisal.compute_appraisals for the quarter with
+    N_APPRAISED KAMs (200) sharing every account round-robin (100 accounts
+    each at full size), from the quarter's KPI values (no review is
+    approved) and the score history of the quarters before. The KAMs are
+    kept in the bench database; their assignment and the appraisals are
+    rolled back."""
+    Users = env["res.users"].with_context(no_reset_password=True)
+    logins = ["kap_bench_appraised_%s" % index for index in range(N_APPRAISED)]
+    users = Users.search([("login", "in", logins)], order="id")
+    group = env.ref("key_account_performance.group_key_account_user")
+    missing = [login for login in logins if login not in users.mapped("login")]
+    if missing:
+        users |= Users.create(
+            [
+                {
+                    "name": "Bench appraised %s" % login.rsplit("_", 1)[1],
+                    "login": login,
+                    "groups_id": [Command.link(group.id)],
+                }
+                for login in missing
+            ]
+        )
+        cr.commit()
+    env.flush_all()
+    cr.execute(
+        "UPDATE res_partner p SET key_account_manager_id = "
+        "(%s::int[])[1 + p.id %% %s] WHERE p.id = ANY(%s)",
+        [users.ids, len(users), all_ids],
+    )
+    env.invalidate_all()
+    before = cr.sql_log_count
+    started = time.perf_counter()
+    ids = env["key.account.appraisal"].compute_appraisals(str(Q_FROM), str(Q_TO))
+    env.flush_all()
+    result = {
+        "s": time.perf_counter() - started,
+        "queries": cr.sql_log_count - before,
+        "appraisals": len(ids),
+        "people": len(users),
+    }
+    cr.execute(
+        "SELECT COUNT(*) FROM key_account_appraisal_line WHERE appraisal_id = ANY(%s)",
+        [ids],
+    )
+    result["lines"] = cr.fetchone()[0]
+    cr.rollback()
+    env.invalidate_all()
+    return result
+
+
+appraisals = time_appraisals()
+log(
+    "appraisals: %.2f s, %s queries, %s appraisals of %s accounts"
+    % (
+        appraisals["s"],
+        appraisals["queries"],
+        appraisals["appraisals"],
+        format(appraisals["lines"], ","),
+    )
+)
+
 
 # ---------------------------------------------------------------------------
 # Customer value: res.partner.compute_key_account_value (issue 10; own section)
@@ -718,6 +786,7 @@ figures = {
     "regeneration_s": generation["again_s"],
     "regeneration_queries": generation["again_queries"],
     "reviews": generation["reviews"],
+    "appraisals": appraisals,
     # customer value (None with KAP_BENCH_ENGINE_ONLY)
     "customer_value_s": customer_value_figures and customer_value_figures["s"],
     "customer_value_queries": customer_value_figures
@@ -861,6 +930,16 @@ row(
         if "with_kams" in d
         else None
     ),
+)
+row(
+    "appraisals, 200 KAMs over all accounts: s / SQL queries",
+    "%s",
+    lambda d: (
+        "%.2f / %s" % (d["appraisals"]["s"], d["appraisals"]["queries"])
+        if "appraisals" in d
+        else None
+    ),
+    "- / seconds, bounded",
 )
 row(
     "customer value, all customers (s)",
