@@ -484,9 +484,7 @@ class KeyAccountAppraisal(models.Model):
             for appraisal_id in refreshed.ids
             for vals in old_lines[appraisal_id]
         ]
-        internal(self.env["key.account.appraisal.line"]).create(
-            [vals for vals in all_lines if not vals.get("_development")]
-        )
+        self._insert_lines([vals for vals in all_lines if not vals.get("_development")])
         internal(self.env["key.account.appraisal.development"]).create(
             [
                 {k: v for k, v in vals.items() if k != "_development"}
@@ -495,6 +493,77 @@ class KeyAccountAppraisal(models.Model):
             ]
         )
         return (created | refreshed).ids
+
+    @api.model
+    def _insert_lines(self, rows):
+        """The appraisals' account lines in one INSERT ... SELECT, their
+        stored related fields (person, company, start) taken from the
+        appraisal in the same statement: the ORM inserts 100 rows a statement
+        and then fills those fields, 400 statements for 20,000 accounts."""
+        if not rows:
+            return
+        Line = self.env["key.account.appraisal.line"]
+        Line.flush_model()
+        self.flush_model(["user_id", "company_id", "date_from"])
+        columns = {
+            "appraisal_id": "int4",
+            "partner_id": "int4",
+            "share": "float8",
+            "weight": "float8",
+            "account_score": "float8",
+            "has_score": "bool",
+            "source": "varchar",
+            "review_id": "int4",
+            "review_score": "float8",
+            "excluded_count": "int4",
+            "long_term_score": "float8",
+            "has_long_term": "bool",
+        }
+        unknown = {key for row in rows for key in row} - set(columns)
+        if unknown:  # a value this statement would drop: say so, do not lose it
+            raise ValueError("appraisal line values not written: %s" % sorted(unknown))
+
+        def cell(row, name, sql_type):
+            value = row.get(name)
+            if sql_type == "bool":
+                return bool(value)
+            if name == "source":
+                return value or "values"
+            return None if value is False or value is None else value
+
+        values = {
+            name: [cell(row, name, sql_type) for row in rows]
+            for name, sql_type in columns.items()
+        }
+        now = fields.Datetime.now()
+        self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO key_account_appraisal_line (
+                appraisal_id, partner_id, share, weight, account_score, has_score,
+                source, review_id, review_score, excluded_count, long_term_score,
+                has_long_term, user_id, company_id, date_from,
+                create_uid, create_date, write_uid, write_date)
+            SELECT x.*, a.user_id, a.company_id, a.date_from,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(appraisal_id)s::int4[], %(partner_id)s::int4[],
+                          %(share)s::float8[], %(weight)s::float8[],
+                          %(account_score)s::float8[], %(has_score)s::bool[],
+                          %(source)s::varchar[], %(review_id)s::int4[],
+                          %(review_score)s::float8[], %(excluded_count)s::int4[],
+                          %(long_term_score)s::float8[], %(has_long_term)s::bool[])
+                   AS x(appraisal_id, partner_id, share, weight, account_score,
+                        has_score, source, review_id, review_score, excluded_count,
+                        long_term_score, has_long_term)
+              JOIN key_account_appraisal a ON a.id = x.appraisal_id
+        """,
+                uid=self.env.uid,
+                now=now,
+                **values,
+            )
+        )
+        Line.invalidate_model()
+        self.invalidate_model(["line_ids"])
 
     @api.model
     def _person_values(self, credited, facts, before):

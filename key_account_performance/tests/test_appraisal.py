@@ -614,3 +614,31 @@ class TestAppraisalQueries(ReviewCommon):
         small = self._count(self._accounts(2, "small"))
         large = self._count(self._accounts(20, "large"))
         self.assertLessEqual(large, small, "queries grow with people and accounts")
+
+    def test_lines_in_one_statement(self):
+        """More than 100 accounts of one person (the ORM's rows per INSERT):
+        the same number of queries as two, and every line with its person,
+        company and period start."""
+
+        def one_kam(count, tag):
+            kam = self._accounts(1, tag)
+            for i in range(count - 1):
+                self._make_account("Q Extra %s %s" % (tag, i), kam)
+            partners = self.env["res.partner"].search(
+                [("key_account_manager_id", "=", kam.id)]
+            )
+            self.env["key.account.kpi.value"].compute_for_period(*self.P, partners.ids)
+            return kam
+
+        self._count(one_kam(2, "warm1"))
+        small = self._count(one_kam(2, "few"))
+        many_kam = one_kam(120, "many")
+        many = self._count(many_kam)
+        self.assertLessEqual(many, small, "lines are inserted in one statement")
+        appraisal = self.env["key.account.appraisal"].search(
+            [("user_id", "=", many_kam.id)]
+        )
+        self.assertEqual(len(appraisal.line_ids), 120)
+        self.assertEqual(appraisal.line_ids.user_id, many_kam)
+        self.assertEqual(appraisal.line_ids.company_id, self.company)
+        self.assertEqual(set(appraisal.line_ids.mapped("date_from")), {self.P[0]})
