@@ -1068,6 +1068,34 @@ class ResPartner(models.Model):
         action["context"] = {"group_by": ["date_from:%s" % period_type]}
         return action
 
+    @api.model
+    def action_compute_key_account_kpis_mine(self):
+        """Compute KPIs now for every key account of the current company the
+        user manages: a KAM their own, a key-account manager their team's and
+        the unassigned ones, an administrator all (the menu *Compute KPIs of
+        My Accounts*)."""
+        domain = self._key_account_managed_domain()
+        # sudo: finding the accounts of the caller's scope (the domain above)
+        accounts = (
+            self.sudo()
+            .search(
+                [
+                    ("is_key_account", "=", True),
+                    ("company_id", "in", [self.env.company.id, False]),
+                ]
+                + domain
+            )
+            .with_env(self.env)
+        )
+        if not accounts:
+            raise UserError(
+                self.env._(
+                    "You manage no key account in %(company)s.",
+                    company=self.env.company.name,
+                )
+            )
+        return accounts.action_compute_key_account_kpis()
+
     def action_compute_key_account_kpis(self):
         """Compute the running and the last closed period for these accounts."""
         company = self.env.company
@@ -1084,6 +1112,7 @@ class ResPartner(models.Model):
             count = Value.search_count(
                 [
                     ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("company_id", "=", company.id),
                     ("date_from", "=", date_from),
                     ("date_to", "=", date_to),
                 ]

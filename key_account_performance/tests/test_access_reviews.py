@@ -544,3 +544,30 @@ class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
             {"key_account_manager_id": self.kam2.id}
         )
         self.assertEqual(self.partner_a.key_account_manager_id, self.kam2)
+
+
+@tagged("post_install", "-at_install")
+class TestComputeMyAccounts(ReviewCommon):
+    """Compute KPIs of My Accounts (issue 22, item 10): a manager computes
+    the team's accounts at once, a KAM their own, nobody else's."""
+
+    def test_manager_computes_the_team_kam_their_own(self):
+        Value = self.env["key.account.kpi.value"]
+        result = (
+            self.env["res.partner"]
+            .with_user(self.leader)
+            .action_compute_key_account_kpis_mine()
+        )
+        self.assertEqual(result["tag"], "display_notification")
+        computed = Value.search([("date_from", "=", self.P[0])]).partner_id
+        # the leader's team is kam's: partner_a, not kam2's partner_b
+        self.assertIn(self.partner_a, computed)
+        self.assertNotIn(self.partner_b, computed)
+        self.env["res.partner"].with_user(
+            self.kam2
+        ).action_compute_key_account_kpis_mine()
+        computed = Value.search([("date_from", "=", self.P[0])]).partner_id
+        self.assertIn(self.partner_b, computed)
+        self.assertTrue(
+            self.env.ref("key_account_performance.menu_key_account_compute_mine").action
+        )

@@ -192,6 +192,11 @@ class TestCustomerValuePrediction(CustomerValueCommon):
         # shown in Settings
         settings = self.env["res.config.settings"].create({})
         self.assertIn("AUC", settings.key_account_value_backtest)
+        # in words: what the AUC and the two totals mean, and the error
+        self.assertIn(
+            "0.5 is chance, 1 is perfect", settings.key_account_value_backtest
+        )
+        self.assertIn("%+.1f %%" % model.error_pct, settings.key_account_value_backtest)
 
     def test_orders_on_one_day(self):
         """Each order placed twice on its day: the same chance to buy, twice the
