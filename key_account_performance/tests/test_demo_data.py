@@ -303,5 +303,15 @@ class TestDemoStory(TransactionCase):
         )
         self.assertTrue(line)
         self.assertGreater(line[0].account_score, factor.review_id.score)
+        # the weaker KAM of the last quarter has a coaching planned on their
+        # weakest KPIs; the stronger one submitted theirs
+        last = appraisals.filtered(
+            lambda a: a.date_from == max(appraisals.mapped("date_from"))
+        )
+        weaker = last.sorted(lambda a: (a.score, a.id))[:1]
+        coaching = self._ref("mail_activity_type_appraisal_coaching")
+        self.assertEqual(weaker.activity_ids.activity_type_id, coaching)
+        self.assertEqual(weaker.activity_ids.user_id, weaker.user_id)
+        self.assertEqual((last - weaker).state, "submitted")
         # the grades carry their incentive rates
         self.assertEqual(self._ref("grade_a").incentive_rate, 15.0)

@@ -1679,7 +1679,17 @@ class _DemoLoader:
             appraisal.with_user(appraisal.user_id).action_submit()
             appraisal.action_approve()
         current = Appraisal.browse(Appraisal.compute_appraisals(*last))
-        for appraisal in current.sorted("id")[:1]:
+        # the one who needs coaching: the leader plans it on their weakest KPIs
+        weakest = current.sorted(lambda a: (a.score, a.id))[:1]
+        if weakest:
+            plan = weakest.with_user(self.manager).action_plan_coaching()["context"]
+            weakest.with_user(self.manager).activity_schedule(
+                activity_type_id=plan["default_activity_type_id"],
+                user_id=weakest.user_id.id,
+                summary=plan["default_summary"],
+                note=plan["default_note"],
+            )
+        for appraisal in (current - weakest).sorted("id")[:1]:
             appraisal.with_user(appraisal.user_id).action_submit()
         self.counts["appraisals"] = len(older) + len(current)
 
