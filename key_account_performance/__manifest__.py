@@ -37,6 +37,7 @@
         "views/key_account_kpi_views.xml",
         "views/key_account_kpi_template_views.xml",
         "views/key_account_kpi_value_views.xml",
+        "views/key_account_kpi_evidence_views.xml",
         "views/res_partner_views.xml",
         "views/crm_team_views.xml",
         "views/key_account_score_history_views.xml",

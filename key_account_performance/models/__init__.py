@@ -27,3 +27,4 @@ from . import crm_team
 from . import key_account_member
 from . import key_account_appraisal
 from . import mail_tracking_value
+from . import key_account_kpi_evidence

@@ -1020,6 +1020,48 @@ class KeyAccountKpi(models.Model):
         rows = self.env.execute_query(query.select(SQL.identifier(Model._table, "id")))
         return Model, [row[0] for row in rows]
 
+    def _gather_record_measures(self, partner_id, date_from, date_to, company):
+        """{record id: (date, measured value)} of the source records behind one
+        value of a sum or average KPI, each measured as the aggregate counts
+        it: the value field through its path, converted to the company
+        currency by the record's rate. One statement."""
+        self.ensure_one()
+        if self.computation_mode not in ("sum", "average") or not self.value_field:
+            return {}
+        Model, query, _cp, date_sql, _field = self._source_query(
+            [partner_id], self._scope_start(date_from, date_to), date_to, company
+        )
+        alias = Model._table
+        value_sql, _vfield = _sql_path(Model, alias, self.value_field, query)
+        if self.currency_rate_field:
+            rate_sql, _rfield = _sql_path(Model, alias, self.currency_rate_field, query)
+            value_sql = SQL("(%s / COALESCE(NULLIF(%s, 0), 1.0))", value_sql, rate_sql)
+        rows = self.env.execute_query(
+            query.select(SQL.identifier(alias, "id"), date_sql, value_sql)
+        )
+        return {
+            rid: (day, float(value)) for rid, day, value in rows if value is not None
+        }
+
+    def _records_need_measures(self, Model, measures):
+        """Whether the records' own column would not add up to the value: the
+        value is read through a path, or converted from another currency."""
+        self.ensure_one()
+        if not measures:
+            return False
+        if "." in self.value_field or self.value_field not in Model._fields:
+            return True
+        if not self.currency_rate_field:
+            return False
+        records = Model.browse(list(measures))
+        raw = {
+            row["id"]: row[self.value_field] for row in records.read([self.value_field])
+        }
+        return any(
+            abs((raw.get(rid) or 0.0) - measure) > 1e-6
+            for rid, (_day, measure) in measures.items()
+        )
+
     def _records_measure_label(self, Model):
         """What the records behind a value measure, e.g. 'sum of Untaxed Amount'."""
         self.ensure_one()

@@ -293,6 +293,41 @@ class KeyAccountKpiValue(models.Model):
                     mode=self.computation_mode,
                 )
             )
+        # a column that would not add up (read through a path, or another
+        # currency): the records measured as the value counts them instead
+        # sudo: the KPI's configuration, for a reader checked by the caller
+        kpi = self.kpi_id.sudo()
+        measures = kpi._gather_record_measures(
+            self.partner_id.commercial_partner_id.id,
+            self.date_from,
+            self.date_to,
+            self.company_id,
+        )
+        if kpi._records_need_measures(Model, measures):
+            readable = (
+                env[Model._name]
+                .with_context(active_test=False)
+                .browse([rid for rid in ids if rid in measures])
+                ._filtered_access("read")
+                .ids
+            )
+            lines = env["key.account.kpi.evidence"]._lines_for(
+                self, Model, measures, readable
+            )
+            view = env.ref(
+                "key_account_performance.key_account_kpi_evidence_view_list_%s"
+                % ("sum" if kpi.computation_mode == "sum" else "avg")
+            )
+            return {
+                "type": "ir.actions.act_window",
+                "name": self._open_records_title(env, Model),
+                "res_model": lines._name,
+                "view_mode": "list",
+                "views": [(view.id, "list")],
+                "domain": [("id", "in", lines.ids)],
+                "limit": max(80, len(lines)),
+                "context": {"create": False},
+            }
         return {
             "type": "ir.actions.act_window",
             # what is measured, for which account and period

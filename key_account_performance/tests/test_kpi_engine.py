@@ -1,6 +1,7 @@
 import datetime
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..tools import kpi_math
@@ -382,13 +383,39 @@ class TestKpiEngine(KpiCommon):
         self.assertAlmostEqual(value.score, 70.0)
 
     def test_open_records_behind_a_value(self):
+        """Orders in company currency open as themselves; the order count too."""
         self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
-        action = self._values(self.partner_a, *Q1)["revenue"].action_open_records()
+        action = self._values(self.partner_a, *Q1)["order_count"].action_open_records()
         self.assertEqual(action["res_model"], "sale.order")
         ids = action["domain"][0][2]
         self.assertEqual(
             set(ids), set((self.o_first | self.o_last | self.o_foreign).ids)
         )
+
+    def test_records_behind_a_value_in_another_currency_add_up(self):
+        """A foreign-currency order among them: the records open as lines
+        measured in the company currency (400 at rate 2 counts 200), whose
+        total is the value, each opening its order."""
+        self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
+        value = self._values(self.partner_a, *Q1)["revenue"]
+        action = value.action_open_records()
+        self.assertEqual(action["res_model"], "key.account.kpi.evidence")
+        lines = self.env["key.account.kpi.evidence"].browse(action["domain"][0][2])
+        self.assertEqual(
+            {(line.res_model, line.res_id) for line in lines},
+            {("sale.order", o.id) for o in self.o_first | self.o_last | self.o_foreign},
+        )
+        self.assertAlmostEqual(sum(lines.mapped("measure")), value.value)
+        foreign = lines.filtered(lambda line: line.res_id == self.o_foreign.id)
+        self.assertAlmostEqual(foreign.measure, 200.0)
+        self.assertIn("Untaxed Amount", action["name"])
+        opened = foreign.action_open_record()
+        self.assertEqual(
+            (opened["res_model"], opened["res_id"]), ("sale.order", self.o_foreign.id)
+        )
+        # the lines are the addon's: nobody writes them by hand
+        with self.assertRaises(UserError):
+            self.env["key.account.kpi.evidence"].create({"measure": 1.0})
 
     def test_template_resolution_precedence(self):
         Template = self.env["key.account.kpi.template"]
