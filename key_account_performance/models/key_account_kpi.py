@@ -1039,9 +1039,12 @@ class KeyAccountKpi(models.Model):
         rows = self.env.execute_query(
             query.select(SQL.identifier(alias, "id"), date_sql, value_sql)
         )
-        return {
-            rid: (day, float(value)) for rid, day, value in rows if value is not None
-        }
+        # a path through a one2many gives a row per line: a record counts them all
+        measures = {}
+        for rid, day, value in rows:
+            if value is not None:
+                measures[rid] = (day, measures.get(rid, (day, 0.0))[1] + float(value))
+        return measures
 
     def _records_need_measures(self, Model, measures):
         """Whether the records' own column would not add up to the value: the

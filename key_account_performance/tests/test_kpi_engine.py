@@ -495,3 +495,31 @@ class TestKpiEngine(KpiCommon):
         values = self._values(self.partner_a, *period)
         self.assertIn("revenue", values)
         self.assertNotIn("t_avg_order", values)
+
+    def test_records_behind_a_value_through_a_path_add_up(self):
+        """A sum read through a path (the list price of each order line's
+        product): the records listed with their measure total the value."""
+        kpi = self.env["key.account.kpi"].create(
+            {
+                "name": "List prices sold (path)",
+                "code": "t_line_subtotals",
+                "computation_mode": "sum",
+                "model_id": self.env["ir.model"]._get_id("sale.order.line"),
+                "domain": "[('state', '=', 'sale')]",
+                "partner_field": "order_id.partner_id",
+                "date_field": "order_id.date_order",
+                "value_field": "product_id.list_price",
+                "target": 1000.0,
+                "threshold": 0.0,
+            }
+        )
+        self.template.line_ids = [
+            Command.create({"kpi_id": kpi.id, "target": 1000.0, "threshold": 0.0})
+        ]
+        self.Value.compute_for_period(*Q1, partner_ids=[self.partner_a.id])
+        value = self._values(self.partner_a, *Q1)["t_line_subtotals"]
+        action = value.action_open_records()
+        self.assertEqual(action["res_model"], "key.account.kpi.evidence")
+        lines = self.env["key.account.kpi.evidence"].browse(action["domain"][0][2])
+        self.assertAlmostEqual(sum(lines.mapped("measure")), value.value)
+        self.assertEqual(len(lines), len(set(lines.mapped("res_id"))))
