@@ -1055,7 +1055,7 @@ class KeyAccountAppraisal(models.Model):
                     Markup("<li>%s: %s (%s)</li>")
                     % (
                         dev.kpi_id.name,
-                        "%.1f" % dev.score,
+                        kpi_math.format_score(dev.score, 1),
                         dev.accounts_detail or "",
                     )
                     for dev in self.development_ids
