@@ -372,18 +372,29 @@ class KeyAccountAppraisal(models.Model):
             company, date_from, date_to, partner_ids, kpis=kpis
         )
         history = self._history_scores(company, date_from, date_to, partner_ids)
-        accounts = Partner.browse(partner_ids)
-        weights = {
-            partner.id: partner.key_account_tier_id.appraisal_weight
-            for partner in accounts
-        }
+        # the accounts' tier weights and names in one query (the ORM's
+        # prefetch read them 1,000 accounts a query)
+        Partner.flush_model(["key_account_tier_id", "complete_name"])
+        self.env["key.account.tier"].flush_model(["appraisal_weight"])
+        accounts = self.env.execute_query(
+            SQL(
+                """
+            SELECT p.id, p.complete_name, t.appraisal_weight
+              FROM res_partner p
+              LEFT JOIN key_account_tier t ON t.id = p.key_account_tier_id
+             WHERE p.id = ANY(%s)
+        """,
+                partner_ids,
+            )
+        )
+        weights = {pid: weight or 0.0 for pid, _name, weight in accounts}
         facts = {
             "reviewed": reviewed,
             "values": from_values,
             "kpis": kpis,
             "history": history,
             "weights": weights,
-            "names": {partner.id: partner.display_name for partner in accounts},
+            "names": {pid: name for pid, name, _weight in accounts},
             "bands": self.env["key.account.grade"]._get_bands(company),
             "rates": self.env["key.account.grade"]._get_incentive_rates(company),
             "lambda": min(
