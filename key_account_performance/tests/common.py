@@ -8,11 +8,20 @@ before.
 """
 
 import datetime
+import subprocess
 
 from odoo import Command, fields, http
 from odoo.tests import TransactionCase
 
 from ..tools import kpi_math
+
+
+def pdf_text(pdf, layout=False):
+    """The text of a PDF as ``pdftotext`` (poppler-utils) extracts it."""
+    command = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), "-", "-"]
+    return subprocess.run(
+        command, input=pdf, check=True, capture_output=True
+    ).stdout.decode()
 
 
 def warm_http_statics():
@@ -224,6 +233,29 @@ class ReviewCommon(TransactionCase):
         cls.review_a = reviews.filtered(lambda r: r.partner_id == cls.partner_a)
         cls.review_b = reviews.filtered(lambda r: r.partner_id == cls.partner_b)
         return cls.cycle
+
+    @classmethod
+    def _approve_review_a_with_external_factor(cls, note):
+        """The last closed quarter's cycle; review A's revenue marked by its
+        KAM as hit by a competitor (``note``), submitted and approved by the
+        team leader (the factor accepted); the quarter's appraisals computed."""
+        cls._generate_cycle()
+        review = cls.review_a.with_user(cls.kam)
+        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_revenue).write(
+            {
+                "external_factor": True,
+                "external_factor_reason": "competitor",
+                "external_factor_note": note,
+            }
+        )
+        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_manual).write(
+            {"value": 4.0}
+        )
+        review.action_submit()
+        cls.review_a.with_user(cls.leader).action_approve()
+        cls.env["key.account.appraisal"].compute_appraisals(
+            str(cls.P[0]), str(cls.P[1])
+        )
 
     def _reviews(self, cycle):
         """{partner: review} of a cycle, as the cycle's user sees them."""

@@ -5,8 +5,6 @@ English and in Simplified Chinese. wkhtmltopdf fetches the report's assets
 over HTTP: an HttpCase serves them from the test transaction."""
 
 import shutil
-import subprocess
-import tempfile
 
 from odoo import Command
 from odoo.tests import HttpCase, tagged
@@ -14,7 +12,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
 from ..tools import kpi_math
-from .common import ReviewCommon, warm_http_statics
+from .common import ReviewCommon, pdf_text, warm_http_statics
 from .test_i18n import CJK, load_zh_cn, translated_terms
 
 REPORT = "key_account_performance.action_report_key_account_appraisal"
@@ -33,22 +31,8 @@ class TestAppraisalReport(ReviewCommon, HttpCase):
             Command.create({"user_id": cls.kam.id, "role": "sales", "share": 0.6}),
             Command.create({"user_id": cls.kam2.id, "role": "technical", "share": 0.4}),
         ]
-        cls._generate_cycle()
-        review = cls.review_a.with_user(cls.kam)
-        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_revenue).write(
-            {
-                "external_factor": True,
-                "external_factor_reason": "competitor",
-                "external_factor_note": "Price war",
-            }
-        )
-        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_manual).write(
-            {"value": 4.0}
-        )
-        review.action_submit()
-        cls.review_a.with_user(cls.leader).action_approve()
+        cls._approve_review_a_with_external_factor("Price war")
         Appraisal = cls.env["key.account.appraisal"]
-        Appraisal.compute_appraisals(str(cls.P[0]), str(cls.P[1]))
         cls.appraisal = Appraisal.search(
             [("user_id", "=", cls.kam2.id), ("date_from", "=", cls.P[0])]
         )
@@ -69,14 +53,7 @@ class TestAppraisalReport(ReviewCommon, HttpCase):
         )
         self.assertEqual(report_type, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"), "a PDF was rendered")
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-            f.write(pdf)
-            f.flush()
-            text = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", f.name, "-"],
-                check=True,
-                capture_output=True,
-            ).stdout.decode()
+        text = pdf_text(pdf)
         html = (
             env["ir.actions.report"]
             ._render_qweb_html(REPORT, self.appraisal.ids)[0]

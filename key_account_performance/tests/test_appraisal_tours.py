@@ -28,22 +28,8 @@ class TestAppraisalTours(ReviewCommon, HttpCase):
                 {"user_id": cls.kam.id, "role": "after_sales", "share": 0.5}
             ),
         ]
-        cls._generate_cycle()
-        review = cls.review_a.with_user(cls.kam)
-        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_revenue).write(
-            {
-                "external_factor": True,
-                "external_factor_reason": "competitor",
-                "external_factor_note": "A competitor's price war",
-            }
-        )
-        review.line_ids.filtered(lambda ln: ln.kpi_id == cls.kpi_manual).write(
-            {"value": 4.0}
-        )
-        review.action_submit()
-        cls.review_a.with_user(cls.leader).action_approve()
+        cls._approve_review_a_with_external_factor("A competitor's price war")
         Appraisal = cls.env["key.account.appraisal"]
-        Appraisal.compute_appraisals(str(cls.P[0]), str(cls.P[1]))
         cls.mine = Appraisal.search(
             [("user_id", "=", cls.kam.id), ("date_from", "=", cls.P[0])]
         )

@@ -7,8 +7,6 @@ import base64
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 
 import polib
 from lxml import etree
@@ -20,7 +18,7 @@ from odoo.tools.translate import TranslationModuleReader
 
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
-from .common import ReviewCommon, warm_http_statics
+from .common import ReviewCommon, pdf_text, warm_http_statics
 
 MODULE = "key_account_performance"
 REPORT = "key_account_performance.action_report_key_account_review"
@@ -193,14 +191,7 @@ class TestScorecardLanguage(ReviewCommon, HttpCase):
 
     def _text(self, pdf):
         self.assertTrue(pdf.startswith(b"%PDF"), "a PDF was rendered")
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-            f.write(pdf)
-            f.flush()
-            text = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", f.name, "-"],
-                check=True,
-                capture_output=True,
-            ).stdout.decode()
+        text = pdf_text(pdf)
         # the scorecard's font gives back the ideographs as they are shown
         # (Noto CJK gave Kangxi radicals, U+2F24 for 大: NFKC was needed)
         self.assertFalse(

@@ -3,7 +3,6 @@ a transaction-level failure never loses a chunk, every run leaves a trace in
 the run log, overlapping runs are refused with a clear message, a resumed run
 does not compute again what it had finished."""
 
-import contextlib
 import datetime
 import functools
 import threading
@@ -302,7 +301,10 @@ class TestKpiRunLog(RunLogCommon):
     # ------------------------------------------------------------------
     # 11. no wasted recomputation
     # ------------------------------------------------------------------
-    def test_resumed_run_does_not_compute_finished_periods_again(self):
+    def _kill_then_resume(self, meanwhile=None):
+        """A scheduled run killed in the first chunk of the second period,
+        ``meanwhile()``, then the run again: (periods, the (period start,
+        account ids) of the chunks the resumed run computed)."""
         periods = self._periods()
         original = KeyAccountKpiEngine._cron_chunk
         chunks = []
@@ -314,7 +316,6 @@ class TestKpiRunLog(RunLogCommon):
                 raise SimulatedKill()
             return original(self_, Value, partner_ids, date_from, date_to, company)
 
-        # killed in the first chunk of the second period
         with patch.object(
             KeyAccountKpiEngine,
             "_cron_chunk",
@@ -328,10 +329,16 @@ class TestKpiRunLog(RunLogCommon):
         self.assertTrue(killed)
         self.assertEqual(chunks[-1][0], periods[1][0])
         chunks.clear()
+        if meanwhile:
+            meanwhile()
         with patch.object(
             KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)
         ):
             self.Value._cron_compute_kpis(batch_size=2)
+        return periods, chunks
+
+    def test_resumed_run_does_not_compute_finished_periods_again(self):
+        periods, chunks = self._kill_then_resume()
         self.assertEqual(
             {start for start, _ids in chunks},
             {periods[1][0]},
@@ -356,36 +363,17 @@ class TestKpiRunLog(RunLogCommon):
     def test_resumed_run_recomputes_a_finished_period_whose_inputs_changed(self):
         """An order written after the period was finished: the resumed run
         computes that period again (its values would be stale otherwise)."""
-        periods = self._periods()
-        original = KeyAccountKpiEngine._cron_chunk
-        chunks = []
-        per_period = -(-len(self.accounts) // 2)
 
-        def chunk(self_, Value, partner_ids, date_from, date_to, company, kill_at=None):
-            chunks.append((date_from, list(partner_ids)))
-            if len(chunks) == kill_at:
-                raise SimulatedKill()
-            return original(self_, Value, partner_ids, date_from, date_to, company)
+        def order_changed():
+            # within one test transaction every write_date is the same: an
+            # order changed after the first period was marked done, by hand
+            self.env.flush_all()
+            self.env.cr.execute(
+                "UPDATE sale_order SET write_date = now() + interval '1 minute' "
+                "WHERE id = (SELECT max(id) FROM sale_order)"
+            )
 
-        with patch.object(
-            KeyAccountKpiEngine,
-            "_cron_chunk",
-            functools.partialmethod(chunk, kill_at=per_period + 1),
-        ):
-            with contextlib.suppress(SimulatedKill):
-                self.Value._cron_compute_kpis(batch_size=2)
-        chunks.clear()
-        # an order changes after the first period was marked done (within one
-        # test transaction every write_date is the same: move it on by hand)
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE sale_order SET write_date = now() + interval '1 minute' "
-            "WHERE id = (SELECT max(id) FROM sale_order)"
-        )
-        with patch.object(
-            KeyAccountKpiEngine, "_cron_chunk", functools.partialmethod(chunk)
-        ):
-            self.Value._cron_compute_kpis(batch_size=2)
+        periods, chunks = self._kill_then_resume(order_changed)
         self.assertEqual(
             {start for start, _ids in chunks},
             {periods[0][0], periods[1][0]},

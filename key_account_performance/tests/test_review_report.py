@@ -1,12 +1,11 @@
 import re
 import shutil
-import subprocess
 
 from odoo.tests import Form, HttpCase, tagged, users
 
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
-from .common import ReviewCommon, warm_http_statics
+from .common import ReviewCommon, pdf_text, warm_http_statics
 
 REPORT = "key_account_performance.action_report_key_account_review"
 
@@ -106,12 +105,7 @@ class TestReviewReportPdf(ReviewCommon, HttpCase):
         # the body carries the company, the account and the period, whichever
         # wkhtmltopdf build renders it (Debian's drops header and footer)
         if shutil.which("pdftotext"):
-            text = subprocess.run(
-                ["pdftotext", "-layout", "-", "-"],
-                input=pdf,
-                capture_output=True,
-                check=True,
-            ).stdout.decode()
+            text = pdf_text(pdf, layout=True)
             for expected in (
                 review.company_id.name,
                 review.partner_id.name,
