@@ -92,6 +92,8 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             crossings = self._closed_crossings(
                 kpis, template_of, bands, current, previous_values, date_from, date_to
             )
+        if not span:
+            self._resolve_recovered(current, score_changes, company, date_from)
         langs = self._recipient_langs(partners, company)
         warnings = self._format(
             crossings, score_changes, date_from, date_to, span, company, langs
@@ -379,6 +381,55 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return warnings
 
     @api.model
+    def _resolve_recovered(self, current, score_changes, company, date_from):
+        """Resolve the open warnings whose cause recovered in this closed
+        period (one UPDATE): a KPI back within its threshold (a warning of
+        this period or an earlier one), a score that rose again (a grade or
+        score warning of an earlier period)."""
+        pairs = [
+            (pid, kpi_id)
+            for pid, by_kpi in current.items()
+            for kpi_id, (_value, score) in by_kpi.items()
+            if score is not None and score > 0
+        ]
+        rising = [
+            pid
+            for pid, change in (score_changes or {}).items()
+            if change.get("score") is not None
+            and change.get("old_score") is not None
+            and change["score"] > change["old_score"]
+        ]
+        if not pairs and not rising:
+            return
+        self.env["key.account.warning"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE key_account_warning w
+               SET state = 'resolved', resolution = 'recovered',
+                   date_resolved = %(today)s, write_uid = %(uid)s,
+                   write_date = (now() at time zone 'UTC')
+             WHERE w.company_id = %(company)s AND w.state = 'open'
+               AND ((w.kind = 'threshold' AND w.date_from <= %(date_from)s
+                     AND (w.partner_id, w.kpi_id) IN (
+                        SELECT * FROM unnest(%(pids)s::int[], %(kpi_ids)s::int[])))
+                    OR (w.kind IN ('grade', 'score') AND w.date_from < %(date_from)s
+                        AND w.partner_id = ANY(%(rising)s::int[])))
+        """,
+                today=fields.Date.context_today(self),
+                uid=self.env.uid,
+                company=company.id,
+                date_from=date_from,
+                pids=[pid for pid, _k in pairs],
+                kpi_ids=[kpi_id for _p, kpi_id in pairs],
+                rising=rising,
+            )
+        )
+        self.env["key.account.warning"].invalidate_model(
+            ["state", "resolution", "date_resolved"]
+        )
+
+    @api.model
     def _record(self, warnings, partners, company, date_from, date_to):
         """Store the warnings as ``key.account.warning`` records, one INSERT;
         a warning already raised for the company and account (its unique
@@ -395,12 +446,21 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 """
             INSERT INTO key_account_warning (
                 partner_id, company_id, key, kind, kpi_id, date_from, date_to,
-                message, user_id, create_uid, create_date, write_uid, write_date)
+                message, user_id, state, create_uid, create_date, write_uid, write_date)
             SELECT x.partner_id, %(company)s, x.key, x.kind, x.kpi_id, %(date_from)s,
-                   %(date_to)s, x.message, x.user_id, %(uid)s, %(now)s, %(uid)s, %(now)s
+                   %(date_to)s, x.message, x.user_id, 'open', %(uid)s, %(now)s, %(uid)s,
+                   %(now)s
               FROM unnest(%(partner_ids)s::int[], %(keys)s::varchar[], %(kinds)s::varchar[],
                           %(kpi_ids)s::int[], %(messages)s::text[], %(user_ids)s::int[])
                    AS x(partner_id, key, kind, kpi_id, message, user_id)
+             WHERE NOT EXISTS (
+                    -- one open warning per cause: the same KPI beyond its
+                    -- threshold, a grade drop or a score fall is not raised
+                    -- again while the account has an open one
+                    SELECT 1 FROM key_account_warning o
+                     WHERE o.company_id = %(company)s AND o.partner_id = x.partner_id
+                       AND o.kind = x.kind AND o.kpi_id IS NOT DISTINCT FROM x.kpi_id
+                       AND o.state = 'open')
             ON CONFLICT (company_id, partner_id, key) DO NOTHING
             RETURNING partner_id, key
         """,

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .guard import internal
+
 
 class KeyAccountWarning(models.Model):
     """One early warning said about one account: what crossed, when, with its
@@ -54,6 +56,25 @@ class KeyAccountWarning(models.Model):
         help="The account's key account manager when the warning was raised.",
     )
 
+    state = fields.Selection(
+        [("open", "Open"), ("resolved", "Resolved")],
+        string="Status",
+        default="open",
+        required=True,
+        readonly=True,
+        index=True,
+        help="An open warning is not raised again for the same cause (the same "
+        "KPI beyond its threshold, a grade drop, a score fall) on the same "
+        "account. It is resolved when the cause recovers in a later "
+        "computation, or by hand.",
+    )
+    resolution = fields.Selection(
+        [("recovered", "Recovered"), ("closed", "Closed by hand")],
+        readonly=True,
+    )
+    date_resolved = fields.Date(string="Resolved on", readonly=True)
+    resolved_by_id = fields.Many2one("res.users", string="Resolved by", readonly=True)
+
     _sql_constraints = [
         (
             "company_partner_key_unique",
@@ -61,3 +82,22 @@ class KeyAccountWarning(models.Model):
             "An early warning is raised once per company and account.",
         ),
     ]
+
+    def action_resolve(self):
+        """Close open warnings by hand (the KAM called the customer, the
+        cause is understood). Whoever may read a warning may close it: the
+        KAM of the account and the managers of the team; the record rules
+        decide. The next warning of the same cause is raised again."""
+        self.check_access("read")
+        todo = self.filtered(lambda warning: warning.state == "open")
+        if todo:
+            # sudo: the reader was checked above; the status is the addon's field
+            internal(todo).sudo().write(
+                {
+                    "state": "resolved",
+                    "resolution": "closed",
+                    "date_resolved": fields.Date.context_today(self),
+                    "resolved_by_id": self.env.uid,
+                }
+            )
+        return True

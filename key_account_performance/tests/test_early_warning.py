@@ -130,7 +130,12 @@ class TestEarlyWarning(ReviewCommon):
         self.assertRegex(
             self._said(self.partner_c), r"Order Count crossed[^\n]*: [12]\.00 → 0\.00"
         )
-        self.assertEqual(len(self._notes(self.partner_c)), 5)
+        # revenue crossed again in the running period, but its warning of the
+        # closed period is still open: the same cause is not raised twice
+        self.assertNotIn(
+            "Revenue crossed its pro-rated threshold", self._said(self.partner_c)
+        )
+        self.assertEqual(len(self._notes(self.partner_c)), 4)
 
     def test_new_activity_once_the_previous_is_done(self):
         self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
@@ -366,3 +371,67 @@ class TestEarlyWarning(ReviewCommon):
         self.assertTrue(
             all(self.kam.partner_id in p.message_partner_ids for p in partners[4:])
         )
+
+    def _open(self, partner, kind="threshold", kpi=None):
+        domain = [
+            ("partner_id", "=", partner.id),
+            ("kind", "=", kind),
+            ("state", "=", "open"),
+        ]
+        if kpi:
+            domain.append(("kpi_id", "=", kpi.id))
+        return self.env["key.account.warning"].sudo().search(domain)
+
+    def test_one_open_warning_per_cause_until_resolved_by_hand(self):
+        """While a warning is open its cause is not raised again; once its
+        KAM resolves it, the next crossing of that cause warns again. A
+        colleague who may not read it may not resolve it."""
+        self.Value.compute_for_period(*self.P, partner_ids=self.partner_c.ids)
+        revenue = self._open(self.partner_c, kpi=self.kpi_revenue)
+        self.assertEqual(len(revenue), 1)
+        self._order(self.partner_c, 1000.0, self._day(self.P, 0))
+        self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
+        self.assertEqual(self._open(self.partner_c, kpi=self.kpi_revenue), revenue)
+
+        from odoo.exceptions import AccessError
+
+        with self.assertRaises(AccessError):
+            revenue.with_user(self.kam2).action_resolve()
+        self.assertEqual(revenue.state, "open")
+        revenue.with_user(self.kam).action_resolve()
+        self.assertEqual(revenue.state, "resolved")
+        self.assertEqual(revenue.resolution, "closed")
+        self.assertEqual(revenue.resolved_by_id, self.kam)
+        self.assertTrue(revenue.date_resolved)
+        # resolved: the running period's crossing of revenue is said now
+        self.Value.compute_for_period(*self.N, partner_ids=self.partner_c.ids)
+        again = self._open(self.partner_c, kpi=self.kpi_revenue)
+        self.assertEqual(len(again), 1)
+        self.assertEqual(again.date_from, self.N[0])
+        self.assertIn("Revenue crossed its pro-rated threshold", again.message)
+        # and the state is the addon's: nobody writes it directly
+        from odoo.exceptions import UserError
+
+        with self.assertRaises(UserError):
+            again.with_user(self.kam).write({"state": "resolved"})
+
+    def test_warning_resolved_when_its_cause_recovers(self):
+        """A KPI back within its threshold in a later closed period resolves
+        its open warning; a KPI still beyond keeps it open."""
+        partner = self._make_account("Warning Account R", self.kam)
+        self._order(partner, 900.0, self._day(self.P0, 5))
+        self._order(partner, 100.0, self._day(self.P, 5))
+        self.Value.compute_for_period(*self.P0, partner_ids=partner.ids)
+        self.Value.compute_for_period(*self.P, partner_ids=partner.ids)
+        revenue = self._open(partner, kpi=self.kpi_revenue)
+        self.assertEqual(len(revenue), 1)
+        # the same period computed again, still beyond: stays open
+        self.Value.compute_for_period(*self.P, partner_ids=partner.ids)
+        self.assertEqual(revenue.state, "open")
+        # a late order puts revenue of the period back above its threshold
+        self._order(partner, 900.0, self._day(self.P, 50))
+        self.Value.compute_for_period(*self.P, partner_ids=partner.ids)
+        self.assertEqual(revenue.state, "resolved")
+        self.assertEqual(revenue.resolution, "recovered")
+        self.assertFalse(revenue.resolved_by_id)
+        self.assertFalse(self._open(partner, kpi=self.kpi_revenue))
