@@ -32,6 +32,7 @@ KEY_ACCOUNT_ENGINE_FIELDS = frozenset(
         "key_account_buy_probability",
         "key_account_expected_orders",
         "key_account_churn_reason",
+        "key_account_churn_reason_data",
         "key_account_value_date",
         "key_account_value_horizon",
         "key_account_score_stale",
@@ -312,36 +313,53 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Customer value
     # ------------------------------------------------------------------
-    key_account_clv = fields.Monetary(
+    # One figure per company (company-dependent, a jsonb column {company id:
+    # value}): a partner shared between companies has each company's own
+    # figures, and reading, searching, grouping and sorting use the current
+    # company's. Amounts are floats in the company currency (Odoo has no
+    # company-dependent Monetary); the views show them with the monetary
+    # widget and key_account_currency_id.
+    key_account_clv = fields.Float(
         string="Historical CLV",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
-        currency_field="key_account_currency_id",
+        aggregator="sum",
         help="Posted customer invoices net of refunds, untaxed, in company currency (confirmed "
         "orders when the company does not invoice in Odoo).",
     )
-    key_account_clv_predictive = fields.Monetary(
+    key_account_clv_predictive = fields.Float(
         string="Predictive CLV",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
-        currency_field="key_account_currency_id",
+        aggregator="sum",
         help="Expected orders in the prediction horizon × the account's average margin per "
         "order, discounted at the company's yearly rate.",
     )
-    key_account_revenue_12m = fields.Monetary(
+    key_account_revenue_12m = fields.Float(
         string="Trailing 12-Month Revenue",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
-        currency_field="key_account_currency_id",
+        aggregator="sum",
     )
     key_account_last_order_date = fields.Date(
-        string="Last Order", readonly=True, copy=False, groups=KAM_GROUP
+        string="Last Order",
+        readonly=True,
+        company_dependent=True,
+        copy=False,
+        groups=KAM_GROUP,
     )
     key_account_rfm_score = fields.Char(
-        string="RFM Score", readonly=True, copy=False, groups=KAM_GROUP
+        string="RFM Score",
+        readonly=True,
+        company_dependent=True,
+        copy=False,
+        groups=KAM_GROUP,
     )
     key_account_rfm_segment = fields.Selection(
         [
@@ -357,12 +375,14 @@ class ResPartner(models.Model):
         "company's customers (quintiles): Slipping is a good customer who has not ordered "
         "as recently as most; the risk of losing a customer is Churn Risk.",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
     )
     key_account_churn_risk = fields.Boolean(
         string="Churn Risk",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         help="The predicted chance of no order in the horizon is above the company's churn-risk level.",
@@ -374,6 +394,7 @@ class ResPartner(models.Model):
     key_account_buy_probability = fields.Float(
         string="Buy Probability",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         aggregator="avg",
@@ -383,29 +404,42 @@ class ResPartner(models.Model):
     key_account_expected_orders = fields.Float(
         string="Expected Orders",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         aggregator="sum",
         digits=(16, 2),
         help="Expected number of confirmed orders in the prediction horizon.",
     )
+    # why an account is at risk: its figures per company (a JSON document of a
+    # reason code and its numbers), the sentence in the reader's language
+    key_account_churn_reason_data = fields.Char(
+        string="Why at Risk (Figures)",
+        readonly=True,
+        company_dependent=True,
+        copy=False,
+        groups=KAM_GROUP,
+    )
     key_account_churn_reason = fields.Char(
         string="Why at Risk",
-        readonly=True,
-        copy=False,
-        translate=True,
+        compute="_compute_key_account_churn_reason",
         groups=KAM_GROUP,
         help="Recency against the account's own rhythm, falling frequency.",
     )
     key_account_value_date = fields.Date(
         string="Value As Of",
         readonly=True,
+        company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
         help="Day the customer value and the predictions were computed for.",
     )
     key_account_value_horizon = fields.Integer(
-        string="Prediction Horizon (days)", readonly=True, copy=False, groups=KAM_GROUP
+        string="Prediction Horizon (days)",
+        readonly=True,
+        company_dependent=True,
+        copy=False,
+        groups=KAM_GROUP,
     )
     key_account_survey_input_ids = fields.Many2many(
         "survey.user_input",
@@ -1556,7 +1590,8 @@ class ResPartner(models.Model):
         self, company, as_of, horizon, data, prediction, only_ids=None
     ):
         """Write the customer value of every customer in a few bulk statements
-        (of the customers ``only_ids`` only, when given)."""
+        (of the customers ``only_ids`` only, when given), as ``company``'s
+        figures: the other companies' figures of a shared partner stay."""
         partner_ids = data["partner_ids"]
         money = data["money"]
         stats = prediction["stats"]
@@ -1600,9 +1635,6 @@ class ResPartner(models.Model):
                 "segment",
             )
         }
-        # the reason is a translated field: written in every installed language,
-        # read in the reader's (not in the language of whoever computed)
-        in_lang = self._key_account_in_languages()
         for i, pid in enumerate(partner_ids):
             clv, rev12 = money.get(pid, (0.0, 0.0))
             r, f, m = r_scores[pid], f_scores[pid], m_scores[pid]
@@ -1615,12 +1647,12 @@ class ResPartner(models.Model):
             columns["exp"].append(round(float(expected[i]), 2))
             columns["pclv"].append(round(float(clv_predictive[i]), 2))
             columns["risk"].append(risk)
+            # the reason's figures: the sentence is made in the reader's language
             columns["reason"].append(
-                self._key_account_translations(
-                    in_lang,
-                    lambda partner, i=i: partner._key_account_churn_reason(
+                json.dumps(
+                    customer_value.churn_reason_data(
                         stats, i, window, horizon, probability[i]
-                    ),
+                    )
                 )
                 if risk
                 else None
@@ -1628,25 +1660,48 @@ class ResPartner(models.Model):
             columns["rfm"].append("%s%s%s" % (r, f, m))
             columns["segment"].append(kpi_math.rfm_segment(r, f, m))
         self.env["res.partner"].flush_model()
+        company_key = str(company.id)
+
+        def set_company_values(values):
+            """``col = col || {company: value}`` for each (column, SQL value)."""
+            return SQL(", ").join(
+                SQL(
+                    "%(col)s = COALESCE(p.%(col)s, '{}'::jsonb) || jsonb_build_object(%(c)s, %(value)s)",
+                    col=SQL.identifier(name),
+                    c=company_key,
+                    value=value,
+                )
+                for name, value in values.items()
+            )
+
         self.env.cr.execute(
             SQL(
                 """
             UPDATE res_partner p
-               SET key_account_clv = v.clv, key_account_revenue_12m = v.rev12,
-                   key_account_last_order_date = v.last, key_account_buy_probability = v.prob,
-                   key_account_expected_orders = v.exp, key_account_clv_predictive = v.pclv,
-                   key_account_churn_risk = v.risk, key_account_churn_reason = v.reason,
-                   key_account_rfm_score = v.rfm, key_account_rfm_segment = v.segment,
-                   key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
-              FROM unnest(%(id)s::int[], %(clv)s::numeric[], %(rev12)s::numeric[], %(last)s::date[],
-                          %(prob)s::float8[], %(exp)s::float8[], %(pclv)s::numeric[], %(risk)s::bool[],
-                          %(reason)s::jsonb[], %(rfm)s::varchar[], %(segment)s::varchar[])
+               SET %(set)s
+              FROM unnest(%(id)s::int[], %(clv)s::float8[], %(rev12)s::float8[], %(last)s::date[],
+                          %(prob)s::float8[], %(exp)s::float8[], %(pclv)s::float8[], %(risk)s::bool[],
+                          %(reason)s::varchar[], %(rfm)s::varchar[], %(segment)s::varchar[])
                    AS v(id, clv, rev12, last, prob, exp, pclv, risk, reason, rfm, segment)
              WHERE p.id = v.id
                AND (%(only)s::int[] IS NULL OR p.id = ANY(%(only)s::int[]))
         """,
-                as_of=as_of,
-                horizon=horizon,
+                set=set_company_values(
+                    {
+                        "key_account_clv": SQL("v.clv"),
+                        "key_account_revenue_12m": SQL("v.rev12"),
+                        "key_account_last_order_date": SQL("v.last"),
+                        "key_account_buy_probability": SQL("v.prob"),
+                        "key_account_expected_orders": SQL("v.exp"),
+                        "key_account_clv_predictive": SQL("v.pclv"),
+                        "key_account_churn_risk": SQL("v.risk"),
+                        "key_account_churn_reason_data": SQL("v.reason"),
+                        "key_account_rfm_score": SQL("v.rfm"),
+                        "key_account_rfm_segment": SQL("v.segment"),
+                        "key_account_value_date": SQL("%s::date", as_of),
+                        "key_account_value_horizon": SQL("%s::int", horizon),
+                    }
+                ),
                 only=only_ids,
                 **columns,
             )
@@ -1658,35 +1713,46 @@ class ResPartner(models.Model):
             SQL(
                 """
             WITH inv AS (
-                SELECT * FROM unnest(%(inv_ids)s::int[], %(inv_clv)s::numeric[], %(inv_rev)s::numeric[])
+                SELECT * FROM unnest(%(inv_ids)s::int[], %(inv_clv)s::float8[], %(inv_rev)s::float8[])
                     AS inv(id, clv, rev12))
             UPDATE res_partner p
-               SET key_account_buy_probability = 0, key_account_expected_orders = 0,
-                   key_account_clv_predictive = 0, key_account_last_order_date = NULL,
-                   key_account_rfm_score = NULL, key_account_rfm_segment = NULL,
-                   key_account_clv = COALESCE(inv.clv, 0), key_account_revenue_12m = COALESCE(inv.rev12, 0),
-                   key_account_churn_risk = COALESCE(p.is_key_account, FALSE),
-                   key_account_churn_reason = CASE WHEN p.is_key_account THEN %(reason)s::jsonb END,
-                   key_account_value_date = %(as_of)s, key_account_value_horizon = %(horizon)s
+               SET %(set)s
               FROM res_partner q
               LEFT JOIN inv ON inv.id = q.id
              WHERE q.id = p.id
                AND p.id = p.commercial_partner_id
                AND (p.company_id = %(company)s OR p.company_id IS NULL)
                AND p.id != ALL(%(ids)s::int[])
-               AND (p.key_account_value_date IS NOT NULL OR p.is_key_account OR p.id = ANY(%(inv_ids)s::int[]))
+               AND ((p.key_account_value_date->>%(c)s) IS NOT NULL OR p.is_key_account
+                    OR p.id = ANY(%(inv_ids)s::int[]))
                AND (%(only)s::int[] IS NULL OR p.id = ANY(%(only)s::int[]))
         """,
-                only=only_ids,
-                reason=self._key_account_translations(
-                    in_lang,
-                    lambda partner: partner.env._(
-                        "No confirmed order up to %(date)s.", date=as_of
-                    ),
+                set=set_company_values(
+                    {
+                        "key_account_buy_probability": SQL("0.0"),
+                        "key_account_expected_orders": SQL("0.0"),
+                        "key_account_clv_predictive": SQL("0.0"),
+                        "key_account_last_order_date": SQL("NULL::date"),
+                        "key_account_rfm_score": SQL("NULL::varchar"),
+                        "key_account_rfm_segment": SQL("NULL::varchar"),
+                        "key_account_clv": SQL("COALESCE(inv.clv, 0.0)"),
+                        "key_account_revenue_12m": SQL("COALESCE(inv.rev12, 0.0)"),
+                        "key_account_churn_risk": SQL(
+                            "COALESCE(p.is_key_account, FALSE)"
+                        ),
+                        "key_account_churn_reason_data": SQL(
+                            "CASE WHEN p.is_key_account THEN %s::varchar END",
+                            json.dumps(
+                                {"code": "no_order", "date": fields.Date.to_string(as_of)}
+                            ),
+                        ),
+                        "key_account_value_date": SQL("%s::date", as_of),
+                        "key_account_value_horizon": SQL("%s::int", horizon),
+                    }
                 ),
-                as_of=as_of,
-                horizon=horizon,
+                only=only_ids,
                 company=company.id,
+                c=company_key,
                 ids=partner_ids,
                 inv_ids=invoiced_only,
                 inv_clv=[money[pid][0] for pid in invoiced_only],
@@ -1702,6 +1768,7 @@ class ResPartner(models.Model):
                 "key_account_expected_orders",
                 "key_account_clv_predictive",
                 "key_account_churn_risk",
+                "key_account_churn_reason_data",
                 "key_account_churn_reason",
                 "key_account_rfm_score",
                 "key_account_rfm_segment",
@@ -1713,62 +1780,69 @@ class ResPartner(models.Model):
             return len(set(partner_ids) & set(only_ids))
         return len(partner_ids)
 
-    def _key_account_in_languages(self):
-        """This model in each installed language (en_US, the fallback of
-        translated fields, always among them): ``{code: recordset}``."""
-        codes = dict.fromkeys(
-            ["en_US"] + [code for code, _name in self.env["res.lang"].get_installed()]
-        )
-        return {code: self.with_context(lang=code) for code in codes}
+    @api.depends("key_account_churn_reason_data")
+    @api.depends_context("lang", "company")
+    def _compute_key_account_churn_reason(self):
+        for partner in self:
+            partner.key_account_churn_reason = partner._key_account_churn_reason_text(
+                partner.key_account_churn_reason_data
+            )
 
-    @api.model
-    def _key_account_translations(self, in_lang, render):
-        """The value of a translated field as its column stores it (JSON, one
-        text per language): ``render(records in that language)`` for each
-        language of :meth:`_key_account_in_languages`."""
-        return json.dumps(
-            {lang: render(records) for lang, records in in_lang.items()},
-            ensure_ascii=False,
-        )
-
-    def _key_account_churn_reason(self, stats, i, window, horizon, probability):
-        """Why an account is at risk, in one short sentence (user's language)."""
+    def _key_account_churn_reason_text(self, data):
+        """Why an account is at risk, in one short sentence in the user's
+        language, from the figures compute_key_account_value stored
+        (``customer_value.churn_reason_data``, as JSON); False without any."""
+        try:
+            data = json.loads(data) if data else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return False
+        if data.get("code") == "text":
+            # a text stored before the figures were (one per language)
+            texts = data.get("text") or {}
+            return (
+                texts.get(self.env.lang or "en_US")
+                or texts.get("en_US")
+                or next(iter(texts.values()), False)
+            )
+        if data.get("code") == "no_order":
+            return self.env._("No confirmed order up to %(date)s.", date=data.get("date"))
         parts = []
-        recency = int(stats["recency"][i])
-        mean_gap = stats["mean_gap"][i]
-        if stats["orders"][i] <= 1:
+        recency = data["recency"]
+        if data["orders"] <= 1:
             parts.append(self.env._("a single order, %(days)s days ago", days=recency))
-        elif stats["occasions"][i] <= 1:
+        elif data["occasions"] <= 1:
             parts.append(
                 self.env._(
                     "%(orders)s orders, all on one day, %(days)s days ago",
-                    orders=int(stats["orders"][i]),
+                    orders=data["orders"],
                     days=recency,
                 )
             )
-        elif np.isfinite(mean_gap) and recency > mean_gap:
+        elif data.get("mean_gap") and recency > data["mean_gap"]:
             parts.append(
                 self.env._(
                     "no order for %(days)s days, %(ratio)s× its usual interval of %(gap)s days",
                     days=recency,
-                    ratio=round(recency / mean_gap, 1),
-                    gap=int(round(mean_gap)),
+                    ratio=round(recency / data["mean_gap"], 1),
+                    gap=int(round(data["mean_gap"])),
                 )
             )
-        if stats["previous"][i] > stats["recent"][i]:
+        if data["previous"] > data["recent"]:
             parts.append(
                 self.env._(
                     "%(recent)s orders in the last %(window)s days against %(previous)s in the %(window)s days before",
-                    recent=int(stats["recent"][i]),
-                    previous=int(stats["previous"][i]),
-                    window=window,
+                    recent=data["recent"],
+                    previous=data["previous"],
+                    window=data["window"],
                 )
             )
         parts.append(
             self.env._(
                 "%(pct)s%% chance of an order in the next %(days)s days",
-                pct=int(round(probability * 100)),
-                days=horizon,
+                pct=data["pct"],
+                days=data["horizon"],
             )
         )
         # the punctuation is the language's own (Chinese: "；" and "。")
@@ -1794,12 +1868,15 @@ class ResPartner(models.Model):
         candidates = self.env.execute_query(
             SQL(
                 """
-            SELECT id, key_account_tier_id, COALESCE(key_account_clv_predictive, 0)
+            SELECT id, key_account_tier_id,
+                   COALESCE((key_account_clv_predictive->>%(company)s)::float8, 0)
               FROM res_partner
              WHERE id = ANY(%(ids)s::int[]) AND NOT COALESCE(key_account_tier_locked, FALSE)
                AND (is_company OR is_key_account) AND active
         """,
                 ids=list(partner_ids),
+                # the company's own prediction of a shared partner
+                company=str(company.id),
             )
         )
         changes = {}

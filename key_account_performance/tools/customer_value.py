@@ -684,3 +684,31 @@ def discounted_value(expected_orders, margin_per_order, horizon_days, yearly_rat
     years = max(float(horizon_days), 0.0) / 365.25
     factor = 1.0 / (1.0 + yearly_rate) ** (years / 2.0)
     return np.asarray(expected_orders) * np.asarray(margin_per_order) * factor
+
+
+# ---------------------------------------------------------------------------
+# Why at risk
+# ---------------------------------------------------------------------------
+
+
+def churn_reason_data(stats, i, window, horizon, probability):
+    """The figures that explain why customer ``i`` is at risk, as plain data
+    (stored per company; the sentence is written in the reader's language):
+    ``orders``, ``occasions`` (days with an order), ``recency`` (days since
+    the last order), ``mean_gap`` (days between orders, None with a single
+    order day), ``recent`` / ``previous`` (orders in the last ``window`` days
+    and in the ``window`` days before), ``pct`` (chance of an order in the
+    horizon, percent) and ``horizon`` (days)."""
+    mean_gap = float(stats["mean_gap"][i])
+    return {
+        "code": "pattern",
+        "orders": int(stats["orders"][i]),
+        "occasions": int(stats["occasions"][i]),
+        "recency": int(stats["recency"][i]),
+        "mean_gap": mean_gap if np.isfinite(mean_gap) else None,
+        "recent": int(stats["recent"][i]),
+        "previous": int(stats["previous"][i]),
+        "window": int(window),
+        "pct": int(round(float(probability) * 100)),
+        "horizon": int(horizon),
+    }
