@@ -565,20 +565,44 @@ class ResPartner(models.Model):
             partner.key_account_trend_arrow = arrow
             partner.key_account_grade_color = colors.get(partner.key_account_grade, 0)
 
-    def _key_account_warning_counts(self, partner_ids=None):
-        """{partner id: open early-warning activities}; all partners when no ids."""
-        activity_type = self.env.ref(
-            "key_account_performance.mail_activity_type_key_account_warning",
-            raise_if_not_found=False,
+    @api.model
+    def _key_account_xmlid_to_id(self, xmlid):
+        """The id of the addon's record ``xmlid``, or False: from the
+        registry's cache of external ids, without the existence query of
+        ``env.ref`` (computes of the account page call it for every read)."""
+        return self.env["ir.model.data"]._xmlid_to_res_id(
+            xmlid, raise_if_not_found=False
         )
-        if not activity_type:
-            return {}
+
+    def _key_account_warning_domain(self, partner_ids=None):
+        """Open early-warning activities (of ``partner_ids`` when given), or
+        None when the warning activity type is gone."""
+        activity_type_id = self._key_account_xmlid_to_id(
+            "key_account_performance.mail_activity_type_key_account_warning"
+        )
+        if not activity_type_id:
+            return None
         domain = [
             ("res_model", "=", "res.partner"),
-            ("activity_type_id", "=", activity_type.id),
+            ("activity_type_id", "=", activity_type_id),
         ]
         if partner_ids is not None:
             domain.append(("res_id", "in", list(partner_ids)))
+        return domain
+
+    def _key_account_warnings_query(self):
+        """The open early-warning activities of all partners, as a query."""
+        domain = self._key_account_warning_domain()
+        # sudo: which partners have one, no content is disclosed
+        return self.env["mail.activity"].sudo()._search(
+            domain if domain is not None else [(0, "=", 1)]
+        )
+
+    def _key_account_warning_counts(self, partner_ids=None):
+        """{partner id: open early-warning activities}; all partners when no ids."""
+        domain = self._key_account_warning_domain(partner_ids)
+        if domain is None:
+            return {}
         # counting activities of partners the reader may see: no content is disclosed
         return dict(
             self.env["mail.activity"]
@@ -624,53 +648,78 @@ class ResPartner(models.Model):
             )
         ]
 
-    def _key_account_reviewed_ids(self):
-        """Ids of the accounts that have a review for the last closed period."""
+    def _key_account_reviews_query(self, partner_ids=None):
+        """The reviews of the last closed period of the current company (of
+        the accounts ``partner_ids`` only, when given), as a query."""
         company = self.env.company
         today = fields.Date.context_today(self)
         date_from, date_to = kpi_math.last_closed_period(
             today, company.key_account_period_type
         )
-        return {
-            partner.id
-            for [partner] in self.env["key.account.review"]
-            .sudo()
-            ._read_group(
-                [
-                    ("date_from", "=", date_from),
-                    ("date_to", "=", date_to),
-                    ("company_id", "=", company.id),
-                ],
-                ["partner_id"],
-            )
-        }
+        domain = [
+            ("date_from", "=", date_from),
+            ("date_to", "=", date_to),
+            ("company_id", "=", company.id),
+        ]
+        if partner_ids is not None:
+            domain.append(("partner_id", "in", list(partner_ids)))
+        # sudo: whether a review exists, not what it says
+        return self.env["key.account.review"].sudo()._search(domain)
 
     def _compute_key_account_reviewed(self):
-        reviewed = self._key_account_reviewed_ids()
+        # the reviews of these accounts only, not every review of the period
+        commercial = {
+            partner.id: partner.commercial_partner_id.id for partner in self
+        }
+        reviews = self._key_account_reviews_query(
+            [pid for pid in set(commercial.values()) if pid]
+        )
+        reviewed = {
+            pid
+            for [pid] in self.env.execute_query(
+                reviews.select(SQL.identifier(reviews.table, "partner_id"))
+            )
+        }
         for partner in self:
-            partner.key_account_reviewed = partner.commercial_partner_id.id in reviewed
+            partner.key_account_reviewed = commercial[partner.id] in reviewed
 
     def _search_key_account_reviewed(self, operator, value):
         self._check_key_account_reader()
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on reviewed accounts."))
         positive = (operator == "=") == bool(value)
+        reviews = self._key_account_reviews_query()
         return [
             (
                 "id",
                 "in" if positive else "not in",
-                list(self._key_account_reviewed_ids()),
+                reviews.subselect(SQL.identifier(reviews.table, "partner_id")),
             )
         ]
 
+    @api.depends_context("company")
     def _compute_key_account_at_risk(self):
-        at_risk = set(
-            self.search(
-                [("id", "in", self.ids), ("key_account_at_risk", "=", True)]
-            ).ids
-        )
+        """The condition of ``_search_key_account_at_risk``, on these accounts'
+        own fields (their warning count included): nothing read about others."""
+        lowest, step = self._key_account_at_risk_levels()
         for partner in self:
-            partner.key_account_at_risk = partner.id in at_risk
+            partner.key_account_at_risk = bool(
+                partner.is_key_account
+                and (
+                    partner.key_account_churn_risk
+                    or partner.key_account_warning_count
+                    or (lowest and partner.key_account_grade == lowest)
+                    or partner.key_account_trend < -step
+                )
+            )
+
+    @api.model
+    def _key_account_at_risk_levels(self):
+        """(lowest grade of the company's bands or False, score drop step)."""
+        company = self.env.company
+        bands = self.env["key.account.grade"]._get_bands(company)
+        lowest = min(bands, key=lambda band: band[1])[0] if bands else False
+        return lowest, company.key_account_score_drop_step or 10.0
 
     def _compute_key_account_compute_error(self):
         failed = self.env["key.account.kpi.run"]._failed_accounts(
@@ -683,22 +732,19 @@ class ResPartner(models.Model):
         self._check_key_account_reader()
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on accounts at risk."))
-        company = self.env.company
-        bands = self.env["key.account.grade"]._get_bands(company)
-        lowest = min(bands, key=lambda band: band[1])[0] if bands else False
-        warned = [
-            pid for pid, count in self._key_account_warning_counts().items() if count
-        ]
+        lowest, step = self._key_account_at_risk_levels()
         domain = [
             "|",
             "|",
             "|",
             ("key_account_churn_risk", "=", True),
-            ("id", "in", warned),
+            ("id", "in", self._key_account_warnings_query().subselect(
+                SQL.identifier("mail_activity", "res_id")
+            )),
             "&",
             ("key_account_grade", "=", lowest),
             ("key_account_grade", "!=", False),
-            ("key_account_trend", "<", -(company.key_account_score_drop_step or 10.0)),
+            ("key_account_trend", "<", -step),
         ]
         positive = (operator == "=") == bool(value)
         return [("is_key_account", "=", True)] + (
@@ -759,6 +805,18 @@ class ResPartner(models.Model):
             partner.key_account_breakdown_gone_points = sum(
                 row["delta_points"] for row in rows if not row["value_id"]
             )
+        # the lines' points are the rows just built: the list of the breakdown
+        # reads them without building the breakdown a second time
+        lines = [row for rows in data.values() for row in rows if row["value_id"]]
+        if lines:
+            values = Value.browse([row["value_id"] for row in lines])
+            for name in ("points", "previous_points", "delta_points"):
+                field = Value._fields[name]
+                self.env.cache.update(
+                    values,
+                    field,
+                    [field.convert_to_cache(row[name], Value) for row in lines],
+                )
 
     @api.depends_context("uid")
     def _compute_key_account_can_classify(self):
@@ -1936,15 +1994,16 @@ class ResPartner(models.Model):
         return self.action_key_account_send_survey("csat")
 
     def _compute_key_account_survey(self):
-        surveys = (
-            self.env.ref(
-                "key_account_performance.survey_nps", raise_if_not_found=False
-            ),
-            self.env.ref(
-                "key_account_performance.survey_csat", raise_if_not_found=False
-            ),
+        surveys = self.env["survey.survey"].browse(
+            [
+                survey_id
+                for survey_id in (
+                    self._key_account_xmlid_to_id("key_account_performance.survey_nps"),
+                    self._key_account_xmlid_to_id("key_account_performance.survey_csat"),
+                )
+                if survey_id
+            ]
         )
-        surveys = self.env["survey.survey"].union(*filter(None, surveys))
         accounts = self.commercial_partner_id
         inputs = self.env["survey.user_input"].search(
             [
@@ -1954,8 +2013,8 @@ class ResPartner(models.Model):
             ],
             order="create_date desc, id desc",
         )
-        nps_question = self.env.ref(
-            "key_account_performance.survey_nps_question", raise_if_not_found=False
+        nps_question = self.env["survey.question"].browse(
+            self._key_account_xmlid_to_id("key_account_performance.survey_nps_question")
         )
         by_account = {}
         quarters = {}
