@@ -99,9 +99,7 @@ class TestCustomerValuePerCompany(CustomerValueCommon):
             ]
         )
         day = datetime.timedelta(days=1)
-        rows_a = [
-            (cls.shared.id, AS_OF - 7 * k * day, 5000.0) for k in range(60)
-        ]
+        rows_a = [(cls.shared.id, AS_OF - 7 * k * day, 5000.0) for k in range(60)]
         rows_b = [(cls.shared.id, AS_OF - 300 * day, 10.0)]
         for i, (partner_a, partner_b) in enumerate(zip(cls.own_a, cls.own_b)):
             for k in range(12):
@@ -184,7 +182,9 @@ class TestCustomerValuePerCompany(CustomerValueCommon):
         # a company that never computed sees nothing
         company_c = self.env["res.company"].create({"name": "Customer Value C"})
         self.env.user.company_ids = [Command.link(company_c.id)]
-        env_c = self.env(context=dict(self.env.context, allowed_company_ids=[company_c.id]))
+        env_c = self.env(
+            context=dict(self.env.context, allowed_company_ids=[company_c.id])
+        )
         c = self._read(env_c)
         self.assertFalse(c["key_account_value_date"])
         self.assertFalse(c["key_account_clv"])
@@ -441,7 +441,9 @@ class TestCustomerValuePerCompany(CustomerValueCommon):
             self.assertEqual(after, before, partner.name)
             # nothing appears under company A for B's own customers
             if pid != self.shared.id:
-                self.assertFalse(self._read(self.env_a, partner)["key_account_value_date"])
+                self.assertFalse(
+                    self._read(self.env_a, partner)["key_account_value_date"]
+                )
         self.assertEqual(
             self.shared.with_env(self.env_b)
             .with_context(lang="zh_CN")
@@ -451,5 +453,6 @@ class TestCustomerValuePerCompany(CustomerValueCommon):
         # a second run finds nothing to do
         script.migrate(cr, "18.0.1.4.0")
         self.assertEqual(
-            self._read(self.env_b)["key_account_clv"], old[self.shared.id]["key_account_clv"]
+            self._read(self.env_b)["key_account_clv"],
+            old[self.shared.id]["key_account_clv"],
         )

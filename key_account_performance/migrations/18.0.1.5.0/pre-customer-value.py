@@ -51,11 +51,7 @@ def migrate(cr, version):
     if not version:
         return
     existing = _columns(cr)
-    todo = [
-        name
-        for name in COLUMNS
-        if name in existing and existing[name] != "jsonb"
-    ]
+    todo = [name for name in COLUMNS if name in existing and existing[name] != "jsonb"]
     reason = REASON in existing and REASON_DATA not in existing
     if not todo and not reason:
         return
