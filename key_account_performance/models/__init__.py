@@ -13,6 +13,12 @@ from . import key_account_early_warning
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_visibility
+from . import res_partner_cockpit
+from . import res_partner_breakdown
+from . import res_partner_customer_value
+from . import res_partner_customer_value_sql
+from . import res_partner_survey
 from . import base_partner_merge_automatic_wizard
 from . import key_account_review_cycle
 from . import key_account_review

@@ -66,8 +66,10 @@ class KeyAccountRetentionCohort(models.Model):
                        rp.key_account_tier_id AS tier_id,
                        rp.key_account_segment_id AS segment_id,
                        rp.key_account_manager_id AS user_id,
-                       rp.key_account_rfm_segment AS rfm_segment,
-                       COALESCE(rp.key_account_churn_risk, FALSE) AS churn_risk
+                       -- the figures of the cohort's company (company-dependent columns)
+                       rp.key_account_rfm_segment->>c.company_id::text AS rfm_segment,
+                       COALESCE((rp.key_account_churn_risk->>c.company_id::text)::bool, FALSE)
+                           AS churn_risk
                   FROM cohorts c
                   CROSS JOIN LATERAL generate_series(
                       c.cohort, date_trunc('quarter', now())::date, interval '3 months') AS s(quarter)

@@ -25,3 +25,5 @@ from . import test_stored_texts
 from . import test_customer_value_report
 from . import test_appraisal_report
 from . import test_appraisal_tours
+from . import test_customer_value_companies
+from . import test_account_page_queries

@@ -15,110 +15,13 @@ day number, amount, margin); everything else is numpy / scikit-learn:
   scored on what happened after the cut (AUC, predicted vs actual orders);
 * :func:`discounted_value` — predictive CLV over the horizon, discounted.
 
-Purchase occasions (:meth:`Orders.occasions`, :func:`orders_per_occasion`):
-the models count a customer's days with an order, not its orders. Several
-orders of one customer on one day (an order split by warehouse, a data set
-with one row per line) are one buying decision: counted as separate orders
-they become gaps of zero days, which halve the customer's "mean gap" and
-make its rhythm look twice as fast, and they weigh the labels by how orders
-happen to be split. The expected occasions are then multiplied by the
-customer's own orders per occasion up to ``as_of``, shrunk towards the
-population's ratio by one occasion (``(orders + ratio) / (occasions + 1)``);
-the chance of at least one order is that of at least one occasion. Where no
-customer ever placed two orders on one day nothing changes. Measured
-(CDNOW, cut 1997-09-30, one order per CDNOW line, 69,659 lines on 67,591
-customer-days): 91 days -3.6% -> +0.7%, 273 days -8.0% -> +1.1% (AUC 0.776 /
-0.770 -> 0.774 / 0.769, the figures of one order per customer-day); the
-later cuts' overshoot stays (+24%, +32%, +16%). On lifetimes' example
-transactions (15,273 lines on 14,270 customer-days) the cells moved by up to
-4 points in both directions (2014-04-01 + 91 days -0.1% -> -4.2%, 2014-07-01
-+ 182 days +2.6% -> +1.9%, 2014-09-30 + 91 days -17.9% -> -19.8%).
-
-Short history: a shorter window, carried to the horizon by each customer's
-own BG/NBD decay. When the history is shorter than two horizons, the models
-learn a window ``w < horizon`` and must be carried to the horizon ``h``. A
-flat stretch (``e * h/w``, ``1 - (1-p) ** (h/w)``) assumes every customer
-keeps its rate, while a real population thins out as customers stop (on
-CDNOW, cut 1997-09-30, it overshot 273 days by +12%). Instead a BG/NBD model
-(Fader, Hardie & Lee 2005: Poisson purchases at a gamma-distributed rate, a
-beta-distributed chance of stopping after each purchase; likelihood written
-here, maximised by scipy's L-BFGS-B, no hand-written optimiser) is fitted on
-the history up to ``as_of`` -- on order *days*: several orders of a customer
-on one day are one purchase event of its Poisson process (only the ratio
-between the windows is used, so no orders-per-day scale is needed) -- and
-gives each customer its own ratio between the two windows:
-``e_h = e_w * E_bg(h) / E_bg(w)`` and
-``P(none in h) = P(none in w) * P_bg(none in h) / P_bg(none in w)``. A
-customer who is late against its own rhythm (low P(alive)) gains little from
-the longer window, a steady one nearly ``h/w``; the ratio is clipped to
-``[1, h/w]``, so it never exceeds the old stretch and ``expected >= probability``
-holds. Nothing in it is tuned to a data set: the decay is the one the
-history shows. Measured (bench/cdnow_backtest.py): the 273-day
-prediction on CDNOW from 1997-09-30 goes from +11.8% / AUC 0.766 to +2.3% /
-0.769 per customer-day, and from +0.3% / 0.767 to -8.0% / 0.770 per line
-(before purchase occasions; +1.1% / 0.769 with them); on lifetimes' example
-transactions (91 days of history, 273 days ahead; bench/example_backtest.py)
-from +171% to -8.7% from 2014-04-01 (+2.9% and +1.9% from the days either
-side; -9.4%, +5.0% and +3.0% with purchase occasions).
-Still outside +-5%: the full-horizon path from the later cuts (+14% to
-+36%). The cause, measured: tenure on ``as_of`` lies one window beyond
-every training cut, where the trees stay flat on their oldest-tenure leaf.
-On CDNOW (one acquisition cohort, January-March 1997) the whole population
-lands there: from 1997-12-31, trees trained on the 1997-10-01 cut alone get
-that cut's own window right (7,334 predicted, 7,332 came) and overshoot on
-``as_of`` by +37%, and the same trees with tenure moved back one window give
-+4.7% (moving recency or the mean gap instead does not help). The same
-extrapolation lifts the 91-day prediction from 1997-09-30 by about the size
-of the December peak that follows that cut (orders per customer-day per
-quarter: 9,473, 7,293, 7,412, 6,608, 5,664 -- the fourth quarter did not
-fall while every other fell 10-14%), so that cell is right partly because
-two errors cancel. Every correction tried for it moves 1997-09-30 + 91 days
-to -14%..-22%, where BG/NBD is (-13.5%): tenure as a rank among the known
-customers (-16.4%; 1997-12-31 +7.9% / +11.3%, 1998-03-31 +16.1%), tenure
-over the time since the first order of all (-14.5%), a level from BG/NBD's
-decay applied to the trees' shares, from the latest or from every training
-cut (-19.2%, -20.2%; the later cuts within +-12%), weighting the training
-cuts by age or equally (the later cuts unchanged), the share of customers
-who bought in the last window as a feature (unchanged). None is used; the
-stored backtest shows such drift to the administrator.
-
-Rolling origin (:func:`_training_cuts`): besides the disjoint training cuts
-one window apart, the cuts half a window between them, where at least one
-full window of history lies behind them. One calendar alignment of the label
-windows carries that alignment's season into the model (on CDNOW the
-quarter before 1997-09-30 is a summer trough, the one before 1997-12-31
-holds the December peak); label windows shifted by half a window average it
-and fill the recency / tenure grid twice as densely. A cut with less than a
-window of history behind it sees only newcomers (truncated previous-window
-and trend features, the acquisition burst as label): such cuts are not
-added (tried: they moved the 273-day short path from +2.3% to -12.8%).
-Measured (CDNOW, 91 days): from 1997-09-30 -6.3% -> +3.1% per customer-day
-(AUC 0.774 both), -3.4% -> -3.6% per line; from 1997-12-31 +35.1% -> +23.1%
-per customer-day, +27.3% -> +31.2% per line; from 1998-03-31 +15.2% ->
-+16.7% and +15.3% -> +13.9%; the short path and the 182-day case have no
-such cut and are unchanged. The boosted trees' total at ``as_of`` is
-fragile (dropping 209 training rows of the 1997-01-01 cut moves the 273-day
-total by 5 points), so single-cell changes of a few points are within noise.
-
-Also measured and not used: rolling the window models forward window by
-window (features advanced for "bought" / "did not buy", weighted by the
-predicted probability) instead of the BG/NBD ratio. It hardly decays (the
-"did not buy" state soon has a recency and tenure beyond anything the
-training window saw, where the trees stay flat): 273 days from 1997-09-30,
-+11.8% / AUC 0.766 per customer-day (the flat stretch's figure), +2.6% /
-0.766 per line; used on the full path with half or third windows it moved
-the 91-day totals from 1997-09-30 to -12%..-16% and from 1998-03-31 to
-+37%..+45%. BG/NBD outputs were also tried as features of the boosted
-trees: they moved the totals by +-5 points from cut to cut in both
-directions (re-fitted on each training cut they are not the same function of
-the history on the training cuts and on ``as_of``; fitted once, they broke
-the 273-day AUC), so they are not used.
-
-The training cut must see at least ``MIN_KNOWN_SHARE`` of the customers
-known on ``as_of`` (else a shorter window): a model trained one full horizon
-back on the few veterans of a young, growing customer base ranks its
-newcomers badly (synthetic steady population, 300 days of history, 273 days
-ahead: AUC 0.713 -> 0.881, total +49% -> -4%).
+Purchase occasions (:meth:`Orders.occasions`, :func:`orders_per_occasion`)
+count a customer's days with an order, not its orders; a short history is
+carried to the horizon by each customer's own BG/NBD decay
+(:func:`bgnbd_fit`); training cuts roll half a window apart
+(:func:`_training_cuts`) and must see ``MIN_KNOWN_SHARE`` of today's
+customers. Why, what was tried instead and the measurements:
+``docs/customer-value-model.md``.
 """
 
 import numpy as np

@@ -1,0 +1,337 @@
+"""The cockpit's fields of an account (kanban card, account page, filters):
+trend arrow and grade colour, open early warnings, reviewed this period,
+at risk, latest review and open actions, last computation error. Each is
+computed for the accounts read, in a fixed number of queries."""
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..tools import kpi_math
+from .res_partner import KAM_GROUP
+
+
+# one concern of the account per file (see res_partner.py)
+class ResPartner(models.Model):
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
+
+    # ------------------------------------------------------------------
+    # Cockpit (kanban card, account page, filters)
+    # ------------------------------------------------------------------
+    key_account_has_previous = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Has Previous Period",
+        compute="_compute_key_account_cockpit",
+        help="The period before the one the score shows has a score: the trend means something.",
+    )
+    key_account_trend_arrow = fields.Char(
+        groups=KAM_GROUP,
+        string="Trend Arrow",
+        compute="_compute_key_account_cockpit",
+        help="▲ up, ▼ down, – no previous period to compare with.",
+    )
+    key_account_grade_color = fields.Integer(
+        groups=KAM_GROUP, string="Grade Colour", compute="_compute_key_account_cockpit"
+    )
+    key_account_warning_count = fields.Integer(
+        groups=KAM_GROUP,
+        string="Open Early Warnings",
+        compute="_compute_key_account_warning_count",
+        search="_search_key_account_warning_count",
+    )
+    key_account_reviewed = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Reviewed This Period",
+        compute="_compute_key_account_reviewed",
+        search="_search_key_account_reviewed",
+        help="The account has a review for the last closed review period.",
+    )
+    key_account_at_risk = fields.Boolean(
+        groups=KAM_GROUP,
+        string="At Risk",
+        compute="_compute_key_account_at_risk",
+        search="_search_key_account_at_risk",
+        help="An open early warning, churn risk, the lowest grade, or a score fall beyond "
+        "the company's warning step.",
+    )
+    key_account_latest_review_id = fields.Many2one(
+        "key.account.review",
+        groups=KAM_GROUP,
+        string="Latest Review",
+        compute="_compute_key_account_latest_review",
+    )
+    key_account_open_action_ids = fields.Many2many(
+        "key.account.improvement.action",
+        groups=KAM_GROUP,
+        string="Open Improvement Actions",
+        compute="_compute_key_account_latest_review",
+    )
+    # from the run log of the KPI computation (key.account.kpi.run)
+    key_account_compute_error = fields.Text(
+        groups=KAM_GROUP,
+        string="Last Computation Error",
+        compute="_compute_key_account_compute_error",
+        compute_sudo=True,
+        help="The error of the last KPI computation of this account, when it "
+        "failed: the score shown is then the one of an earlier computation.",
+    )
+
+    # ------------------------------------------------------------------
+    # Cockpit computes (batched: a fixed number of queries for any number of partners)
+    # ------------------------------------------------------------------
+    @api.depends(
+        "key_account_score",
+        "key_account_grade",
+        "key_account_trend",
+        "key_account_score_date",
+    )
+    def _compute_key_account_cockpit(self):
+        dated = self.filtered("key_account_score_date")
+        history = {}
+        if dated:
+            for row in (
+                self.env["key.account.score.history"]
+                .sudo()
+                .search_fetch(
+                    [
+                        ("partner_id", "in", dated.ids),
+                        ("company_id", "=", self.env.company.id),
+                        (
+                            "date_to",
+                            "in",
+                            list(set(dated.mapped("key_account_score_date"))),
+                        ),
+                    ],
+                    ["partner_id", "date_to", "has_previous"],
+                )
+            ):
+                history[row.partner_id.id, row.date_to] = row.has_previous
+        colors = {}
+        for grade in (
+            self.env["key.account.grade"]
+            .sudo()
+            .search([("company_id", "in", [self.env.company.id, False])])
+        ):
+            # the company's own band wins over a shared one of the same name
+            if grade.company_id or grade.name not in colors:
+                colors[grade.name] = grade.color
+        for partner in self:
+            known = history.get((partner.id, partner.key_account_score_date))
+            has_previous = (
+                known if known is not None else bool(partner.key_account_trend)
+            )
+            partner.key_account_has_previous = has_previous
+            trend = partner.key_account_trend
+            if not partner.key_account_score_date or not has_previous:
+                arrow = "–"
+            elif trend >= 0.05:
+                arrow = "▲"
+            elif trend <= -0.05:
+                arrow = "▼"
+            else:
+                arrow = "="
+            partner.key_account_trend_arrow = arrow
+            partner.key_account_grade_color = colors.get(partner.key_account_grade, 0)
+
+    def _key_account_warning_domain(self, partner_ids=None):
+        """Open early-warning activities (of ``partner_ids`` when given), or
+        None when the warning activity type is gone."""
+        activity_type_id = self._key_account_xmlid_to_id(
+            "key_account_performance.mail_activity_type_key_account_warning"
+        )
+        if not activity_type_id:
+            return None
+        domain = [
+            ("res_model", "=", "res.partner"),
+            ("activity_type_id", "=", activity_type_id),
+        ]
+        if partner_ids is not None:
+            domain.append(("res_id", "in", list(partner_ids)))
+        return domain
+
+    def _key_account_warnings_query(self):
+        """The open early-warning activities of all partners, as a query."""
+        domain = self._key_account_warning_domain()
+        # sudo: which partners have one, no content is disclosed
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            ._search(domain if domain is not None else [(0, "=", 1)])
+        )
+
+    def _key_account_warning_counts(self, partner_ids=None):
+        """{partner id: open early-warning activities}; all partners when no ids."""
+        domain = self._key_account_warning_domain(partner_ids)
+        if domain is None:
+            return {}
+        # counting activities of partners the reader may see: no content is disclosed
+        return dict(
+            self.env["mail.activity"]
+            .sudo()
+            ._read_group(domain, ["res_id"], ["__count"])
+        )
+
+    def _compute_key_account_warning_count(self):
+        counts = self._key_account_warning_counts(self.ids)
+        for partner in self:
+            partner.key_account_warning_count = counts.get(partner.id, 0)
+
+    def _search_key_account_warning_count(self, operator, value):
+        self._check_key_account_reader()
+        if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(
+            value, int
+        ):
+            raise UserError(self.env._("Unsupported search on open early warnings."))
+        import operator as py_operator
+
+        compare = {
+            "=": py_operator.eq,
+            "!=": py_operator.ne,
+            ">": py_operator.gt,
+            ">=": py_operator.ge,
+            "<": py_operator.lt,
+            "<=": py_operator.le,
+        }[operator]
+        counts = self._key_account_warning_counts()
+        if compare(0, value):  # partners without any warning match too
+            return [
+                (
+                    "id",
+                    "not in",
+                    [pid for pid, count in counts.items() if not compare(count, value)],
+                )
+            ]
+        return [
+            (
+                "id",
+                "in",
+                [pid for pid, count in counts.items() if compare(count, value)],
+            )
+        ]
+
+    def _key_account_reviews_query(self, partner_ids=None):
+        """The reviews of the last closed period of the current company (of
+        the accounts ``partner_ids`` only, when given), as a query."""
+        company = self.env.company
+        today = fields.Date.context_today(self)
+        date_from, date_to = kpi_math.last_closed_period(
+            today, company.key_account_period_type
+        )
+        domain = [
+            ("date_from", "=", date_from),
+            ("date_to", "=", date_to),
+            ("company_id", "=", company.id),
+        ]
+        if partner_ids is not None:
+            domain.append(("partner_id", "in", list(partner_ids)))
+        # sudo: whether a review exists, not what it says
+        return self.env["key.account.review"].sudo()._search(domain)
+
+    def _compute_key_account_reviewed(self):
+        # the reviews of these accounts only, not every review of the period
+        commercial = {partner.id: partner.commercial_partner_id.id for partner in self}
+        reviews = self._key_account_reviews_query(
+            [pid for pid in set(commercial.values()) if pid]
+        )
+        reviewed = {
+            pid
+            for [pid] in self.env.execute_query(
+                reviews.select(SQL.identifier(reviews.table, "partner_id"))
+            )
+        }
+        for partner in self:
+            partner.key_account_reviewed = commercial[partner.id] in reviewed
+
+    def _search_key_account_reviewed(self, operator, value):
+        self._check_key_account_reader()
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on reviewed accounts."))
+        positive = (operator == "=") == bool(value)
+        reviews = self._key_account_reviews_query()
+        return [
+            (
+                "id",
+                "in" if positive else "not in",
+                reviews.subselect(SQL.identifier(reviews.table, "partner_id")),
+            )
+        ]
+
+    @api.depends_context("company")
+    def _compute_key_account_at_risk(self):
+        """The condition of ``_search_key_account_at_risk``, on these accounts'
+        own fields (their warning count included): nothing read about others."""
+        lowest, step = self._key_account_at_risk_levels()
+        for partner in self:
+            partner.key_account_at_risk = bool(
+                partner.is_key_account
+                and (
+                    partner.key_account_churn_risk
+                    or partner.key_account_warning_count
+                    or (lowest and partner.key_account_grade == lowest)
+                    or partner.key_account_trend < -step
+                )
+            )
+
+    @api.model
+    def _key_account_at_risk_levels(self):
+        """(lowest grade of the company's bands or False, score drop step)."""
+        company = self.env.company
+        bands = self.env["key.account.grade"]._get_bands(company)
+        lowest = min(bands, key=lambda band: band[1])[0] if bands else False
+        return lowest, company.key_account_score_drop_step or 10.0
+
+    def _search_key_account_at_risk(self, operator, value):
+        self._check_key_account_reader()
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on accounts at risk."))
+        lowest, step = self._key_account_at_risk_levels()
+        domain = [
+            "|",
+            "|",
+            "|",
+            ("key_account_churn_risk", "=", True),
+            (
+                "id",
+                "in",
+                self._key_account_warnings_query().subselect(
+                    SQL.identifier("mail_activity", "res_id")
+                ),
+            ),
+            "&",
+            ("key_account_grade", "=", lowest),
+            ("key_account_grade", "!=", False),
+            ("key_account_trend", "<", -step),
+        ]
+        positive = (operator == "=") == bool(value)
+        return [("is_key_account", "=", True)] + (
+            domain if positive else ["!"] + domain
+        )
+
+    def _compute_key_account_compute_error(self):
+        failed = self.env["key.account.kpi.run"]._failed_accounts(
+            [pid for pid in self.ids if pid]
+        )
+        for partner in self:
+            partner.key_account_compute_error = failed.get(partner.id, (False,))[0]
+
+    def _compute_key_account_latest_review(self):
+        Review = self.env["key.account.review"]
+        latest = {}
+        for review in Review.search(
+            [("partner_id", "in", self.commercial_partner_id.ids)],
+            order="date_to desc, id desc",
+        ):
+            latest.setdefault(review.partner_id.id, review)
+        actions = self.env["key.account.improvement.action"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("state", "in", ("todo", "in_progress")),
+            ],
+            order="date_deadline, id",
+        )
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            partner.key_account_latest_review_id = latest.get(commercial.id, Review)
+            partner.key_account_open_action_ids = actions.filtered(
+                lambda action: action.partner_id == commercial
+            )

@@ -1,0 +1,221 @@
+"""Who sees an account's key-account data: the one visibility rule, applied
+to reading, searching, grouping and sorting the partner."""
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from .res_partner import (
+    KAM_ADMIN_GROUP,
+    KAM_GROUP,
+    KAM_MANAGER_GROUP,
+    KEY_ACCOUNT_PUBLIC_FIELDS,
+)
+
+
+# one concern of the account per file (see res_partner.py)
+class ResPartner(models.Model):
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
+
+    # ------------------------------------------------------------------
+    # Visibility
+    # ------------------------------------------------------------------
+    key_account_visible = fields.Boolean(
+        groups=KAM_GROUP,
+        string="Key-Account Data Visible",
+        compute="_compute_key_account_visible",
+        search="_search_key_account_visible",
+        help="The current user may see this account's key-account data: its KAM, the "
+        "leader of the KAM's sales team, the members of a team that shares its key "
+        "accounts, key-account managers for their teams' and unassigned accounts, "
+        "administrators for all.",
+    )
+
+    @api.model
+    def _check_key_account_reader(self):
+        """Searching on a restricted computed field answers the same question
+        as reading it: only the addon's groups may."""
+        if not self.env.su and not self.env.user.has_group(KAM_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only key-account users may search on key-account figures (open early "
+                    "warnings, reviewed this period, at risk)."
+                )
+            )
+
+    @api.model
+    def _key_account_visible_domain(self):
+        """The one rule of who sees an account's key-account data (score,
+        grade, trend, breakdown, KPI values, history, reviews, actions,
+        warnings, customer value): the accounts one manages (see
+        ``_key_account_managed_domain``), plus, for everyone in the addon's
+        groups, the accounts of the KAMs of the sales teams one leads and of
+        the teams one belongs to that share their key accounts. The record
+        rules of those models say the same (security/*.xml)."""
+        user = self.env.user
+        managed = self._key_account_managed_domain()
+        if not managed or not user.has_group(KAM_GROUP):
+            return managed
+        shared = user.crm_team_ids.filtered("key_account_shared").ids
+        return [
+            "|",
+            "|",
+            *managed,
+            ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+            ("key_account_manager_id.crm_team_ids", "in", shared),
+        ]
+
+    @api.depends_context("uid", "company")
+    def _compute_key_account_visible(self):
+        domain = self._key_account_visible_domain()
+        commercial = self.sudo().commercial_partner_id
+        visible = set(
+            commercial.filtered_domain(domain).ids if domain else commercial.ids
+        )
+        for partner in self:
+            partner.key_account_visible = partner.commercial_partner_id.id in visible
+
+    def _search_key_account_visible(self, operator, value):
+        self._check_key_account_reader()
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on visible accounts."))
+        domain = self._key_account_visible_domain() or [(1, "=", 1)]
+        ids = self.sudo().with_context(active_test=False)._search(domain)
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", ids)]
+
+    def _check_key_account_visible(self):
+        """AccessError unless the user may see these accounts' key-account data."""
+        if self.env.su:
+            return
+        domain = self._key_account_visible_domain()
+        if not domain:
+            return
+        partners = self.commercial_partner_id
+        hidden = partners - partners.sudo().filtered_domain(domain)
+        if hidden:
+            raise AccessError(
+                self.env._(
+                    "The key-account data of %(names)s is visible to its key account "
+                    "manager, their sales team's leader (and members, where the team "
+                    "shares its key accounts) and key-account managers only.",
+                    names=", ".join(hidden[:5].sudo().mapped("display_name")),
+                )
+            )
+
+    @api.model
+    def _key_account_hidden(self, names):
+        """Whether any of these field names (first component of a path) is
+        the key-account data of an account (not one of the public fields)."""
+        return any(
+            name.startswith("key_account_") and name not in KEY_ACCOUNT_PUBLIC_FIELDS
+            for name in names
+        )
+
+    @api.model
+    def _key_account_scope_domain(self, names):
+        """The visibility condition to add to a search, a grouping or an
+        ordering that uses key-account data (``names``): a condition on an
+        account's figures only ever matches the accounts the user may see,
+        so that searching, sorting or grouping is no oracle for what reading
+        returns empty. [] when nothing needs adding."""
+        if self.env.su or not self._key_account_hidden(names):
+            return []
+        visible = self._key_account_visible_domain()
+        if not visible:
+            return []
+        return [("commercial_partner_id", "any", visible)]
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        names = [
+            leaf[0].split(".", 1)[0]
+            for leaf in domain or ()
+            if isinstance(leaf, (list, tuple)) and leaf and isinstance(leaf[0], str)
+        ]
+        names += [
+            part.strip().split(" ", 1)[0].split(".", 1)[0]
+            for part in (order or "").split(",")
+        ]
+        scope = self._key_account_scope_domain(names)
+        if scope:
+            domain = ["&", *scope, *domain] if domain else scope
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def _read_group(
+        self,
+        domain,
+        groupby=(),
+        aggregates=(),
+        having=(),
+        offset=0,
+        limit=None,
+        order=None,
+    ):
+        names = [
+            spec.split(":", 1)[0].split(".", 1)[0] for spec in (*groupby, *aggregates)
+        ]
+        scope = self._key_account_scope_domain(names)
+        if scope:
+            domain = ["&", *scope, *domain] if domain else scope
+        return super()._read_group(
+            domain, groupby, aggregates, having, offset=offset, limit=limit, order=order
+        )
+
+    def _read_format(self, fnames, load="_classic_read"):
+        """Those who may not see an account's key-account data read the
+        partner as Sales does: its key-account figures come back empty (one
+        query for the whole batch), whatever reads them (form, list, RPC)."""
+        result = super()._read_format(fnames, load=load)
+        hidden_fields = [
+            name
+            for name in fnames
+            if name.startswith("key_account_") and name not in KEY_ACCOUNT_PUBLIC_FIELDS
+        ]
+        if not hidden_fields or self.env.su or not result:
+            return result
+        domain = self._key_account_visible_domain()
+        if not domain:
+            return result
+        ids = [row["id"] for row in result if isinstance(row.get("id"), int)]
+        commercial = {p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)}
+        visible = set(
+            self.sudo().browse(set(commercial.values())).filtered_domain(domain).ids
+        )
+        for row in result:
+            pid = row.get("id")
+            if commercial.get(pid) in visible:
+                continue
+            for name in hidden_fields:
+                if name in row:
+                    row[name] = (
+                        []
+                        if self._fields[name].type in ("one2many", "many2many")
+                        else False
+                    )
+        return result
+
+    @api.model
+    def _key_account_managed_domain(self):
+        """The accounts the current user manages, as the record rules of the
+        KPI values, reviews and score history see them: a KAM the accounts
+        they are the key account manager of; a key-account manager also the
+        unassigned accounts and those of their teams' KAMs; an administrator
+        (and the superuser) all. A domain on res.partner, to be searched or
+        filtered as superuser."""
+        user = self.env.user
+        if self.env.su or user.has_group(KAM_ADMIN_GROUP):
+            return []
+        if user.has_group(KAM_MANAGER_GROUP):
+            return [
+                "|",
+                "|",
+                "|",
+                ("key_account_manager_id", "=", user.id),
+                ("key_account_manager_id", "=", False),
+                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                ("key_account_manager_id.crm_team_ids", "in", user.crm_team_ids.ids),
+            ]
+        if user.has_group(KAM_GROUP):
+            return [("key_account_manager_id", "=", user.id)]
+        return [(0, "=", 1)]

@@ -1,0 +1,251 @@
+"""The account page costs per account asked (issue 25, item 4): reading the
+partner form of one key account (``web_read`` with the form view's own field
+specification, as the web client does) makes a fixed number of queries that
+read a fixed number of rows, however many accounts, reviews, warnings and
+at-risk accounts the database holds."""
+
+from contextlib import contextmanager
+from unittest.mock import patch
+
+from lxml import etree
+
+from odoo import Command
+from odoo.sql_db import Cursor
+from odoo.tests import tagged
+
+from .common import ReviewCommon
+
+# what the form of one key account may cost at most, read by a team leader
+# (60 today: Odoo's own partner form with the sales, CRM and survey apps is
+# about 20 of them, the key-account page, its breakdown and its lists the rest)
+MAX_QUERIES = 62
+
+
+def form_specification(model, arch):
+    """The web_read specification the web client sends for a form: every
+    field of the arch, many2ones with their display name, x2manys with the
+    fields of their inline list."""
+
+    def walk(node, model, spec):
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag != "field":
+                walk(child, model, spec)
+                continue
+            name = child.get("name")
+            field = model._fields[name]
+            if field.type in ("one2many", "many2many"):
+                sub = {}
+                inline = child.find("list")
+                if inline is not None:
+                    walk(inline, model.env[field.comodel_name], sub)
+                else:
+                    sub = {"display_name": {}}
+                spec.setdefault(name, {"fields": {}})["fields"].update(sub)
+            elif field.type == "many2one":
+                spec[name] = {"fields": {"display_name": {}}}
+            else:
+                spec.setdefault(name, {})
+
+    spec = {}
+    walk(etree.fromstring(arch), model, spec)
+    return spec
+
+
+@tagged("post_install", "-at_install")
+class TestAccountPageQueries(ReviewCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Value = cls.env["key.account.kpi.value"]
+        Value.compute_for_period(*cls.P0)
+        Value.compute_for_period(*cls.P)
+        cls._generate_cycle()
+        cls.env["res.partner"].compute_key_account_value()
+        cls.warning_type = cls.env.ref(
+            "key_account_performance.mail_activity_type_key_account_warning"
+        )
+        cls._warn(cls.partner_a)
+
+    @classmethod
+    def _warn(cls, partners):
+        cls.env["mail.activity"].create(
+            [
+                {
+                    "res_model_id": cls.env["ir.model"]._get_id("res.partner"),
+                    "res_id": partner.id,
+                    "activity_type_id": cls.warning_type.id,
+                    "user_id": cls.kam.id,
+                    "summary": "Early warning",
+                }
+                for partner in partners
+            ]
+        )
+
+    def _grow(self, count):
+        """``count`` more key accounts with orders, KPI values of two
+        periods, a review of the last closed period and an open early
+        warning."""
+        accounts = self.env["res.partner"].create(
+            [
+                {
+                    "name": "Crowd Account %03d" % i,
+                    "is_company": True,
+                    "company_id": self.company.id,
+                    "key_account_tier_id": self.tier.id,
+                    "key_account_manager_id": self.kam2.id,
+                    "key_account_template_id": self.template.id,
+                }
+                for i in range(count)
+            ]
+        )
+        for account in accounts:
+            self._order(account, 900.0, self._day(self.P0, 5))
+        Value = self.env["key.account.kpi.value"]
+        Value.compute_for_period(*self.P0, partner_ids=accounts.ids)
+        Value.compute_for_period(*self.P, partner_ids=accounts.ids)
+        self.cycle.action_generate_reviews()
+        self._warn(accounts)
+        self.assertEqual(
+            self.env["key.account.review"].search_count(
+                [("cycle_id", "=", self.cycle.id)]
+            ),
+            count + 2,
+        )
+        return accounts
+
+    @contextmanager
+    def _cost(self):
+        """{'queries': n, 'rows': n} of what runs inside the block."""
+        cost = {"queries": 0, "rows": 0}
+        execute = Cursor.execute
+
+        def counting(cursor, query, params=None, log_exceptions=True):
+            result = execute(cursor, query, params, log_exceptions)
+            cost["queries"] += 1
+            if cursor.description is not None:
+                cost["rows"] += max(cursor.rowcount, 0)
+            return result
+
+        self.env.flush_all()
+        with patch.object(Cursor, "execute", counting):
+            yield cost
+
+    def _read_form(self, user):
+        Partner = self.env["res.partner"].with_user(user)
+        arch = Partner.get_views([(False, "form")])["views"]["form"]["arch"]
+        spec = form_specification(Partner, arch)
+        partner = self.partner_a.with_user(user)
+        # warm the registry's caches (access rules, groups) for this user:
+        # from an empty record cache, as the measured read starts
+        self.env.invalidate_all()
+        partner.web_read(spec)
+        self.env.invalidate_all()
+        with self._cost() as cost:
+            [record] = partner.web_read(spec)
+        return cost, record, spec
+
+    def test_account_form_costs_the_same_whatever_the_database_holds(self):
+        users = (self.leader, self.kam)
+        small = {}
+        for user in users:
+            cost, record, spec = self._read_form(user)
+            # the page shows what it should
+            self.assertIn("key_account_breakdown_ids", spec)
+            self.assertIn("key_account_at_risk", spec)
+            self.assertIn("key_account_reviewed", spec)
+            self.assertTrue(record["key_account_breakdown_ids"])
+            self.assertTrue(record["key_account_at_risk"])
+            self.assertTrue(record["key_account_reviewed"])
+            self.assertLessEqual(cost["queries"], MAX_QUERIES, (user.login, cost))
+            small[user] = cost, record
+        self._grow(30)
+        for user in users:
+            cost, record, _spec = self._read_form(user)
+            self.assertEqual(record, small[user][1], user.login)
+            # neither more queries nor more rows read: nothing depends on the
+            # other accounts, their reviews or their warnings
+            self.assertEqual(cost, small[user][0], user.login)
+
+    def test_breakdown_is_built_once_per_read(self):
+        """The breakdown lines' points come with the account's breakdown:
+        reading the page builds it once."""
+        Partner = self.env["res.partner"]
+        calls = []
+        original = type(Partner)._key_account_breakdown_data
+
+        def counted(model, periods):
+            calls.append(periods)
+            return original(model, periods)
+
+        arch = Partner.get_views([(False, "form")])["views"]["form"]["arch"]
+        spec = form_specification(Partner, arch)
+        self.env.invalidate_all()
+        with patch.object(type(Partner), "_key_account_breakdown_data", counted):
+            [record] = self.partner_a.web_read(spec)
+        self.assertEqual(len(calls), 1, calls)
+        lines = record["key_account_breakdown_ids"]
+        self.assertTrue(lines)
+        rows = self.partner_a.key_account_score_breakdown(
+            str(self.P[0]), str(self.P[1])
+        )
+        by_value = {row["value_id"]: row for row in rows}
+        for line in lines:
+            self.assertAlmostEqual(
+                line["points"], round(by_value[line["id"]]["points"], 1)
+            )
+            self.assertAlmostEqual(
+                line["delta_points"], round(by_value[line["id"]]["delta_points"], 1)
+            )
+        self.assertAlmostEqual(
+            sum(line["points"] for line in lines),
+            self.partner_a.key_account_score,
+            delta=0.1,
+        )
+
+    def test_at_risk_and_reviewed_as_before(self):
+        """Computed for the accounts asked, they answer as the searches do."""
+        accounts = self._grow(3)
+        accounts[1].activity_ids.unlink()
+        everyone = self.partner_a | self.partner_b | accounts
+        self.env.invalidate_all()
+        at_risk = everyone.filtered("key_account_at_risk")
+        self.assertEqual(
+            at_risk,
+            self.env["res.partner"].search(
+                [("id", "in", everyone.ids), ("key_account_at_risk", "=", True)]
+            ),
+        )
+        self.assertEqual(
+            everyone - at_risk,
+            self.env["res.partner"].search(
+                [("id", "in", everyone.ids), ("key_account_at_risk", "=", False)]
+            ),
+        )
+        reviewed = everyone.filtered("key_account_reviewed")
+        self.assertEqual(reviewed, everyone)
+        self.assertEqual(
+            reviewed,
+            self.env["res.partner"].search(
+                [("id", "in", everyone.ids), ("key_account_reviewed", "=", True)]
+            ),
+        )
+        # a contact answers for its company
+        contact = self.env["res.partner"].create(
+            {"name": "Contact of A", "parent_id": self.partner_a.id}
+        )
+        self.assertTrue(contact.key_account_reviewed)
+        # an account without review, warning, risk or low grade
+        calm = self.env["res.partner"].create(
+            {
+                "name": "Calm Account",
+                "is_company": True,
+                "company_id": self.company.id,
+                "key_account_tier_id": self.tier.id,
+                "key_account_manager_id": self.kam.id,
+                "child_ids": [Command.create({"name": "Calm contact"})],
+            }
+        )
+        self.assertFalse(calm.key_account_reviewed)
+        self.assertFalse(calm.key_account_at_risk)
