@@ -7,9 +7,9 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from ..sql import pg_array as _pg_array
 from ..tools import kpi_math
 from .guard import internal, refuse_derived
-from .key_account_kpi_engine import _pg_array
 from .key_account_mail_sender import log_notes, log_tracking, subscribe
 from .res_partner import _field_changes
 

@@ -25,3 +25,4 @@ from . import test_stored_texts
 from . import test_customer_value_report
 from . import test_appraisal_report
 from . import test_appraisal_tours
+from . import test_sql_builders
