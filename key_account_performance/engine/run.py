@@ -212,14 +212,19 @@ class KpiRun:
         for kpi in self.kpis:
             if kpi.computation_mode == "manual":
                 continue
-            try:
-                with self.env.cr.savepoint():
-                    values = gathering.values(kpi, self.date_from, self.date_to)
-            except Exception as exc:  # noqa: BLE001 - a broken KPI must not stop the others
-                self.engine._log_kpi_failure(kpi, exc)
-                self.memo.pop((kpi.id, self.date_from, self.date_to), None)
-                self.failed[kpi.id] = str(exc) or repr(exc)
-                continue
+            key = (kpi.id, self.date_from, self.date_to)
+            if key in self.memo:
+                # read by a shared scan: no statement left to fail, no savepoint
+                values = self.memo[key]
+            else:
+                try:
+                    with self.env.cr.savepoint():
+                        values = gathering.values(kpi, self.date_from, self.date_to)
+                except Exception as exc:  # noqa: BLE001 - a broken KPI must not stop the others
+                    self.engine._log_kpi_failure(kpi, exc)
+                    self.memo.pop(key, None)
+                    self.failed[kpi.id] = str(exc) or repr(exc)
+                    continue
             self.ok.append(kpi.id)
             self._value_rows(kpi, values)
         self.engine._kpi_outcome(self.ok, self.failed, now)

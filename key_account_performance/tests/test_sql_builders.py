@@ -11,6 +11,7 @@ from ..sql import aggregate as sql_aggregate
 from ..sql import columns_of, pg_array
 from ..sql import history as sql_history
 from ..sql import locks as sql_locks
+from ..sql import reviews as sql_reviews
 from ..sql import values as sql_values
 from .kpi_common import KpiCommon
 
@@ -184,3 +185,67 @@ class TestSqlBuilders(KpiCommon):
         self.assertTrue(self.env.execute_query(sql_locks.session_unlock(key))[0][0])
         self.assertEqual(pg_array([1, None, "a", True]), '{1, null, "a", true}')
         self.assertEqual(columns_of([], ("a", "b")), {"a": "{}", "b": "{}"})
+
+    def test_review_generation_inserts_reviews_and_lines_odoo_reads_back(self):
+        cycle = self.env["key.account.review.cycle"].create(
+            {
+                "name": "SQL builders",
+                "period_type": "month",
+                "date_from": JAN[0],
+                "date_to": JAN[1],
+            }
+        )
+        Review = self.env["key.account.review"]
+        Review.flush_model()
+        stamp = (self.env.uid, datetime.datetime(2026, 2, 1))
+        row = (
+            self.partner_a.id,
+            self.kam.id,
+            None,
+            self.template.id,
+            1,
+            None,
+            "Jan – Account A",
+            62.5,
+            "C",
+            1,
+        )
+        [(review_id, partner_id)] = self.env.execute_query(
+            sql_reviews.insert_reviews(cycle, self.company.id, stamp, [row])
+        )
+        self.assertEqual(partner_id, self.partner_a.id)
+        kpi = self.kpi["revenue"]
+        line = {
+            "review_id": review_id,
+            "partner_id": self.partner_a.id,
+            "company_id": self.company.id,
+            "date_from": str(JAN[0]),
+            "date_to": str(JAN[1]),
+            "sequence": 1,
+            "kpi_id": kpi.id,
+            "is_manual": False,
+            "direction": "higher",
+            "value": 500.0,
+            "has_value": True,
+            "target": 1000.0,
+            "threshold": 200.0,
+            "weight": 2.0,
+            "score": 37.5,
+            "status": "red",
+            "kpi_value_id": None,
+        }
+        self.env.execute_query(
+            sql_reviews.insert_review_lines(
+                stamp, {key: pg_array([value]) for key, value in line.items()}
+            )
+        )
+        Review.invalidate_model()
+        review = Review.browse(review_id)
+        self.assertEqual(review.cycle_id, cycle)
+        self.assertEqual((review.state, review.user_id), ("draft", self.kam))
+        self.assertEqual(
+            (review.score, review.grade, review.alert_count), (62.5, "C", 1)
+        )
+        self.assertEqual(review.line_ids.kpi_id, kpi)
+        self.assertEqual(review.line_ids.value, 500.0)
+        self.assertEqual(review.create_uid, self.env.user)
