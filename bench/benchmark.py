@@ -51,11 +51,9 @@ from collections import defaultdict
 from odoo import Command, sql_db
 from odoo.tools import SQL
 
+from odoo.addons.key_account_performance.engine.run import KpiRun
 from odoo.addons.key_account_performance.models.key_account_early_warning import (
     KeyAccountEarlyWarning,
-)
-from odoo.addons.key_account_performance.models.key_account_kpi_engine import (
-    KeyAccountKpiEngine,
 )
 from odoo.addons.key_account_performance.tools import kpi_math
 
@@ -247,16 +245,15 @@ def timed(cls, name, phase):
 
 
 for _name, _phase in (
-    ("_read_partners", "partners"),
-    ("_prefetch_shared_scans", "gather"),
-    ("_gather_rows", "gather"),
-    ("_upsert_values", "write values"),
-    ("_current_scores", "score accounts"),
-    ("_stored_scores", "score accounts"),
-    ("_update_partner_scores", "score accounts"),
-    ("_write_score_history", "score history"),
+    ("load", "partners"),
+    ("load_kpis", "partners"),
+    ("gather", "gather"),
+    ("write_values", "write values"),
+    ("score", "score accounts"),
+    ("update_accounts", "score accounts"),
+    ("record_history", "score history"),
 ):
-    timed(KeyAccountKpiEngine, _name, _phase)
+    timed(KpiRun, _name, _phase)
 timed(KeyAccountEarlyWarning, "_detect_and_notify", "early warnings")
 
 

@@ -284,3 +284,46 @@ def test_round_half_up_is_within_half_a_unit(value):
 )
 def test_is_finite_number(value, finite_number):
     assert km.is_finite_number(value) is finite_number
+
+
+# ---------------------------------------------------------------- company clock
+
+
+class _Company:
+    """A company as the clock reads it: ``partner_id.tz``."""
+
+    def __init__(self, tz):
+        self.partner_id = type("Partner", (), {"tz": tz})()
+
+
+def test_company_time_zone_falls_back_to_utc_never_the_users():
+    assert km.company_tz(_Company("Asia/Shanghai")) == "Asia/Shanghai"
+    assert km.company_tz(_Company(False)) == "UTC"
+    assert km.company_tz(None) == "UTC"
+
+
+def test_company_today_is_the_date_in_the_company_time_zone():
+    late_utc = datetime.datetime(2026, 3, 31, 17, 30)  # 01:30 on 1 April in Shanghai
+    assert km.company_today(_Company("Asia/Shanghai"), late_utc) == datetime.date(
+        2026, 4, 1
+    )
+    assert km.company_today(_Company(False), late_utc) == datetime.date(2026, 3, 31)
+    assert km.company_today(_Company("America/New_York"), late_utc) == (
+        datetime.date(2026, 3, 31)
+    )
+
+
+@given(days, st.integers(min_value=0, max_value=400))
+def test_datetime_bounds_cover_the_days_in_the_time_zone(day, length):
+    end = day + datetime.timedelta(days=length)
+    start_utc, end_utc = km.datetime_bounds(day, end, "Asia/Kolkata")
+    # India is UTC+5:30 all year (no daylight saving since 1945): midnight
+    # there is 18:30 UTC the day before
+    assert start_utc == datetime.datetime.combine(day, datetime.time(18, 30)) - (
+        datetime.timedelta(days=1)
+    )
+    assert end_utc - start_utc == datetime.timedelta(days=length + 1)
+    assert km.datetime_bounds(day, end, "UTC") == (
+        datetime.datetime.combine(day, datetime.time.min),
+        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min),
+    )

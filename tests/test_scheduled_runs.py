@@ -201,14 +201,14 @@ CONFLICT_RUN = r"""
 import json
 import psycopg2
 from odoo.tools import config
-from odoo.addons.key_account_performance.models.key_account_kpi_value import KeyAccountKpiValue
+from odoo.addons.key_account_performance.models.key_account_kpi_engine import KeyAccountKpiEngine
 
-original = KeyAccountKpiValue._compute_values
+original = KeyAccountKpiEngine._run
 calls = []
 
 
-def conflicting(self, partners, *args):
-    calls.append(len(partners))
+def conflicting(self, partner_ids, *args):
+    calls.append(len(partner_ids))
     if len(calls) == 1:
         # the chunk's transaction has its snapshot; another connection
         # commits an update of the chunk's accounts and score history rows
@@ -220,14 +220,14 @@ def conflicting(self, partners, *args):
         )
         with conn, conn.cursor() as cr:
             cr.execute("UPDATE res_partner SET write_date = write_date WHERE id = ANY(%%s)",
-                       [partners.ids])
+                       [list(partner_ids)])
             cr.execute("UPDATE key_account_score_history SET write_date = write_date "
-                       "WHERE partner_id = ANY(%%s)", [partners.ids])
+                       "WHERE partner_id = ANY(%%s)", [list(partner_ids)])
         conn.close()
-    return original(self, partners, *args)
+    return original(self, partner_ids, *args)
 
 
-KeyAccountKpiValue._compute_values = conflicting
+KeyAccountKpiEngine._run = conflicting
 env["key.account.kpi.engine"]._cron_run(batch_size=%(batch)d)
 env.cr.commit()
 env.cr.execute(

@@ -4,6 +4,7 @@ from . import key_account_tier
 from . import key_account_segment
 from . import key_account_grade
 from . import key_account_kpi
+from . import key_account_kpi_validation
 from . import key_account_kpi_template
 from . import key_account_kpi_template_line
 from . import key_account_kpi_value

@@ -51,28 +51,21 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     _description = "Key Account Early Warning"
 
     @api.model
-    def _detect_and_notify(
-        self,
-        partners,
-        kpis,
-        template_of,
-        bands,
-        current,
-        previous_values,
-        score_changes,
-        date_from,
-        date_to,
-        today,
-        company,
-    ):
-        """Detect and notify the warnings of one computation.
+    def _detect_and_notify(self, run):
+        """Detect and notify the warnings of one computation (``run``: the
+        engine's ``KpiRun``, scored and with the accounts updated).
 
-        ``current`` / ``previous_values``: {partner id: {kpi id: (value, score)}}
-        of the period and of the previous period; ``score_changes``:
-        {partner id: {old_score, old_grade, score, grade}} of the partners whose
-        displayed score was just updated. Only the running period and the
-        latest closed one warn, never older history.
+        ``run.current`` / ``run.previous_values``: {partner id: {kpi id:
+        (value, score)}} of the period and of the previous period;
+        ``run.changes``: {partner id: {old_score, old_grade, score, grade}} of
+        the partners whose displayed score was just updated. Only the running
+        period and the latest closed one warn, never older history.
         """
+        partners, kpis, company = run.partners, run.kpis, run.company
+        template_of, bands = run.template_of, run.bands
+        current, previous_values = run.current, run.previous_values
+        score_changes, today = run.changes, run.today
+        date_from, date_to = run.date_from, run.date_to
         if not partners or kpi_math.next_period(date_from, date_to)[1] < today:
             return {}
         span = kpi_math.elapsed_span(date_from, date_to, today)

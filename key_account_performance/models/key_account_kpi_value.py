@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from ..engine import records as kpi_records
 from ..tools import kpi_math
 from .guard import refuse_derived
 from .key_account_kpi_engine import ConcurrentComputation
@@ -265,7 +266,7 @@ class KeyAccountKpiValue(models.Model):
             kpi=kpi_sudo.name,
             partner=self.partner_id.display_name,
             period=kpi_math.period_label(None, start, self.date_to),
-            measure=kpi_sudo._records_measure_label(env[Model._name]),
+            measure=kpi_records.measure_label(kpi_sudo, env[Model._name]),
         )
 
     def _open_records_action(self, env):
@@ -276,7 +277,8 @@ class KeyAccountKpiValue(models.Model):
         rights."""
         self.ensure_one()
         # sudo: the caller checked that the reader may see this value
-        Model, ids = self.kpi_id.sudo()._gather_record_ids(
+        Model, ids = kpi_records.record_ids(
+            self.kpi_id.sudo(),
             self.partner_id.commercial_partner_id.id,
             self.date_from,
             self.date_to,
@@ -297,13 +299,14 @@ class KeyAccountKpiValue(models.Model):
         # currency): the records measured as the value counts them instead
         # sudo: the KPI's configuration, for a reader checked by the caller
         kpi = self.kpi_id.sudo()
-        measures = kpi._gather_record_measures(
+        measures = kpi_records.record_measures(
+            kpi,
             self.partner_id.commercial_partner_id.id,
             self.date_from,
             self.date_to,
             self.company_id,
         )
-        if kpi._records_need_measures(Model, measures):
+        if kpi_records.need_measures(kpi, Model, measures):
             readable = (
                 env[Model._name]
                 .with_context(active_test=False)
@@ -337,7 +340,10 @@ class KeyAccountKpiValue(models.Model):
             # the measured column and its total: the records add up to the value
             # sudo: the KPI's configuration, for a reader checked by the caller
             "views": [
-                (self.kpi_id.sudo()._records_view_id(env[Model._name]), "list"),
+                (
+                    kpi_records.records_view_id(self.kpi_id.sudo(), env[Model._name]),
+                    "list",
+                ),
                 (False, "form"),
             ],
             # only the records the reader may read: no ids of the others
@@ -446,8 +452,8 @@ class KeyAccountKpiValue(models.Model):
             company, date_from, date_to, "rpc", len(partners), partners.ids
         )
         outcome = {}
-        ids = self.with_context(kap_kpi_outcome=outcome)._compute_values(
-            partners, date_from, date_to, company
+        ids = Engine.with_context(kap_kpi_outcome=outcome)._run(
+            partners.ids, date_from, date_to, company
         )
         run._progress(len(partners), {}, partners.ids[-1])
         run._log_kpi_errors(outcome.get("failed"))
@@ -569,15 +575,8 @@ class KeyAccountKpiValue(models.Model):
         return partners
 
     # ------------------------------------------------------------------
-    # Engine (models/key_account_kpi_engine.py)
+    # Demo data
     # ------------------------------------------------------------------
-    def _compute_values(self, partners, date_from, date_to, company):
-        """Compute, store and score one period for these partners: the
-        orchestration lives in ``key.account.kpi.engine``."""
-        return self.env["key.account.kpi.engine"]._run(
-            partners.ids, date_from, date_to, company
-        )
-
     @api.model
     def _load_demo_data(self):
         from ..tools import demo_data

@@ -7,9 +7,10 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from ..sql import pg_array as _pg_array
+from ..sql import reviews as sql_reviews
 from ..tools import kpi_math
 from .guard import internal, refuse_derived
-from .key_account_kpi_engine import _pg_array
 from .key_account_mail_sender import log_notes, log_tracking, subscribe
 from .res_partner import _field_changes
 
@@ -634,44 +635,9 @@ class KeyAccountReview(models.Model):
             lines_of[partner.id] = lines
         self.flush_model()
         self.env["key.account.review.line"].flush_model()
-        now = fields.Datetime.now()
-        columns = list(zip(*review_rows))
         created = self.env.execute_query(
-            SQL(
-                """
-            INSERT INTO key_account_review (
-                cycle_id, company_id, date_from, date_to, state,
-                partner_id, user_id, approver_id, template_id, template_version,
-                previous_review_id, name, score, grade, alert_count,
-                create_uid, create_date, write_uid, write_date)
-            SELECT %(cycle)s, %(company)s, %(date_from)s, %(date_to)s, 'draft',
-                   x.p, x.u, x.a, x.t, x.tv, x.pr, x.n, x.s, x.g, x.al,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(p)s::int[], %(u)s::int[], %(a)s::int[], %(t)s::int[],
-                          %(tv)s::int[], %(pr)s::int[], %(n)s::varchar[],
-                          %(s)s::float8[], %(g)s::varchar[], %(al)s::int[])
-                   AS x(p, u, a, t, tv, pr, n, s, g, al)
-            RETURNING id, partner_id
-        """,
-                cycle=cycle.id,
-                company=company.id,
-                date_from=cycle.date_from,
-                date_to=cycle.date_to,
-                uid=self.env.uid,
-                now=now,
-                # numbers as array literals (fast to pass and parse); the
-                # names and grades as lists, quoted by psycopg2
-                **dict(
-                    zip(
-                        ("p", "u", "a", "t", "tv", "pr", "n", "s", "g", "al"),
-                        [
-                            list(column) if key in ("n", "g") else _pg_array(column)
-                            for key, column in zip(
-                                "p u a t tv pr n s g al".split(), columns
-                            )
-                        ],
-                    )
-                ),
+            sql_reviews.insert_reviews(
+                cycle, company.id, (self.env.uid, fields.Datetime.now()), review_rows
             )
         )
         review_of = {pid: rid for rid, pid in created}
@@ -755,26 +721,9 @@ class KeyAccountReview(models.Model):
             )
             for key in keys
         }
-        now = fields.Datetime.now()
         self.env.execute_query(
-            SQL(
-                """
-            INSERT INTO key_account_review_line (
-                review_id, partner_id, company_id, date_from, date_to,
-                sequence, kpi_id, is_manual, direction, value, has_value,
-                target, threshold, weight, score, status, kpi_value_id,
-                create_uid, create_date, write_uid, write_date)
-            SELECT x.*, %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(review_id)s::int[], %(partner_id)s::int[], %(company_id)s::int[],
-                          %(date_from)s::date[], %(date_to)s::date[], %(sequence)s::int[],
-                          %(kpi_id)s::int[], %(is_manual)s::bool[], %(direction)s::varchar[],
-                          %(value)s::float8[], %(has_value)s::bool[], %(target)s::float8[],
-                          %(threshold)s::float8[], %(weight)s::float8[], %(score)s::float8[],
-                          %(status)s::varchar[], %(kpi_value_id)s::int[]) AS x
-        """,
-                uid=self.env.uid,
-                now=now,
-                **columns,
+            sql_reviews.insert_review_lines(
+                (self.env.uid, fields.Datetime.now()), columns
             )
         )
 

@@ -92,9 +92,7 @@ class KeyAccountReviewCycle(models.Model):
     @api.model
     def _default_period(self):
         company = self.env.company
-        today = fields.Date.context_today(
-            self.with_context(tz=company.partner_id.tz or "UTC")
-        )
+        today = kpi_math.company_today(company)
         return kpi_math.last_closed_period(
             today, company.key_account_period_type or "quarter"
         )
@@ -326,9 +324,7 @@ class KeyAccountReviewCycle(models.Model):
         # every company (a handful of rows)
         for company in self.env["res.company"].sudo().search([]):  # pylint: disable=no-search-all
             Cycle = self.sudo().with_company(company)
-            today = fields.Date.context_today(
-                self.with_context(tz=company.partner_id.tz or "UTC")
-            )
+            today = kpi_math.company_today(company)
             period_type = company.key_account_period_type or "quarter"
             date_from, date_to = kpi_math.last_closed_period(today, period_type)
             if Cycle.search_count(

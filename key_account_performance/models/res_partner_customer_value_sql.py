@@ -40,7 +40,7 @@ class ResPartner(models.Model):
             ]
         )
         self.env["res.partner"].flush_model(["commercial_partner_id"])
-        tz = company.partner_id.tz or "UTC"
+        tz = kpi_math.company_tz(company)
         rows = self.env.execute_query(
             SQL(
                 """

@@ -27,3 +27,4 @@ from . import test_appraisal_report
 from . import test_appraisal_tours
 from . import test_customer_value_companies
 from . import test_account_page_queries
+from . import test_sql_builders

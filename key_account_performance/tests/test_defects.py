@@ -9,8 +9,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL, mute_logger
 
-from ..models.key_account_kpi import formula_compile, formula_evaluate
 from ..models.res_partner import KEY_ACCOUNT_ENGINE_FIELDS
+from ..tools.formula import formula_compile, formula_evaluate
 from .common import ReviewCommon
 
 KAM_GROUP = "key_account_performance.group_key_account_user"

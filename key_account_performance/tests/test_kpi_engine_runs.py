@@ -14,7 +14,7 @@ from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE as MAX_TRIES
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import tagged
 
-from ..models import key_account_kpi_engine as engine_module
+from ..engine import scheduled as scheduled_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
 from ..tools import kpi_math
 from .kpi_common import KpiCommon
@@ -491,11 +491,11 @@ class TestKpiEngineRuns(KpiCommon):
         original = KeyAccountKpiEngine._cron_chunk
         chunks = []
 
-        def chunk(self_, Value, partner_ids, date_from, date_to, company, kill_at=None):
+        def chunk(self_, partner_ids, date_from, date_to, company, kill_at=None):
             chunks.append((date_from, list(partner_ids)))
             if len(chunks) == kill_at:
                 raise SimulatedKill()
-            return original(self_, Value, partner_ids, date_from, date_to, company)
+            return original(self_, partner_ids, date_from, date_to, company)
 
         # the first run is killed in its second chunk (no assertRaises: Odoo's
         # rolls its block back, and the first chunk must stay, as committed)
@@ -552,7 +552,7 @@ class TestKpiEngineRuns(KpiCommon):
             self.assertTrue(
                 other["key.account.kpi.engine"]._try_lock(self.company, *periods[0])
             )
-            with patch.object(engine_module._logger, "info") as info:
+            with patch.object(scheduled_module._logger, "info") as info:
                 self.Value._cron_compute_kpis(batch_size=2)
             other_cr.rollback()
         self.assertTrue(
@@ -610,10 +610,10 @@ class TestKpiEngineRuns(KpiCommon):
         original = KeyAccountKpiEngine._cron_chunk
         seen = []  # per chunk: (accounts done before it, progress at its start)
 
-        def chunk(self_, Value, partner_ids, *args, **kwargs):
+        def chunk(self_, partner_ids, *args, **kwargs):
             done_before = sum(len(ids) for ids, _progress in seen)
             seen.append((list(partner_ids), (done_before, recorded())))
-            return original(self_, Value, partner_ids, *args, **kwargs)
+            return original(self_, partner_ids, *args, **kwargs)
 
         with patch.object(KeyAccountKpiEngine, "_cron_chunk", chunk):
             cron.method_direct_trigger()

@@ -15,9 +15,8 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models import key_account_kpi_engine as engine_module
+from ..engine import scheduled as scheduled_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
-from ..models.key_account_kpi_value import KeyAccountKpiValue
 from ..tools import kpi_math
 from . import test_kpi_engine_runs as runs_module
 from .kpi_common import KpiCommon
@@ -55,7 +54,7 @@ class RunLogCommon(KpiCommon):
     def setUp(self):
         super().setUp()
         # no pause between the retries of a chunk in tests
-        patcher = patch.object(engine_module, "RETRY_PAUSE", 0)
+        patcher = patch.object(scheduled_module, "RETRY_PAUSE", 0)
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -93,16 +92,16 @@ class TestKpiRunLog(RunLogCommon):
         """A serialization failure in a chunk: the chunk is computed again as
         a whole (in a fresh transaction), never account by account inside
         the broken one, and nothing is lost."""
-        original = KeyAccountKpiValue._compute_values
+        original = KeyAccountKpiEngine._run
         calls = []
 
-        def flaky(self_, partners, *args):
-            calls.append(list(partners.ids))
+        def flaky(self_, partner_ids, *args):
+            calls.append(list(partner_ids))
             if len(calls) == 1:
                 raise errors.SerializationFailure("could not serialize access")
-            return original(self_, partners, *args)
+            return original(self_, partner_ids, *args)
 
-        with patch.object(KeyAccountKpiValue, "_compute_values", flaky):
+        with patch.object(KeyAccountKpiEngine, "_run", flaky):
             self.Value._cron_compute_kpis(batch_size=3)
         self.assertEqual(calls[1], calls[0], "the same chunk, again")
         self.assertTrue(
@@ -119,18 +118,18 @@ class TestKpiRunLog(RunLogCommon):
         action again at once); the next run finishes the job."""
         periods = self._periods()
         ids = sorted(self.accounts.ids)
-        original = KeyAccountKpiValue._compute_values
+        original = KeyAccountKpiEngine._run
         calls = []
 
-        def broken(self_, partners, *args):
-            calls.append(list(partners.ids))
-            if ids[2] in partners.ids:
+        def broken(self_, partner_ids, *args):
+            calls.append(list(partner_ids))
+            if ids[2] in partner_ids:
                 raise errors.DeadlockDetected("deadlock detected")
-            return original(self_, partners, *args)
+            return original(self_, partner_ids, *args)
 
         progress = []
         with (
-            patch.object(KeyAccountKpiValue, "_compute_values", broken),
+            patch.object(KeyAccountKpiEngine, "_run", broken),
             patch.object(
                 type(self.env["ir.cron"]),
                 "_notify_progress",
@@ -140,7 +139,7 @@ class TestKpiRunLog(RunLogCommon):
             self.Value._cron_compute_kpis(batch_size=2)
         self.assertEqual(
             len([c for c in calls if ids[2] in c]),
-            engine_module.MAX_TRIES,
+            scheduled_module.MAX_TRIES,
             "the chunk was tried a bounded number of times, as a whole",
         )
         self.assertTrue(all(len(c) > 1 for c in calls), "no account-by-account retry")
@@ -159,11 +158,11 @@ class TestKpiRunLog(RunLogCommon):
         # the next run goes on after the cursor and finishes
         calls.clear()
 
-        def recorded(self_, partners, *args):
-            calls.append(list(partners.ids))
-            return original(self_, partners, *args)
+        def recorded(self_, partner_ids, *args):
+            calls.append(list(partner_ids))
+            return original(self_, partner_ids, *args)
 
-        with patch.object(KeyAccountKpiValue, "_compute_values", recorded):
+        with patch.object(KeyAccountKpiEngine, "_run", recorded):
             self.Value._cron_compute_kpis(batch_size=2)
         self.assertGreater(min(calls[0]), ids[1], "resumed, not restarted")
         for period in periods:
@@ -177,14 +176,14 @@ class TestKpiRunLog(RunLogCommon):
     @mute_logger(ENGINE_LOGGER)  # the account's failure is logged at ERROR on purpose
     def test_failed_account_is_logged_and_shown_on_its_page(self):
         culprit = self.accounts[2]
-        original = KeyAccountKpiValue._compute_values
+        original = KeyAccountKpiEngine._run
 
-        def failing(self_, partners, *args):
-            if culprit in partners:
+        def failing(self_, partner_ids, *args):
+            if culprit.id in partner_ids:
                 raise ValueError("no exchange rate for XYZ")
-            return original(self_, partners, *args)
+            return original(self_, partner_ids, *args)
 
-        with patch.object(KeyAccountKpiValue, "_compute_values", failing):
+        with patch.object(KeyAccountKpiEngine, "_run", failing):
             self.Value.with_context(cron_id=1)._cron_compute_kpis(batch_size=4)
         runs = self._runs()
         self.assertEqual(len(runs), 2)
@@ -282,7 +281,7 @@ class TestKpiRunLog(RunLogCommon):
     def test_second_scheduled_run_is_refused_while_one_is_running(self):
         periods = self._periods()
         self._other_run(
-            engine_module.CRON_LOCK, date_from=periods[0][0], date_to=periods[0][1]
+            scheduled_module.CRON_LOCK, date_from=periods[0][0], date_to=periods[0][1]
         )
         with patch.object(KeyAccountKpiEngine, "_cron_chunk") as chunk:
             # by hand (ir.cron "Run Manually"): told a run is in progress
@@ -310,11 +309,11 @@ class TestKpiRunLog(RunLogCommon):
         chunks = []
         per_period = -(-len(self.accounts) // 2)
 
-        def chunk(self_, Value, partner_ids, date_from, date_to, company, kill_at=None):
+        def chunk(self_, partner_ids, date_from, date_to, company, kill_at=None):
             chunks.append((date_from, list(partner_ids)))
             if len(chunks) == kill_at:
                 raise SimulatedKill()
-            return original(self_, Value, partner_ids, date_from, date_to, company)
+            return original(self_, partner_ids, date_from, date_to, company)
 
         with patch.object(
             KeyAccountKpiEngine,
@@ -462,14 +461,14 @@ class TestKpiRunWaiters(KpiCommon):
         computing them again (no recomputation by the retries)."""
         template_id, tier_id, partner_ids, kpi_ids = self._setup_committed()
         computed = []
-        original = KeyAccountKpiValue._compute_values
+        original = KeyAccountKpiEngine._run
 
-        def counted(self_, partners, *args):
-            computed.append(sorted(partners.ids))
-            return original(self_, partners, *args)
+        def counted(self_, partner_ids, *args):
+            computed.append(sorted(partner_ids))
+            return original(self_, partner_ids, *args)
 
         try:
-            with patch.object(KeyAccountKpiValue, "_compute_values", counted):
+            with patch.object(KeyAccountKpiEngine, "_run", counted):
                 results, failures = self._simultaneous(4, partner_ids)
             self.assertFalse(failures, "no caller sees an error")
             self.assertEqual(len(results), 4)

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models.key_account_kpi_value import KeyAccountKpiValue
+from ..models.key_account_kpi_engine import KeyAccountKpiEngine
 from .common import ReviewCommon
 
 
@@ -129,16 +129,16 @@ class TestLockedHistory(ReviewCommon):
             self.template.line_ids[:1].weight = -1
 
     def test_one_broken_account_never_aborts_the_scheduled_run(self):
-        original = KeyAccountKpiValue._compute_values
+        original = KeyAccountKpiEngine._run
         broken = self.partner_b
 
-        def compute(self_, partners, date_from, date_to, company):
-            if broken in partners:
+        def compute(self_, partner_ids, date_from, date_to, company):
+            if broken.id in partner_ids:
                 raise ValueError("simulated failure of one account")
-            return original(self_, partners, date_from, date_to, company)
+            return original(self_, partner_ids, date_from, date_to, company)
 
         with (
-            patch.object(KeyAccountKpiValue, "_compute_values", compute),
+            patch.object(KeyAccountKpiEngine, "_run", compute),
             mute_logger(
                 "odoo.addons.key_account_performance.models.key_account_kpi_engine"
             ),

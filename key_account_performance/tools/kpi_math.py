@@ -1,6 +1,7 @@
 """Pure arithmetic of the key-account engine.
 
-Nothing here imports Odoo: period boundaries, the KPI score function, grade
+Nothing here imports Odoo: the company's "today" and time zone, period
+boundaries, the KPI score function, grade
 bands, NPS / CSAT, growth, RFM quintiles and CLV formulas are plain functions
 over plain values, so they can be tested (property-based) without a database.
 The ORM layer gathers data in grouped queries and calls these functions.
@@ -10,6 +11,8 @@ import calendar
 import datetime
 import decimal
 import math
+
+import pytz
 
 PERIOD_TYPES = ("month", "quarter", "year")
 
@@ -165,6 +168,43 @@ def elapsed_span(date_from, date_to, today):
     prev_from, prev_to = previous_period(date_from, date_to)
     ref_to = min(prev_from + datetime.timedelta(days=elapsed - 1), prev_to)
     return elapsed, (prev_from, ref_to), elapsed / period_days(date_from, date_to)
+
+
+# ---------------------------------------------------------------------------
+# The company's clock: one time zone, one "today" for every period
+# ---------------------------------------------------------------------------
+
+
+def company_tz(company):
+    """The time zone of a company's periods and "today": the time zone of
+    the company's partner, else UTC. Never the user's: two users of one
+    company in different time zones see the same periods, the same "today",
+    and the same datetime bounds of a period."""
+    return (company and company.partner_id.tz) or "UTC"
+
+
+def company_today(company, now=None):
+    """The company's date now (``now``: a naive UTC datetime, default the
+    server's clock, as Odoo's ``fields.Date.context_today`` reads it)."""
+    now = now or datetime.datetime.now()
+    tz = pytz.timezone(company_tz(company))
+    return pytz.utc.localize(now).astimezone(tz).date()
+
+
+def datetime_bounds(date_from, date_to, tz_name):
+    """Naive UTC datetimes of an inclusive period of days in a time zone:
+    the first instant of ``date_from`` .. the first instant after ``date_to``."""
+    tz = pytz.timezone(tz_name)
+    start = tz.localize(datetime.datetime.combine(date_from, datetime.time.min))
+    end = tz.localize(
+        datetime.datetime.combine(
+            date_to + datetime.timedelta(days=1), datetime.time.min
+        )
+    )
+    return (
+        start.astimezone(pytz.utc).replace(tzinfo=None),
+        end.astimezone(pytz.utc).replace(tzinfo=None),
+    )
 
 
 # ---------------------------------------------------------------------------

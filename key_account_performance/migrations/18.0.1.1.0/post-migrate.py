@@ -20,7 +20,7 @@ import logging
 
 from odoo import SUPERUSER_ID, api
 
-from odoo.addons.key_account_performance.tools import kpi_math
+from odoo.addons.key_account_performance.engine.run import KpiRun
 
 _logger = logging.getLogger(__name__)
 
@@ -82,7 +82,6 @@ def migrate(cr, version):
     _fill_deciders(cr)
     env = api.Environment(cr, SUPERUSER_ID, {})
     engine = env["key.account.kpi.engine"]
-    templates = env["key.account.kpi.template"]
     cr.execute("""
         SELECT company_id, date_from, date_to, array_agg(DISTINCT partner_id)
           FROM key_account_kpi_value
@@ -92,36 +91,14 @@ def migrate(cr, version):
     periods = cr.fetchall()
     for company_id, date_from, date_to, partner_ids in periods:
         company = env["res.company"].browse(company_id)
-        partners = engine._read_partners(partner_ids)
-        # the first and last steps of the engine's _run(), without gathering,
-        # writing values or early warnings
-        template_of = templates._resolve_for_rows(
-            {
-                pid: (info["template_id"], info["tier_id"], info["segment_id"])
-                for pid, info in partners.items()
-            },
-            company,
-        )
-        bands = templates.browse(
-            list(set(filter(None, template_of.values())))
-        )._kpi_bands()
-        scores = engine._account_scores(
-            engine._stored_scores(partner_ids, date_from, date_to), template_of, bands
-        )
-        prev_from, prev_to = kpi_math.previous_period(date_from, date_to)
-        previous = engine._account_scores(
-            engine._stored_scores(partner_ids, prev_from, prev_to), template_of, bands
-        )
-        engine._write_score_history(
-            partners,
-            scores,
-            previous,
-            env["key.account.grade"]._get_bands(company),
-            date_from,
-            date_to,
-            engine._today(company),
-            company,
-        )
+        # the engine's run, scored from the values stored: its history only
+        # (no gathering, no values written, no account updated, no warning)
+        run = KpiRun(engine, company, date_from, date_to, partner_ids)
+        if not run.load():
+            continue
+        run.current = run._stored_scores(date_from, date_to)
+        run._score_accounts()
+        run.record_history(next_period=False)
     _logger.info(
         "key_account_performance: score history filled for %s periods", len(periods)
     )
