@@ -237,8 +237,12 @@ class KeyAccountAppraisal(models.Model):
             )
         return super().create(vals_list)
 
+    def _derived_fields(self):
+        """The fields only the addon writes (extended by the payout, ranking...)."""
+        return DERIVED_FIELDS
+
     def write(self, vals):
-        refuse_derived(self, [vals], DERIVED_FIELDS)
+        refuse_derived(self, [vals], self._derived_fields())
         content = {name for name in vals if not name.startswith(MAIL_FIELD_PREFIXES)}
         if content and not is_internal(self.env):
             frozen = self.filtered(lambda a: a.state not in EDITABLE_STATES)
@@ -401,6 +405,8 @@ class KeyAccountAppraisal(models.Model):
                 max(company.key_account_appraisal_long_term_weight, 0.0), 1.0
             ),
         }
+        facts.update(self._payout_facts(company, people))
+        facts["roles"] = self.env["key.account.member"]._main_roles(people, company)
         cycle = self.env["key.account.review.cycle"].search(
             [
                 ("company_id", "=", company.id),
@@ -451,6 +457,8 @@ class KeyAccountAppraisal(models.Model):
                     people[user.id], facts, previous.get(user.id)
                 )
             ]
+            vals.update(self._payout_values(user.id, vals, facts))
+            vals["role"] = facts["roles"][user.id]
             vals.update(
                 cycle_id=cycle.id,
                 period_label=label,
@@ -503,6 +511,7 @@ class KeyAccountAppraisal(models.Model):
                 if vals.get("_development")
             ]
         )
+        self._rank_period(company, date_from, date_to)
         return (created | refreshed).ids
 
     @api.model
@@ -781,7 +790,7 @@ class KeyAccountAppraisal(models.Model):
                 "score",
                 "weight",
                 "has_value",
-                "external_factor_accepted",
+                "external_factor_effective",
             ],
             load=None,
         )
@@ -793,7 +802,7 @@ class KeyAccountAppraisal(models.Model):
         pairs, left_out = {}, {}
         for line in lines:
             review_id = line["review_id"]
-            if line["external_factor_accepted"]:
+            if line["external_factor_effective"]:
                 left_out[review_id] = left_out.get(review_id, 0) + 1
                 continue
             if line["has_value"]:
@@ -1100,7 +1109,7 @@ class KeyAccountAppraisal(models.Model):
         """Key-account managers: the appraisals (the selected ones, else those
         of the list's search: ``active_domain``) as an xlsx workbook, one row
         per appraisal (person, team, period, score, grade, incentive rate,
-        accounts, status), downloaded from an attachment."""
+        accounts, status, variable-pay target, payout), downloaded from an attachment."""
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(
                 self.env._("Only key-account managers export the incentives.")
@@ -1138,6 +1147,10 @@ class KeyAccountAppraisal(models.Model):
             _("Accounts"),
             _("Account Names"),
             _("Status"),
+            _("Variable-Pay Target"),
+            _("Payout (%)"),
+            _("Payout"),
+            _("Currency"),
         ]
 
     def _incentives_rows(self):
@@ -1153,6 +1166,10 @@ class KeyAccountAppraisal(models.Model):
                 appraisal.account_count,
                 ", ".join(appraisal.line_ids.partner_id.mapped("display_name")),
                 states[appraisal.state],
+                appraisal.payout_target,
+                round(appraisal.payout_percent, 2),
+                appraisal.currency_id.round(appraisal.payout_amount),
+                appraisal.currency_id.name or "",
             ]
             for appraisal in self
         ]
@@ -1170,6 +1187,7 @@ class KeyAccountAppraisal(models.Model):
         sheet.set_column(0, 2, 24)
         sheet.set_column(3, 6, 12)
         sheet.set_column(7, 7, 60)
+        sheet.set_column(8, 12, 14)
         sheet.freeze_panes(1, 0)
         workbook.close()
         return buffer.getvalue()
@@ -1247,6 +1265,52 @@ class KeyAccountAppraisalLine(models.Model):
         help="The account's mean score over the previous three periods.",
     )
     has_long_term = fields.Boolean(string="Has History")
+    factor_note = fields.Char(
+        string="Adjustment Reason",
+        compute="_compute_factor_note",
+        help="The external factors of the account's review: the KPI, the reason, bad luck or "
+        "windfall, and the points it changes; those awaiting an administrator's second "
+        "approval still count.",
+    )
+
+    @api.depends("review_id", "source")
+    def _compute_factor_note(self):
+        """One read of the external factors of all the lines' reviews."""
+        factors = self.env["key.account.review.line"].search(
+            [
+                ("review_id", "in", self.review_id.ids),
+                ("external_factor", "=", True),
+            ],
+            order="review_id, sequence, id",
+        )
+        by_review = factors.grouped("review_id")
+        reasons = dict(
+            factors._fields["external_factor_reason"]._description_selection(self.env)
+        )
+        directions = dict(
+            factors._fields["external_factor_direction"]._description_selection(
+                self.env
+            )
+        )
+        for line in self:
+            notes = []
+            for factor in by_review.get(line.review_id, ()):
+                if line.source != "review" or not factor.external_factor_accepted:
+                    continue
+                text = "%s: %s, %s (%s)" % (
+                    factor.kpi_id.name,
+                    reasons.get(factor.external_factor_reason, ""),
+                    directions.get(
+                        factor.external_factor_direction or "unfavourable", ""
+                    ),
+                    "%+.1f" % factor.external_factor_impact,
+                )
+                if not factor.external_factor_effective:
+                    text = self.env._(
+                        "%(factor)s, awaiting second approval", factor=text
+                    )
+                notes.append(text)
+            line.factor_note = "; ".join(notes)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -25,3 +25,6 @@ from . import test_stored_texts
 from . import test_customer_value_report
 from . import test_appraisal_report
 from . import test_appraisal_tours
+from . import test_appraisal_payout
+from . import test_appraisal_ranking
+from . import test_appraisal_factor
