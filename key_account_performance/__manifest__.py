@@ -50,6 +50,9 @@
         "views/key_account_menus.xml",
         "views/key_account_warning_views.xml",
         "views/key_account_kpi_run_views.xml",
+        "views/key_account_pay_target_views.xml",
+        "views/res_config_settings_appraisal_views.xml",
+        "views/key_account_review_line_factor_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

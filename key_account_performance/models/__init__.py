@@ -33,5 +33,15 @@ from . import key_account_warning
 from . import crm_team
 from . import key_account_member
 from . import key_account_appraisal
+from . import key_account_appraisal_compute
+from . import key_account_appraisal_sources
+from . import key_account_appraisal_export
+from . import key_account_appraisal_line
 from . import mail_tracking_value
 from . import key_account_kpi_evidence
+from . import res_company_appraisal
+from . import key_account_pay_target
+from . import key_account_appraisal_payout
+from . import res_config_settings_appraisal
+from . import key_account_appraisal_ranking
+from . import key_account_review_line_factor

@@ -217,3 +217,32 @@ class KeyAccountMember(models.Model):
             if partner_id not in credits:
                 credits[partner_id] = [(kam_id, 1.0)]
         return credits
+
+    @api.model
+    def _main_roles(self, people, company):
+        """{user id: role} of ``people`` {user id: [(partner id, share)]} (as
+        the appraisal credits them) in ``company``: the role in which the
+        person holds the largest total share; an account without members
+        credits its KAM in the ``sales`` role. One query."""
+        partner_ids = {pid for rows in people.values() for pid, _share in rows}
+        roles = {
+            (partner.id, user.id): role
+            for partner, user, role in self.sudo()._read_group(
+                [
+                    ("partner_id", "in", list(partner_ids)),
+                    ("company_id", "=", company.id),
+                    ("user_id", "in", list(people)),
+                ],
+                ["partner_id", "user_id", "role"],
+            )
+        }
+        order = [role for role, _label in MEMBER_ROLES]
+        result = {}
+        for user_id, rows in people.items():
+            totals = dict.fromkeys(order, 0.0)
+            for partner_id, share in rows:
+                totals[roles.get((partner_id, user_id), "sales")] += share
+            result[user_id] = max(
+                order, key=lambda role, t=totals: (t[role], -order.index(role))
+            )
+        return result

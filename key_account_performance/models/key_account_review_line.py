@@ -14,6 +14,8 @@ KAM_FIELDS = {
     "external_factor",
     "external_factor_reason",
     "external_factor_note",
+    "external_factor_direction",
+    "external_factor_attachment_ids",
 }
 ADMIN_GROUP = "key_account_performance.group_key_account_admin"
 # worked out by the addon: never written by hand, administrators included

@@ -1,2 +1,3 @@
 from . import kpi_math
+from . import payout_curve
 from . import demo_data
