@@ -28,3 +28,4 @@ from . import key_account_member
 from . import key_account_appraisal
 from . import mail_tracking_value
 from . import key_account_kpi_evidence
+from . import digest_digest
