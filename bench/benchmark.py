@@ -563,8 +563,8 @@ def time_screens():
     env.invalidate_all()
     log(
         "screens: %s accounts, %s closed score-history rows, %s reviews in the "
-        "approval queue" % (len(all_ids), counts["score-history rows"],
-                            counts["approval queue rows"])
+        "approval queue"
+        % (len(all_ids), counts["score-history rows"], counts["approval queue rows"])
     )
     return {
         "figures": {name: list(value) for name, value in figures.items()},

@@ -152,7 +152,9 @@ def measure(env, runs, log, accounts_domain):
         return call
 
     def first_page(model, domain, spec, limit):
-        return lambda: model.web_search_read(domain, spec, limit=limit, count_limit=10001)
+        return lambda: model.web_search_read(
+            domain, spec, limit=limit, count_limit=10001
+        )
 
     def pivot():
         # the pivot's cells: rows account, columns quarter, measure score
@@ -179,7 +181,9 @@ def measure(env, runs, log, accounts_domain):
             lambda: Partner.browse(account_id).web_read(account_form)
         ),
         "score-history pivot": timed(pivot),
-        "approval queue": timed(first_page(Review, queue_domain, review_list, LIST_LIMIT)),
+        "approval queue": timed(
+            first_page(Review, queue_domain, review_list, LIST_LIMIT)
+        ),
         "Contacts kanban, first page": timed(
             first_page(Partner, accounts_domain, contacts_kanban, KANBAN_LIMIT)
         ),
@@ -220,6 +224,15 @@ def table(figures):
         bs, bq = figures[baseline]
         lines.append(
             "| %s | %.1f | %d | %s | %.1f | %d | %.2f× | %.2f× |"
-            % (screen, s * 1000, q, baseline, bs * 1000, bq, s / bs, q / bq if bq else 0)
+            % (
+                screen,
+                s * 1000,
+                q,
+                baseline,
+                bs * 1000,
+                bq,
+                s / bs,
+                q / bq if bq else 0,
+            )
         )
     return lines

@@ -89,9 +89,10 @@ class DigestDigest(models.Model):
 
     def _compute_kpis_actions(self, company, user):
         res = super()._compute_kpis_actions(company, user)
-        menu = "?menu_id=%s" % self.env.ref(
-            "key_account_performance.menu_key_account_root"
-        ).id
+        menu = (
+            "?menu_id=%s"
+            % self.env.ref("key_account_performance.menu_key_account_root").id
+        )
         prefix = "key_account_performance."
         res["kpi_key_account_score"] = prefix + "action_key_account_partner" + menu
         res["kpi_key_account_at_risk"] = prefix + "action_key_account_partner" + menu

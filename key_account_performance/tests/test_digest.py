@@ -25,23 +25,61 @@ class TestKeyAccountDigest(ReviewCommon):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
+        # the leader's team holds both KAMs: the leader's digest covers A and B
+        cls.team.member_ids = [Command.link(cls.kam2.id)]
         cls._generate_cycle()
-        cls._fill_and_submit(cls.review_a.with_user(cls.kam))  # waits for approval
+        review = cls.review_a.with_user(cls.kam)  # submitted: waits for approval
+        review.line_ids.filtered(lambda line: line.kpi_id == cls.kpi_manual).write(
+            {"value": 4.0}
+        )
+        review.action_submit()
         # the scores the digest averages: A 80 (B), B 40 (D, the lowest grade: at risk)
         company_env = env["res.partner"].with_company(cls.company)
         internal(company_env.browse(cls.partner_a.id)).write(
-            {"key_account_score": 80.0, "key_account_grade": "B", "key_account_trend": 0.0}
+            {
+                "key_account_score": 80.0,
+                "key_account_grade": "B",
+                "key_account_trend": 0.0,
+            }
         )
         internal(company_env.browse(cls.partner_b.id)).write(
-            {"key_account_score": 40.0, "key_account_grade": "D", "key_account_trend": 0.0}
+            {
+                "key_account_score": 40.0,
+                "key_account_grade": "D",
+                "key_account_trend": 0.0,
+            }
         )
         today = datetime.date.today()
         Action = env["key.account.improvement.action"]
         for name, partner, user, deadline, state in (
-            ("Digest overdue A", cls.partner_a, cls.kam, today - datetime.timedelta(days=3), "todo"),
-            ("Digest overdue B", cls.partner_b, cls.kam2, today - datetime.timedelta(days=20), "in_progress"),
-            ("Digest not yet due", cls.partner_a, cls.kam, today + datetime.timedelta(days=10), "todo"),
-            ("Digest done late", cls.partner_a, cls.kam, today - datetime.timedelta(days=5), "done"),
+            (
+                "Digest overdue A",
+                cls.partner_a,
+                cls.kam,
+                today - datetime.timedelta(days=3),
+                "todo",
+            ),
+            (
+                "Digest overdue B",
+                cls.partner_b,
+                cls.kam2,
+                today - datetime.timedelta(days=20),
+                "in_progress",
+            ),
+            (
+                "Digest not yet due",
+                cls.partner_a,
+                cls.kam,
+                today + datetime.timedelta(days=10),
+                "todo",
+            ),
+            (
+                "Digest done late",
+                cls.partner_a,
+                cls.kam,
+                today - datetime.timedelta(days=5),
+                "done",
+            ),
         ):
             Action.create(
                 {
@@ -66,7 +104,10 @@ class TestKeyAccountDigest(ReviewCommon):
     def _rendered(self, user):
         """{kpi field: [the three column values]} of the digest e-mail sent to user."""
         before = self.env["mail.mail"].sudo().search([]).ids
-        self.digest._action_send_to_user(user, consume_tips=False)
+        # as digest's own sending does it: in the recipient's language
+        self.digest.with_context(lang=user.lang)._action_send_to_user(
+            user, consume_tips=False
+        )
         mail = self.env["mail.mail"].sudo().search([("id", "not in", before)])
         self.assertEqual(len(mail), 1)
         body = html.fromstring(mail.body_html)
@@ -75,7 +116,8 @@ class TestKeyAccountDigest(ReviewCommon):
             table = body.xpath('//table[@data-field="%s"]' % kpi)
             if table:
                 values[kpi] = [
-                    v.strip() for v in table[0].xpath('.//*[hasclass("kpi_value")]/text()')
+                    v.strip()
+                    for v in table[0].xpath('.//*[hasclass("kpi_value")]/text()')
                 ]
         return body, values
 
@@ -111,11 +153,17 @@ class TestKeyAccountDigest(ReviewCommon):
         self.env["ir.module.module"]._load_module_terms(
             ["key_account_performance"], ["zh_CN"], overwrite=True
         )
+        self.env.invalidate_all()
         self.leader.lang = "zh_CN"
         body, values = self._rendered(self.leader)
         self.assertEqual(values["kpi_key_account_score"], ["60.00"] * 3)
         text = body.text_content()
-        for label in ("大客户平均得分", "有风险的大客户", "待审批的大客户评审", "逾期的改进措施"):
+        for label in (
+            "大客户平均得分",
+            "有风险的大客户",
+            "待审批的大客户评审",
+            "逾期的改进措施",
+        ):
             self.assertIn(label, text)
 
     def test_user_without_key_account_rights_gets_no_key_account_kpi(self):

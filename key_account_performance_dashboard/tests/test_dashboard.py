@@ -16,7 +16,9 @@ from odoo.tools import file_open
 
 from odoo.addons.key_account_performance.models.guard import internal
 
-DASHBOARD_FILE = "key_account_performance_dashboard/data/files/key_accounts_dashboard.json"
+DASHBOARD_FILE = (
+    "key_account_performance_dashboard/data/files/key_accounts_dashboard.json"
+)
 
 
 def load_spreadsheet():
@@ -80,6 +82,14 @@ class TestKeyAccountsDashboard(HttpCase):
         cls.kam = user("kap_dash_kam", "group_key_account_user")
         cls.kam_zh = user("kap_dash_kam_zh", "group_key_account_user", "zh_CN")
         cls.manager = user("kap_dash_manager", "group_key_account_manager")
+        # a manager sees the accounts of the team they lead
+        env["crm.team"].create(
+            {
+                "name": "Dashboard test team",
+                "user_id": cls.manager.id,
+                "member_ids": [Command.set((cls.kam | cls.kam_zh).ids)],
+            }
+        )
         strategic = ref("key_account_performance.tier_strategic")
         growth = ref("key_account_performance.tier_growth")
         Partner = env["res.partner"]
@@ -105,12 +115,26 @@ class TestKeyAccountsDashboard(HttpCase):
         # the KAM's three accounts and one of the other KAM
         cls.a1 = account("Dash Strategic A", strategic, cls.kam, 90.0, "A")
         cls.a2 = account("Dash Strategic B", strategic, cls.kam, 70.0, "B")
-        cls.a3 = account("Dash Growth C", growth, cls.kam, 40.0, "D")  # lowest grade: at risk
+        cls.a3 = account(
+            "Dash Growth C", growth, cls.kam, 40.0, "D"
+        )  # lowest grade: at risk
         cls.b1 = account("Dash Other D", growth, cls.kam_zh, 20.0, "D")
         History = internal(env["key.account.score.history"])
         for partner, rows in (
-            (cls.a1, [("2025-01-01", "2025-03-31", 80.0), ("2025-04-01", "2025-06-30", 90.0)]),
-            (cls.a2, [("2025-01-01", "2025-03-31", 60.0), ("2025-04-01", "2025-06-30", 70.0)]),
+            (
+                cls.a1,
+                [
+                    ("2025-01-01", "2025-03-31", 80.0),
+                    ("2025-04-01", "2025-06-30", 90.0),
+                ],
+            ),
+            (
+                cls.a2,
+                [
+                    ("2025-01-01", "2025-03-31", 60.0),
+                    ("2025-04-01", "2025-06-30", 70.0),
+                ],
+            ),
         ):
             for date_from, date_to, score in rows:
                 History.create(
@@ -155,7 +179,13 @@ class TestKeyAccountsDashboard(HttpCase):
                 [measure_spec(m) for m in pivot["measures"]],
             )
         for list_id, spec in data["lists"].items():
-            yield "list %s" % list_id, spec["model"], spec["domain"], [], spec["columns"]
+            yield (
+                "list %s" % list_id,
+                spec["model"],
+                spec["domain"],
+                [],
+                spec["columns"],
+            )
         for sheet in data["sheets"]:
             for figure in sheet["figures"]:
                 chart = figure["data"]
@@ -181,7 +211,9 @@ class TestKeyAccountsDashboard(HttpCase):
                 for groupby in groupbys:
                     name = groupby.split(":")[0]
                     self.assertIn(name, fields_, "%s: group-by %s" % (label, name))
-                    self.assertTrue(fields_[name]["groupable"], "%s: %s" % (label, name))
+                    self.assertTrue(
+                        fields_[name]["groupable"], "%s: %s" % (label, name)
+                    )
                 for measure in measures:
                     name = measure.split(":")[0]
                     if name == "__count":
@@ -202,13 +234,22 @@ class TestKeyAccountsDashboard(HttpCase):
         for sheet in data["sheets"]:
             for ref, cell in sheet["cells"].items():
                 content = cell["content"]
-                for func, defined in (("PIVOT", data["pivots"]), ("ODOO.LIST", data["lists"])):
+                for func, defined in (
+                    ("PIVOT", data["pivots"]),
+                    ("ODOO.LIST", data["lists"]),
+                ):
                     marker = "=%s(" % func
-                    if content.startswith(marker) or content.startswith("=%s.VALUE(" % func):
+                    if content.startswith(marker) or content.startswith(
+                        "=%s.VALUE(" % func
+                    ):
                         source_id = content.split("(", 1)[1].split(",")[0].rstrip(")")
-                        self.assertIn(source_id, defined, "%s!%s" % (sheet["name"], ref))
+                        self.assertIn(
+                            source_id, defined, "%s!%s" % (sheet["name"], ref)
+                        )
                 if not content.startswith("="):
-                    self.fail("%s!%s: a text outside _t(): %s" % (sheet["name"], ref, content))
+                    self.fail(
+                        "%s!%s: a text outside _t(): %s" % (sheet["name"], ref, content)
+                    )
 
     def test_dashboard_is_published_for_key_account_users(self):
         self.assertEqual(
@@ -221,7 +262,9 @@ class TestKeyAccountsDashboard(HttpCase):
         group = self.env.ref("key_account_performance.group_key_account_user")
         self.assertEqual(self.dashboard.group_ids, group)
         self.assertTrue(self.dashboard.with_user(self.kam).has_access("read"))
-        snapshot = self.dashboard.with_user(self.kam).get_readonly_dashboard()["snapshot"]
+        snapshot = self.dashboard.with_user(self.kam).get_readonly_dashboard()[
+            "snapshot"
+        ]
         self.assertEqual(snapshot["pivots"].keys(), load_spreadsheet()["pivots"].keys())
 
     # ------------------------------------------------------------------
@@ -229,11 +272,19 @@ class TestKeyAccountsDashboard(HttpCase):
     # ------------------------------------------------------------------
     def _pivot(self, user, pivot_id):
         pivot = load_spreadsheet()["pivots"][pivot_id]
-        groups = self.env[pivot["model"]].with_user(user).read_group(
-            pivot["domain"],
-            [measure_spec(m) for m in pivot["measures"] if m["fieldName"] != "__count"],
-            [groupby_spec(d) for d in pivot["rows"] + pivot["columns"]],
-            lazy=False,
+        groups = (
+            self.env[pivot["model"]]
+            .with_user(user)
+            .read_group(
+                pivot["domain"],
+                [
+                    measure_spec(m)
+                    for m in pivot["measures"]
+                    if m["fieldName"] != "__count"
+                ],
+                [groupby_spec(d) for d in pivot["rows"] + pivot["columns"]],
+                lazy=False,
+            )
         )
         return groups
 
@@ -243,7 +294,9 @@ class TestKeyAccountsDashboard(HttpCase):
             for g in self._pivot(self.kam, "1")
         }
         self.assertEqual(tiers, {"Strategic": (2, 80.0), "Growth": (1, 40.0)})
-        grades = {g["key_account_grade"]: g["__count"] for g in self._pivot(self.kam, "2")}
+        grades = {
+            g["key_account_grade"]: g["__count"] for g in self._pivot(self.kam, "2")
+        }
         self.assertEqual(grades, {"A": 1, "B": 1, "D": 1})
         at_risk = self._pivot(self.kam, "3")
         self.assertEqual(
@@ -257,7 +310,8 @@ class TestKeyAccountsDashboard(HttpCase):
 
     def test_manager_pivot_counts_every_account(self):
         tiers = {
-            g["key_account_tier_id"][1]: g["__count"] for g in self._pivot(self.manager, "1")
+            g["key_account_tier_id"][1]: g["__count"]
+            for g in self._pivot(self.manager, "1")
         }
         self.assertEqual(tiers, {"Strategic": 2, "Growth": 2})
         at_risk = {
@@ -269,10 +323,13 @@ class TestKeyAccountsDashboard(HttpCase):
     def test_at_risk_list_lowest_score_first(self):
         spec = load_spreadsheet()["lists"]["1"]
         order = ", ".join(
-            "%s %s" % (o["name"], "asc" if o["asc"] else "desc") for o in spec["orderBy"]
+            "%s %s" % (o["name"], "asc" if o["asc"] else "desc")
+            for o in spec["orderBy"]
         )
-        rows = self.env[spec["model"]].with_user(self.manager).search_read(
-            spec["domain"], spec["columns"], order=order
+        rows = (
+            self.env[spec["model"]]
+            .with_user(self.manager)
+            .search_read(spec["domain"], spec["columns"], order=order)
         )
         self.assertEqual([r["name"] for r in rows], ["Dash Other D", "Dash Growth C"])
 
