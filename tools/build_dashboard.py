@@ -71,15 +71,13 @@ PIVOTS = {
         "model": "key.account.improvement.action",
         "domain": OPEN_ACTIONS,
         "rows": [{"fieldName": "user_id"}],
-        "columns": [{"fieldName": "state"}],
         "measures": [{"id": "__count", "fieldName": "__count"}],
     },
     "5": {
-        "name": "Score history by period and tier",
+        "name": "Score history by period",
         "model": "key.account.score.history",
         "domain": CLOSED_PERIODS,
         "rows": [{"fieldName": "date_from", "granularity": "quarter"}],
-        "columns": [{"fieldName": "tier_id"}],
         "measures": [
             {
                 "id": "score",
@@ -308,12 +306,35 @@ def build():
     ]
     row = 1110 // ROW + 2  # first row below the charts (1-based)
 
-    text("A%d" % row, "Accounts and average score by tier", 2)
-    cells["A%d" % (row + 1)] = {"content": "=PIVOT(1)"}
-    row += 7
-    text("A%d" % row, "Open improvement actions by owner and status", 2)
-    cells["A%d" % (row + 1)] = {"content": "=PIVOT(4)"}
-    row += 12
+    # the pivots as tables: own translated column titles above the pivot's
+    # rows (=PIVOT(id, rows, total, FALSE): without the pivot's own titles,
+    # whose corner would show the pivot's untranslated name)
+    for pivot_id, heading, titles, rows, total in (
+        (
+            "1",
+            "Accounts and average score by tier",
+            ("Tier", "Key accounts", "Average score"),
+            10,
+            True,
+        ),
+        ("2", "Key accounts by grade", ("Grade", "Key accounts"), 10, True),
+        ("5", "Average score by period", ("Period", "Average score"), 16, False),
+        (
+            "4",
+            "Open improvement actions by owner",
+            ("Owner", "Open improvement actions"),
+            20,
+            True,
+        ),
+    ):
+        text("A%d" % row, heading, 2)
+        for col, label in zip("ABC", titles):
+            text("%s%d" % (col, row + 1), label, 3)
+        cells["A%d" % (row + 2)] = {
+            "content": "=PIVOT(%s,%d,%s,FALSE)"
+            % (pivot_id, rows, "TRUE" if total else "FALSE")
+        }
+        row += rows + 5
 
     text("A%d" % row, "Accounts at risk (lowest score first)", 2)
     row += 1
@@ -342,10 +363,6 @@ def build():
             if field == "score":
                 formats[ref] = 1
     row += 12
-
-    text("A%d" % row, "Average score by period and tier", 2)
-    cells["A%d" % (row + 1)] = {"content": "=PIVOT(5)"}
-    row += 14
 
     dashboard = {
         "id": "kap-dashboard",
