@@ -254,7 +254,11 @@ PHONE_CHECK = r"""
     for (const el of document.querySelectorAll(
             ".o_content, .o_form_sheet_bg, .o_form_sheet, .o_kanban_renderer, "
             + ".o_list_renderer, .o_notebook .tab-content")) {
-        if (el.scrollWidth > el.clientWidth + 1 && el.getBoundingClientRect().width > 0) {
+        // only what a finger can scroll (content spilling into a visible
+        // margin, as a Bootstrap row's gutter does, moves nothing)
+        const scrollable = ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+        if (scrollable && el.scrollWidth > el.clientWidth + 1
+                && el.getBoundingClientRect().width > 0) {
             wide.push(el.className.split(" ").slice(0, 2).join("."));
         }
     }
@@ -393,6 +397,8 @@ def take_shots(browser, args, role, lang, shots):
             for name, url, _selector in shots
             if name in PHONE_SCREENS
         ]
+    if args.only:
+        shots = [shot for shot in shots if shot[0] in args.only.split(",")]
     paths, fits = [], True
     for name, url, selector in shots:
         browser.open(url, selector)
@@ -427,6 +433,11 @@ def main():
         "--phone",
         action="store_true",
         help="390 x 844 phone screens (phone_*.png): cockpit, account, review, approval queue",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated screen names to take (kanban, account, review, dashboard, ...)",
     )
     args = parser.parse_args()
     langs = [lang for lang in args.langs.split(",") if lang]
@@ -581,7 +592,7 @@ def main():
                     paths, ok = take_shots(browser, args, role, lang, shots)
                     saved += paths
                     fits &= ok
-                    if role == "manager" and not args.phone:
+                    if role == "manager" and not args.phone and not args.only:
                         path = scorecard_png(user, args, lang)
                         if path:
                             saved.append(path)
