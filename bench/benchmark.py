@@ -23,6 +23,14 @@ that early warnings have something to compare with), times:
 6. appraisals: ``key.account.appraisal.compute_appraisals`` of the quarter
    for 200 KAMs sharing all accounts round-robin (time and SQL query count;
    rolled back).
+7. screens (``bench/screens.py``): server time and SQL queries of the
+   cockpit kanban (first page, grouped by tier), the key-account list, the
+   account page, the score-history pivot and the approval queue, read with
+   the views' own field specifications, next to Odoo's Contacts kanban, list
+   and form for the same partners, as ratios; with eight closed quarters of
+   score history (computed once, kept) and every account's review of the
+   quarter waiting for approval (rolled back). ``./kap bench --screens``
+   runs this part alone.
 
 The engine (first computation and recomputation), the loop and the floor
 are each the best of two runs at full size, of three at the small size (a
@@ -44,6 +52,7 @@ import os
 import pathlib
 import platform
 import random
+import sys
 import time
 import tracemalloc
 from collections import defaultdict
@@ -513,6 +522,54 @@ def time_generation():
     return result
 
 
+HISTORY_PERIODS = 8
+
+
+def time_screens():
+    """The screens against Odoo's Contacts (bench/screens.py), with
+    HISTORY_PERIODS closed quarters of score history and the quarter's
+    reviews all submitted to the administrator."""
+    sys.path.insert(0, os.environ.get("KAP_BENCH_DIR", "bench"))
+    import screens  # noqa: PLC0415 - bench/ is not a package
+
+    period = (Q_FROM, Q_TO)
+    for _index in range(HISTORY_PERIODS):
+        cr.execute(
+            "SELECT 1 FROM key_account_score_history WHERE date_from = %s "
+            "AND date_to = %s AND partner_id = %s",
+            [period[0], period[1], all_ids[0]],
+        )
+        if not cr.fetchone():
+            log("screens: computing %s..%s for the score history" % period)
+            env["key.account.kpi.value"].compute_for_period(*period, all_ids)
+            cr.commit()
+        period = kpi_math.previous_period(*period)
+    cycle = empty_cycle()
+    cycle.action_generate_reviews()
+    env.flush_all()
+    cr.execute(
+        "UPDATE key_account_review SET state = 'submitted', approver_id = %s "
+        "WHERE cycle_id = %s",
+        [env.ref("base.user_admin").id, cycle.id],
+    )
+    env.invalidate_all()
+    figures, counts = screens.measure(
+        env, RUNS, log, [("key_account_tier_id", "=", tier.id)]
+    )
+    cr.rollback()
+    env.invalidate_all()
+    log(
+        "screens: %s accounts, %s closed score-history rows, %s reviews in the "
+        "approval queue"
+        % (len(all_ids), counts["score-history rows"], counts["approval queue rows"])
+    )
+    return {
+        "figures": {name: list(value) for name, value in figures.items()},
+        "counts": counts,
+        "lines": screens.table(figures),
+    }
+
+
 tier = build()
 if os.environ.get("KAP_BENCH_BUILD_ONLY"):
     raise SystemExit(0)
@@ -520,6 +577,27 @@ cr.execute(
     "SELECT id FROM res_partner WHERE key_account_tier_id = %s ORDER BY id", [tier.id]
 )
 all_ids = [r[0] for r in cr.fetchall()]
+if os.environ.get("KAP_BENCH_SCREENS_ONLY"):
+    screen_figures = time_screens()
+    out_dir = pathlib.Path(os.environ.get("KAP_BENCH_OUT", ".kap/bench"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ("%s-screens.json" % SIZE)).write_text(
+        json.dumps(
+            {
+                "date": str(datetime.date.today()),
+                "accounts": len(all_ids),
+                **{k: v for k, v in screen_figures.items() if k != "lines"},
+            },
+            indent=1,
+        )
+    )
+    print()
+    print(
+        "Screens at %s accounts (server side, best of %s; ratio = screen / Contacts):"
+        % (format(len(all_ids), ","), RUNS)
+    )
+    print("\n".join(screen_figures["lines"]))
+    raise SystemExit(0)
 cr.execute("SELECT COUNT(*) FROM sale_order WHERE state = 'sale'")
 n_orders = cr.fetchone()[0]
 log(
@@ -754,6 +832,7 @@ def time_customer_value():
 customer_value_figures = (
     None if os.environ.get("KAP_BENCH_ENGINE_ONLY") else time_customer_value()
 )
+screen_figures = time_screens()
 
 cr.execute("SELECT version()")
 figures = {
@@ -784,6 +863,7 @@ figures = {
     "regeneration_queries": generation["again_queries"],
     "reviews": generation["reviews"],
     "appraisals": appraisals,
+    "screens": {k: v for k, v in screen_figures.items() if k != "lines"},
     # customer value (None with KAP_BENCH_ENGINE_ONLY)
     "customer_value_s": customer_value_figures and customer_value_figures["s"],
     "customer_value_queries": customer_value_figures
@@ -949,5 +1029,11 @@ row(
     "%s",
     lambda d: d.get("customer_value_queries"),
 )
+print()
+print(
+    "Screens at %s accounts (server side, best of %s; ratio = screen / Contacts):"
+    % (format(len(all_ids), ","), RUNS)
+)
+print("\n".join(screen_figures["lines"]))
 print()
 print("machine: %s" % figures["machine"])

@@ -10,7 +10,7 @@
     "maintainers": ["key_account_performance"],
     "license": "LGPL-3",
     "development_status": "Beta",
-    "depends": ["mail", "rating", "sale", "sale_margin", "crm", "survey"],
+    "depends": ["mail", "rating", "sale", "sale_margin", "crm", "survey", "digest"],
     "data": [
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",
@@ -29,6 +29,7 @@
         "report/key_account_appraisal_report.xml",
         "data/key_account_review_data.xml",
         "data/key_account_appraisal_data.xml",
+        "data/digest_data.xml",
         "wizard/key_account_review_reject_wizard_views.xml",
         "wizard/key_account_appraisal_wizard_views.xml",
         "views/key_account_tier_views.xml",
@@ -53,6 +54,7 @@
         "views/key_account_pay_target_views.xml",
         "views/res_config_settings_appraisal_views.xml",
         "views/key_account_review_line_factor_views.xml",
+        "views/digest_digest_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

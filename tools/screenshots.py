@@ -7,6 +7,11 @@ kanban, an account's page with *Why the score moved*, and a review form
 into ``docs/screenshots/``. Drives Debian's headless Chromium through the
 DevTools protocol (``websocket-client``, installed by ``./kap``).
 
+``--phone`` takes the screens a KAM checks between meetings (the cockpit
+kanban, an account's page, a review, the approval queue) on a 390 × 844
+phone viewport (``phone_*.png``) and says for each whether it scrolls
+sideways and whether the score and its reason are on the first screen.
+
 Fails (exit code 1) when Chinese would render with a fallback: no CJK font
 known to fontconfig (``fc-list :lang=zh``), or a page whose Chinese glyphs
 draw like a missing glyph.
@@ -81,7 +86,7 @@ class Odoo:
 class Chromium:
     """A headless Chromium driven over the DevTools protocol."""
 
-    def __init__(self, width=1440, height=1350):
+    def __init__(self, width=1440, height=1350, mobile=False, scale=1):
         binary = (
             shutil.which("chromium")
             or shutil.which("google-chrome")
@@ -131,9 +136,13 @@ class Chromium:
             "Emulation.setDeviceMetricsOverride",
             width=width,
             height=height,
-            deviceScaleFactor=1,
-            mobile=False,
+            deviceScaleFactor=scale,
+            mobile=mobile,
         )
+        if mobile:
+            self.send(
+                "Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5
+            )
 
     def send(self, method, **params):
         self.next_id += 1
@@ -234,6 +243,83 @@ def check_page_fonts(browser, lang):
         fail("the page shows no Chinese text: is zh_CN installed?")
 
 
+# What a phone user would have to scroll sideways for: the page itself, or a
+# view, a list or a kanban wider than the screen; and whether each selector
+# of ``wanted`` is drawn inside the first screen (the score and its reason).
+PHONE_CHECK = r"""
+((wanted) => {
+    const width = document.documentElement.clientWidth;
+    const wide = [];
+    if (document.documentElement.scrollWidth > width + 1) { wide.push("page"); }
+    for (const el of document.querySelectorAll(
+            ".o_content, .o_form_sheet_bg, .o_form_sheet, .o_kanban_renderer, "
+            + ".o_list_renderer, .o_notebook .tab-content")) {
+        // only what a finger can scroll (content spilling into a visible
+        // margin, as a Bootstrap row's gutter does, moves nothing)
+        const scrollable = ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+        if (scrollable && el.scrollWidth > el.clientWidth + 1
+                && el.getBoundingClientRect().width > 0) {
+            wide.push(el.className.split(" ").slice(0, 2).join("."));
+        }
+    }
+    const visible = {};
+    for (const selector of wanted) {
+        const el = document.querySelector(selector);
+        const box = el && el.getBoundingClientRect();
+        visible[selector] = !!box && box.width > 0 && box.top >= 0
+            && box.bottom <= window.innerHeight && box.left >= 0 && box.right <= width;
+    }
+    return {width, wide, visible};
+})
+"""
+
+
+# phone screens: name -> (selector to wait for, what must be on the first screen)
+PHONE_SCREENS = {
+    "kanban": (
+        ".o_kanban_record .o_kap_score",
+        [".o_kanban_record .o_kap_score", ".o_kanban_record .o_kap_grade"],
+    ),
+    "account": (
+        ".o_field_widget[name=key_account_breakdown_ids] .o_kanban_record, "
+        ".o_field_widget[name=key_account_breakdown_ids] .o_data_row",
+        [
+            ".o_kap_breakdown_header .o_field_widget[name=key_account_score]",
+            ".o_field_widget[name=key_account_breakdown_ids] .o_kanban_record, "
+            ".o_field_widget[name=key_account_breakdown_ids] .o_data_row",
+        ],
+    ),
+    "review": (
+        ".o_form_view .o_field_widget[name=line_ids] .o_kanban_record, "
+        ".o_form_view .o_field_widget[name=line_ids] .o_data_row",
+        [".o_form_view .o_field_widget[name=score]"],
+    ),
+    "to_approve": (
+        ".o_kanban_record, .o_data_row",
+        [".o_kanban_record .o_field_widget[name=score], .o_data_row td[name=score]"],
+    ),
+}
+
+
+def phone_report(browser, name, wanted):
+    result = browser.evaluate("%s(%s)" % (PHONE_CHECK, json.dumps(wanted))) or {}
+    wide = result.get("wide") or []
+    hidden = [sel for sel, ok in (result.get("visible") or {}).items() if not ok]
+    print(
+        "  %-10s %s; %s"
+        % (
+            name,
+            "scrolls sideways: %s" % ", ".join(wide)
+            if wide
+            else "no sideways scrolling",
+            "not on the first screen: %s" % ", ".join(hidden)
+            if hidden
+            else "score and reason on the first screen",
+        )
+    )
+    return not wide and not hidden
+
+
 def ensure_lang(admin, code):
     Lang = "res.lang"
     found = admin.call(
@@ -301,6 +387,36 @@ def scorecard_png(user, args, lang):
     return path
 
 
+def take_shots(browser, args, role, lang, shots):
+    """PNGs of ``shots`` [(name, url, selector)]; in phone mode only the
+    phone screens, each checked for sideways scrolling. Returns (paths, fits)."""
+    short = lang.split("_")[0]
+    if args.phone:
+        shots = [
+            (name, url, PHONE_SCREENS[name][0])
+            for name, url, _selector in shots
+            if name in PHONE_SCREENS
+        ]
+    if args.only:
+        shots = [shot for shot in shots if shot[0] in args.only.split(",")]
+    paths, fits = [], True
+    for name, url, selector in shots:
+        browser.open(url, selector)
+        if name == "at_risk":
+            browser.scroll_to(selector)
+        check_page_fonts(browser, lang)
+        if args.phone:
+            fits &= phone_report(browser, name, PHONE_SCREENS[name][1])
+        path = os.path.join(
+            args.out,
+            "%s%s_%s_%s.png" % ("phone_" if args.phone else "", role, short, name),
+        )
+        browser.screenshot(path)
+        paths.append(path)
+        print(path)
+    return paths, fits
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -313,6 +429,16 @@ def main():
     parser.add_argument("--admin", default="admin")
     parser.add_argument("--admin-password", default="admin")
     parser.add_argument("--langs", default=",".join(SCREENS_EN_ZH))
+    parser.add_argument(
+        "--phone",
+        action="store_true",
+        help="390 x 844 phone screens (phone_*.png): cockpit, account, review, approval queue",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated screen names to take (kanban, account, review, dashboard, ...)",
+    )
     args = parser.parse_args()
     langs = [lang for lang in args.langs.split(",") if lang]
 
@@ -328,8 +454,19 @@ def main():
     for lang in langs:
         ensure_lang(admin, lang)
 
-    browser = Chromium()
+    dashboard = admin.call(
+        "spreadsheet.dashboard",
+        "search",
+        [("name", "=", "Key Accounts")],
+        limit=1,
+        context={"lang": "en_US"},
+    )
+    if args.phone:
+        browser = Chromium(width=390, height=844, mobile=True, scale=2)
+    else:
+        browser = Chromium()
     saved = []
+    fits = True
     try:
         for role, login in (("kam", args.kam), ("manager", args.manager)):
             user = Odoo(args.url, args.db, login, login)
@@ -382,7 +519,6 @@ def main():
             try:
                 for lang in langs:
                     user.call("res.users", "write", [user.uid], {"lang": lang})
-                    short = lang.split("_")[0]
                     browser.login(args.url, user.session_id)
                     # the home page of both roles (My Accounts: a manager's are the team's)
                     kanban_url = "%s/odoo/key-accounts" % args.url
@@ -435,6 +571,16 @@ def main():
                             ".o_action_manager .o_view_controller",
                         )
                     )
+                    if role == "manager" and dashboard:
+                        # the Dashboards app's Key Accounts dashboard (bridge module)
+                        shots.append(
+                            (
+                                "dashboard",
+                                "%s/odoo/dashboards?dashboard_id=%d"
+                                % (args.url, dashboard[0]),
+                                ".o_spreadsheet_dashboard_action .o-figure canvas",
+                            )
+                        )
                     if role == "manager":
                         shots.append(
                             (
@@ -443,18 +589,10 @@ def main():
                                 ".o_list_view",
                             )
                         )
-                    for name, url, selector in shots:
-                        browser.open(url, selector)
-                        if name == "at_risk":
-                            browser.scroll_to(selector)
-                        check_page_fonts(browser, lang)
-                        path = os.path.join(
-                            args.out, "%s_%s_%s.png" % (role, short, name)
-                        )
-                        browser.screenshot(path)
-                        saved.append(path)
-                        print(path)
-                    if role == "manager":
+                    paths, ok = take_shots(browser, args, role, lang, shots)
+                    saved += paths
+                    fits &= ok
+                    if role == "manager" and not args.phone and not args.only:
                         path = scorecard_png(user, args, lang)
                         if path:
                             saved.append(path)
@@ -464,6 +602,10 @@ def main():
     finally:
         browser.close()
     print("screenshots: %d PNGs in %s" % (len(saved), args.out))
+    if args.phone and not fits:
+        print(
+            "screenshots: some phone screens scroll sideways or hide the score (see above)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,237 @@
+"""Server time and SQL queries of the key-account screens next to Odoo's own
+Contacts screens, for the same partners (imported by ``benchmark.py``).
+
+Each screen is read the way the web client reads it, with the view's own
+field specification (the fields of the arch, a many2one's display name, an
+x2many's sub-list): ``web_search_read`` for a kanban's or a list's first
+page, ``web_read_group`` then one ``web_search_read`` per group for a kanban
+grouped by tier, ``web_read`` for a form, ``read_group`` for each cell level
+of a pivot. It runs as the administrator without superuser mode (record
+rules apply), caches emptied before each run, best of ``runs`` runs.
+
+The baselines are Odoo's Contacts views on the same key accounts: the
+kanban ``base.res_partner_kanban_view``, the list ``base.view_partner_tree``
+and the form ``base.view_partner_form`` without the addon's fields (the
+account page is that very form with the addon's fields).
+"""
+
+import time
+
+from lxml import etree
+
+KANBAN_LIMIT = 40  # the web client's first page of a kanban
+LIST_LIMIT = 80  # and of a list
+SUB_LIMIT = 40  # rows of an x2many read with its record
+
+
+def _spec(model, node, fields):
+    """{field: spec} of the <field> nodes of ``node`` (not those of the
+    sub-views inside an x2many field), as the web client asks for them."""
+    spec = {}
+
+    def walk(element):
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "field" and child.get("name") in fields:
+                name = child.get("name")
+                field = fields[name]
+                if field["type"] in ("many2one", "many2many") and not any(
+                    sub.tag in ("list", "kanban") for sub in child
+                ):
+                    spec[name] = {"fields": {"display_name": {}}}
+                elif field["type"] in ("one2many", "many2many"):
+                    sub_model = model.env[field["relation"]]
+                    sub_fields = sub_model.fields_get()
+                    arch = next(
+                        (sub for sub in child if sub.tag in ("list", "kanban")), None
+                    )
+                    spec[name] = {
+                        "fields": _spec(sub_model, arch, sub_fields)
+                        if arch is not None
+                        else {"display_name": {}},
+                        "limit": SUB_LIMIT,
+                    }
+                else:
+                    spec.setdefault(name, {})
+            else:
+                walk(child)
+
+    walk(node)
+    return spec
+
+
+def view_spec(model, xmlid, view_type, keep=None):
+    """The field specification of the view ``xmlid`` (with its inheriting
+    views; the model's default view when ``xmlid`` is None), restricted to
+    the fields for which ``keep(name)`` is true."""
+    view_id = model.env.ref(xmlid).id if xmlid else False
+    arch = model.get_views([(view_id, view_type)])["views"][view_type]["arch"]
+    spec = _spec(model, etree.fromstring(arch), model.fields_get())
+    if keep:
+        spec = {name: sub for name, sub in spec.items() if keep(name)}
+    return spec
+
+
+def measure(env, runs, log, accounts_domain):
+    """{screen: (seconds, queries)} of every screen and its baseline."""
+    cr = env.cr
+    admin = env.ref("base.user_admin")
+    uenv = env(user=admin.id, su=False)
+    Partner = uenv["res.partner"]
+    Review = uenv["key.account.review"]
+    History = uenv["key.account.score.history"]
+
+    def timed(call):
+        best = None
+        for _run in range(runs):
+            uenv.invalidate_all()
+            before = cr.sql_log_count
+            started = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - started
+            queries = cr.sql_log_count - before
+            if best is None or elapsed < best[0]:
+                best = (elapsed, queries)
+        return best
+
+    ours = lambda name: True  # noqa: E731
+    not_ours = lambda name: not name.startswith("key_account_")  # noqa: E731
+    cockpit_kanban = view_spec(
+        Partner, "key_account_performance.res_partner_view_kanban_key_account", "kanban"
+    )
+    cockpit_list = view_spec(
+        Partner, "key_account_performance.res_partner_view_list_key_account", "list"
+    )
+    account_form = view_spec(Partner, "base.view_partner_form", "form", ours)
+    contacts_kanban = view_spec(Partner, "base.res_partner_kanban_view", "kanban")
+    contacts_list = view_spec(Partner, "base.view_partner_tree", "list")
+    contacts_form = view_spec(Partner, "base.view_partner_form", "form", not_ours)
+    queue_action = uenv.ref(
+        "key_account_performance.action_key_account_review_to_approve"
+    ).sudo()
+    review_list = view_spec(
+        Review,
+        queue_action.view_id.get_external_id().get(queue_action.view_id.id),
+        "list",
+    )
+    log(
+        "screens: fields read: cockpit kanban %s, key-account list %s, account page %s; "
+        "Contacts kanban %s, list %s, form %s; approval queue %s"
+        % (
+            len(cockpit_kanban),
+            len(cockpit_list),
+            len(account_form),
+            len(contacts_kanban),
+            len(contacts_list),
+            len(contacts_form),
+            len(review_list),
+        )
+    )
+
+    first_ids = Partner.search(accounts_domain, limit=1, order="id").ids
+    # the account with the most score history, as its KAM opens it
+    cr.execute(
+        "SELECT partner_id FROM key_account_score_history "
+        "GROUP BY partner_id ORDER BY COUNT(*) DESC, partner_id LIMIT 1"
+    )
+    row = cr.fetchone()
+    account_id = row[0] if row else first_ids[0]
+
+    def kanban_grouped(spec):
+        def call():
+            groups = Partner.web_read_group(
+                accounts_domain, ["key_account_tier_id"], ["key_account_tier_id"]
+            )["groups"]
+            for group in groups:
+                Partner.web_search_read(
+                    group["__domain"], spec, limit=KANBAN_LIMIT, count_limit=10001
+                )
+
+        return call
+
+    def first_page(model, domain, spec, limit):
+        return lambda: model.web_search_read(
+            domain, spec, limit=limit, count_limit=10001
+        )
+
+    def pivot():
+        # the pivot's cells: rows account, columns quarter, measure score
+        # (one read_group per level, as the pivot view asks them)
+        domain = [("is_running", "=", False)]
+        for groupby in (
+            [],
+            ["date_from:quarter"],
+            ["partner_id"],
+            ["partner_id", "date_from:quarter"],
+        ):
+            History.read_group(domain, ["score:avg"], groupby, lazy=False)
+
+    queue_domain = [("state", "=", "submitted"), ("approver_id", "=", admin.id)]
+    figures = {
+        "cockpit kanban, first page": timed(
+            first_page(Partner, accounts_domain, cockpit_kanban, KANBAN_LIMIT)
+        ),
+        "cockpit kanban, grouped by tier": timed(kanban_grouped(cockpit_kanban)),
+        "key-account list": timed(
+            first_page(Partner, accounts_domain, cockpit_list, LIST_LIMIT)
+        ),
+        "account page (form web_read)": timed(
+            lambda: Partner.browse(account_id).web_read(account_form)
+        ),
+        "score-history pivot": timed(pivot),
+        "approval queue": timed(
+            first_page(Review, queue_domain, review_list, LIST_LIMIT)
+        ),
+        "Contacts kanban, first page": timed(
+            first_page(Partner, accounts_domain, contacts_kanban, KANBAN_LIMIT)
+        ),
+        "Contacts kanban, grouped by tier": timed(kanban_grouped(contacts_kanban)),
+        "Contacts list": timed(
+            first_page(Partner, accounts_domain, contacts_list, LIST_LIMIT)
+        ),
+        "Contacts form (web_read)": timed(
+            lambda: Partner.browse(account_id).web_read(contacts_form)
+        ),
+    }
+    counts = {
+        "approval queue rows": Review.search_count(queue_domain),
+        "score-history rows": History.search_count([("is_running", "=", False)]),
+    }
+    return figures, counts
+
+
+# screen -> the Contacts screen it is compared with
+BASELINES = [
+    ("cockpit kanban, first page", "Contacts kanban, first page"),
+    ("cockpit kanban, grouped by tier", "Contacts kanban, grouped by tier"),
+    ("key-account list", "Contacts list"),
+    ("account page (form web_read)", "Contacts form (web_read)"),
+    ("score-history pivot", "Contacts list"),
+    ("approval queue", "Contacts list"),
+]
+
+
+def table(figures):
+    """Markdown lines: each screen, its baseline and the ratios."""
+    lines = [
+        "| screen | ms | queries | Contacts screen | ms | queries | time ratio | query ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for screen, baseline in BASELINES:
+        s, q = figures[screen]
+        bs, bq = figures[baseline]
+        lines.append(
+            "| %s | %.1f | %d | %s | %.1f | %d | %.2f× | %.2f× |"
+            % (
+                screen,
+                s * 1000,
+                q,
+                baseline,
+                bs * 1000,
+                bq,
+                s / bs,
+                q / bq if bq else 0,
+            )
+        )
+    return lines
