@@ -23,6 +23,9 @@ from . import res_partner_survey
 from . import base_partner_merge_automatic_wizard
 from . import key_account_review_cycle
 from . import key_account_review
+from . import key_account_review_generation
+from . import key_account_review_workflow
+from . import key_account_review_report
 from . import key_account_review_line
 from . import key_account_improvement_action
 from . import key_account_score_history
