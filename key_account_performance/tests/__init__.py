@@ -9,7 +9,11 @@ from . import test_review_ui
 from . import test_locked_history
 from . import test_cockpit
 from . import test_tours
-from . import test_defects
+from . import test_decider_access
+from . import test_formula_limits
+from . import test_field_guards
+from . import test_missing_emails_and_figures
+from . import test_drill_down_access
 from . import test_kpi_engine_runs
 from . import test_i18n
 from . import test_customer_value
