@@ -38,7 +38,44 @@ def warm_http_statics():
     return http.root.statics
 
 
-class ReviewCommon(TransactionCase):
+class KeyAccountCase(TransactionCase):
+    """The one base class of the addon's tests: the builders every suite
+    uses. Each suite's fixtures (``KpiCommon``, ``ReviewCommon`` and the
+    classes built on it, ``CustomerValueCommon``) derive from it."""
+
+    @staticmethod
+    def _day(period, offset):
+        """Noon of the ``offset``-th day of a period (UTC)."""
+        day = period[0] + datetime.timedelta(days=offset)
+        return datetime.datetime.combine(day, datetime.time(12, 0))
+
+    @classmethod
+    def _order(cls, partner, amount, when, pricelist=None, confirm=True):
+        """A sale order of ``amount`` (one line of ``cls.product``, no tax)
+        dated ``when``; confirmed unless asked otherwise."""
+        vals = {
+            "partner_id": partner.id,
+            "order_line": [
+                Command.create(
+                    {
+                        "product_id": cls.product.id,
+                        "product_uom_qty": 1,
+                        "price_unit": amount,
+                        "tax_id": [Command.clear()],
+                    }
+                )
+            ],
+        }
+        if pricelist:
+            vals["pricelist_id"] = pricelist.id
+        order = cls.env["sale.order"].create(vals)
+        if confirm:
+            order.action_confirm()
+        order.date_order = when  # action_confirm() sets date_order to now
+        return order
+
+
+class ReviewCommon(KeyAccountCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -186,33 +223,6 @@ class ReviewCommon(TransactionCase):
                 "key_account_template_id": cls.template.id,
             }
         )
-
-    @staticmethod
-    def _day(period, offset):
-        """Noon of the ``offset``-th day of a period (UTC)."""
-        day = period[0] + datetime.timedelta(days=offset)
-        return datetime.datetime.combine(day, datetime.time(12, 0))
-
-    @classmethod
-    def _order(cls, partner, amount, when):
-        order = cls.env["sale.order"].create(
-            {
-                "partner_id": partner.id,
-                "order_line": [
-                    Command.create(
-                        {
-                            "product_id": cls.product.id,
-                            "product_uom_qty": 1,
-                            "price_unit": amount,
-                            "tax_id": [Command.clear()],
-                        }
-                    )
-                ],
-            }
-        )
-        order.action_confirm()
-        order.date_order = when  # action_confirm() sets date_order to now
-        return order
 
     @classmethod
     def _cycle(cls, period=None):

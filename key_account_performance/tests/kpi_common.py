@@ -3,10 +3,11 @@ import datetime
 import pytz
 
 from odoo import Command
-from odoo.tests import TransactionCase
+
+from .common import KeyAccountCase
 
 
-class KpiCommon(TransactionCase):
+class KpiCommon(KeyAccountCase):
     """Data every engine test builds itself: no demo data is relied upon."""
 
     @classmethod
@@ -124,30 +125,6 @@ class KpiCommon(TransactionCase):
             .astimezone(pytz.utc)
             .replace(tzinfo=None)
         )
-
-    @classmethod
-    def _order(cls, partner, amount, when, pricelist=None, confirm=True):
-        vals = {
-            "partner_id": partner.id,
-            "order_line": [
-                Command.create(
-                    {
-                        "product_id": cls.product.id,
-                        "product_uom_qty": 1,
-                        "price_unit": amount,
-                        "tax_id": [Command.clear()],
-                    }
-                )
-            ],
-        }
-        if pricelist:
-            vals["pricelist_id"] = pricelist.id
-        order = cls.env["sale.order"].create(vals)
-        if confirm:
-            order.action_confirm()
-        # action_confirm() sets date_order to now: place the order afterwards
-        order.date_order = when
-        return order
 
     def _values(self, partner, date_from, date_to):
         values = self.Value.search(

@@ -5,10 +5,12 @@ import datetime
 from sklearn.metrics import roc_auc_score
 
 from odoo import Command, fields
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests import Form, tagged
 from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .common import KeyAccountCase
 
 AS_OF = datetime.date(2025, 6, 30)
 
@@ -58,7 +60,7 @@ def insert_orders(env, template, rows):
     env["sale.order"].invalidate_model()
 
 
-class CustomerValueCommon(TransactionCase):
+class CustomerValueCommon(KeyAccountCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -528,7 +530,7 @@ class TestCustomerValueInvoices(AccountTestInvoicingCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestKeyAccountSurvey(TransactionCase):
+class TestKeyAccountSurvey(KeyAccountCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -4,15 +4,16 @@ import datetime
 import re
 import unittest
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
 from ..tools import kpi_math
+from .common import KeyAccountCase
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @tagged("post_install", "-at_install")
-class TestDemoStory(TransactionCase):
+class TestDemoStory(KeyAccountCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

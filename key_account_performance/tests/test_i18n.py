@@ -13,12 +13,12 @@ from lxml import etree
 
 from odoo import Command
 from odoo.modules.module import get_module_path
-from odoo.tests import Form, HttpCase, TransactionCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
 from odoo.addons.base.models.ir_actions_report import wkhtmltopdf_state
 
-from .common import ReviewCommon, pdf_text, warm_http_statics
+from .common import KeyAccountCase, ReviewCommon, pdf_text, warm_http_statics
 
 MODULE = "key_account_performance"
 REPORT = "key_account_performance.action_report_key_account_review"
@@ -81,7 +81,7 @@ def is_demo_record(res_id, demo):
 
 
 @tagged("post_install", "-at_install")
-class TestI18nCoverage(TransactionCase):
+class TestI18nCoverage(KeyAccountCase):
     def test_every_term_has_a_zh_cn_translation(self):
         """Export the addon's terms from the database (as ./kap i18n does) and
         list every one that zh_CN.po leaves untranslated."""
