@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the Key Accounts dashboard of the Dashboards app.
 
-``python3 tools/build_dashboard.py`` writes
+``python3 scripts/build_dashboard.py`` writes
 ``key_account_performance_dashboard/data/files/key_accounts_dashboard.json``,
 the spreadsheet (o-spreadsheet data, the format Odoo 18's own dashboards ship)
 that ``spreadsheet_dashboard`` loads. The dashboard is described here once, as
