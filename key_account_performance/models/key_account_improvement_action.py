@@ -181,7 +181,7 @@ class KeyAccountImprovementAction(models.Model):
                 action.baseline_date_to = action.review_id.date_to
             elif not action.baseline_date_from:
                 company = action.company_id or self.env.company
-                today = fields.Date.context_today(self)
+                today = kpi_math.company_today(company)
                 action.baseline_date_from, action.baseline_date_to = (
                     kpi_math.last_closed_period(
                         today, company.key_account_period_type or "quarter"
@@ -203,7 +203,7 @@ class KeyAccountImprovementAction(models.Model):
                 action.effect_date_from = action.effect_date_to = False
 
     def _compute_is_overdue(self):
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         for action in self:
             action.is_overdue = bool(
                 action.state in OPEN_STATES
@@ -214,7 +214,7 @@ class KeyAccountImprovementAction(models.Model):
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on overdue actions."))
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         domain = [
             "&",
             "&",
@@ -309,7 +309,7 @@ class KeyAccountImprovementAction(models.Model):
         asked = dict(vals)
         self._check_account_scope(asked)
         if vals.get("state") == "done":
-            vals = dict(vals, date_done=fields.Date.context_today(self))
+            vals = dict(vals, date_done=kpi_math.company_today(self.env.company))
         elif vals.get("state") in ("todo", "in_progress", "cancelled"):
             vals = dict(vals, date_done=False)
         result = super().write(vals)
@@ -387,7 +387,7 @@ class KeyAccountImprovementAction(models.Model):
             lambda a: (a.user_id, a.company_id)
         ).items():
             by_key.update(group._effect_values(owner, company))
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         for action in actions:
             value = by_key.get(
                 (
@@ -473,7 +473,7 @@ class KeyAccountImprovementAction(models.Model):
             )
         )
         already = set(open_activities.mapped("res_id"))
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         for action in overdue.filtered(lambda a: a.id not in already):
             try:
                 with self.env.cr.savepoint():
@@ -502,7 +502,7 @@ class KeyAccountImprovementAction(models.Model):
             [
                 ("state", "!=", "cancelled"),
                 ("effect", "=", "too_early"),
-                ("effect_date_to", "<", fields.Date.context_today(self)),
+                ("effect_date_to", "<", kpi_math.company_today(self.env.company)),
             ]
         )
         actions._measure_effect()

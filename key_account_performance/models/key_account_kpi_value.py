@@ -181,7 +181,7 @@ class KeyAccountKpiValue(models.Model):
             value.delta_points = row.get("delta_points", 0.0)
 
     def _compute_is_running(self):
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         for record in self:
             record.is_running = bool(record.date_to and record.date_to >= today)
 
@@ -189,7 +189,7 @@ class KeyAccountKpiValue(models.Model):
         if operator not in ("=", "!="):
             raise UserError(self.env._("Unsupported search on running period."))
         running = (operator == "=") == bool(value)
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         return [("date_to", ">=" if running else "<", today)]
 
     # ------------------------------------------------------------------
