@@ -1,2 +1,1 @@
 from . import kpi_math
-from . import demo_data
