@@ -579,7 +579,7 @@ class KeyAccountKpiValue(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _load_demo_data(self):
-        from ..tools import demo_data
+        from ..demo import loader as demo_data
 
         return demo_data.load(self.env)
 

@@ -82,7 +82,7 @@ class TestDemoStory(KeyAccountCase):
         """English and Simplified Chinese are both active (Preferences offers
         both); each demo user reads the language the README gives them and
         lands on the Key Accounts app, the administrator included."""
-        from ..tools.demo_data import DEMO_USER_LANGS
+        from ..demo.story import DEMO_USER_LANGS
 
         installed = dict(self.env["res.lang"].get_installed())
         self.assertIn("en_US", installed)
@@ -237,7 +237,7 @@ class TestDemoStory(KeyAccountCase):
         )
         # each action fits its KPI: its title is one of the ideas the story
         # lists for that very KPI (a revenue action is not a delivery workshop)
-        from ..tools.demo_data import ACTION_IDEAS
+        from ..demo.story import ACTION_IDEAS
 
         with_kpi = actions.filtered("kpi_id")
         self.assertTrue(with_kpi)
@@ -316,3 +316,32 @@ class TestDemoStory(KeyAccountCase):
         self.assertEqual((last - weaker).state, "submitted")
         # the grades carry their incentive rates
         self.assertEqual(self._ref("grade_a").incentive_rate, 15.0)
+
+    def test_warnings_mean_something(self):
+        """No alarm fatigue: the accounts in trouble (the one that declines
+        and lost orders, the one that stopped buying) have open warnings;
+        most accounts are healthy and have none."""
+        warnings = (
+            self.env["key.account.warning"]
+            .sudo()
+            .search([("partner_id", "in", self.accounts.ids), ("state", "=", "open")])
+        )
+        warned = warnings.partner_id
+        for name in ("demo_account_nordlicht", "demo_account_bluewave"):
+            account = self._ref(name)
+            self.assertIn(account, warned, account.name)
+            self.assertIn(
+                "revenue",
+                warnings.filtered(lambda w, a=account: w.partner_id == a).kpi_id.mapped(
+                    "code"
+                ),
+            )
+        self.assertLessEqual(
+            len(warned),
+            len(self.accounts) // 4,
+            "a few accounts in trouble, most healthy: %s"
+            % ", ".join(warned.mapped("name")),
+        )
+        # and one open warning per cause
+        causes = [(w.partner_id.id, w.kind, w.kpi_id.id) for w in warnings]
+        self.assertEqual(len(causes), len(set(causes)))

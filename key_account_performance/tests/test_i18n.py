@@ -74,7 +74,7 @@ def demo_xmlids():
 
 
 def is_demo_record(res_id, demo):
-    """A record the demo data made: of a demo file, or one tools/demo_data.py
+    """A record the demo data made: of a demo file, or one demo/ (loader.py and its steps)
     names demo_* (the reader gives its xml id as 'key_account_performance.demo_...')."""
     module, _, name = str(res_id).partition(".")
     return res_id in demo or (module == MODULE and name.startswith("demo_"))
@@ -98,7 +98,7 @@ class TestI18nCoverage(KeyAccountCase):
         for module, ttype, name, res_id, source, _value, _comments in reader:
             if module != MODULE:
                 continue
-            # demo records (demo files, and those tools/demo_data.py names demo_*)
+            # demo records (demo files, and those demo/ (loader.py and its steps) names demo_*)
             # are not part of the .pot, exported from a database without demo data
             if ttype in ("model", "model_terms") and is_demo_record(res_id, demo):
                 skipped.add(res_id)
