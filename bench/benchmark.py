@@ -890,18 +890,28 @@ for size in ("small", "full"):
         runs[size] = json.loads(path.read_text())
 
 
+# the table printed, also written into the README between its bench markers
+# when asked (./kap bench --readme): the README's figures are this table
+TABLE = []
+
+
+def out(line=""):
+    TABLE.append(line)
+    print(line)
+
+
 def row(label, fmt, key, goal=""):
     cells = []
     for size in ("small", "full"):
         data = runs.get(size)
         value = key(data) if data else None
         cells.append(fmt % value if value is not None else "-")
-    print("| %s | %s | %s | %s |" % (label, cells[0], cells[1], goal))
+    out("| %s | %s | %s | %s |" % (label, cells[0], cells[1], goal))
 
 
 print()
-print("| measure | small | full | goal (small / full) |")
-print("| --- | --- | --- | --- |")
+out("| measure | small | full | goal (small / full) |")
+out("| --- | --- | --- | --- |")
 row("run date", "%s", lambda d: d["date"])
 row(
     "accounts × orders × KPIs",
@@ -1029,11 +1039,36 @@ row(
     "%s",
     lambda d: d.get("customer_value_queries"),
 )
-print()
-print(
+out()
+out(
     "Screens at %s accounts (server side, best of %s; ratio = screen / Contacts):"
     % (format(len(all_ids), ","), RUNS)
 )
-print("\n".join(screen_figures["lines"]))
-print()
-print("machine: %s" % figures["machine"])
+out()
+for line in screen_figures["lines"]:
+    out(line)
+out()
+out("machine: %s" % figures["machine"])
+
+
+def write_readme(lines):
+    """Replace the README's figures (between its bench markers) by this run's table."""
+    readme = pathlib.Path(os.environ.get("KAP_BENCH_DIR", "bench")).parent / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        log("%s has no bench markers: not written" % readme)
+        return
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    body = "\n".join(
+        ["", "<!-- written by ./kap bench --readme: do not edit by hand -->", ""]
+        + lines
+        + [""]
+    )
+    readme.write_text(head + start + body + end + tail)
+    log("figures written into %s" % readme)
+
+
+if os.environ.get("KAP_BENCH_README"):
+    write_readme(TABLE)
