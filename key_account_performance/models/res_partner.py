@@ -480,7 +480,7 @@ class ResPartner(models.Model):
     def action_compute_key_account_kpis(self):
         """Compute the running and the last closed period for these accounts."""
         company = self.env.company
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(company)
         Value = self.env["key.account.kpi.value"]
         period_type = company.key_account_period_type
         counts = []

@@ -213,7 +213,7 @@ class ResPartner(models.Model):
         """The reviews of the last closed period of the current company (of
         the accounts ``partner_ids`` only, when given), as a query."""
         company = self.env.company
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(company)
         date_from, date_to = kpi_math.last_closed_period(
             today, company.key_account_period_type
         )

@@ -203,7 +203,7 @@ class ResPartner(models.Model):
             or self.env.user._is_superuser()
             or self.env.user.has_group(KAM_MANAGER_GROUP)
         ):
-            today = fields.Date.context_today(self)
+            today = kpi_math.company_today(self.env.company)
             if (as_of and str(as_of)[:10] != fields.Date.to_string(today)) or (
                 horizon_days
             ):
@@ -225,7 +225,7 @@ class ResPartner(models.Model):
         as_of = (
             Value._parse_date(as_of, "as_of")
             if as_of
-            else fields.Date.context_today(self)
+            else kpi_math.company_today(self.env.company)
         )
         if horizon_days:
             try:
