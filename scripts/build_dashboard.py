@@ -317,13 +317,13 @@ def build():
             10,
             True,
         ),
-        ("2", "Key accounts by grade", ("Grade", "Key accounts"), 10, True),
+        ("2", "Key accounts by grade", ("Grade", "Key accounts"), 8, True),
         ("5", "Average score by period", ("Period", "Average score"), 16, False),
         (
             "4",
             "Open improvement actions by owner",
             ("Owner", "Open improvement actions"),
-            20,
+            15,
             True,
         ),
     ):
@@ -334,7 +334,7 @@ def build():
             "content": "=PIVOT(%s,%d,%s,FALSE)"
             % (pivot_id, rows, "TRUE" if total else "FALSE")
         }
-        row += rows + 5
+        row += rows + 4  # heading, titles, rows, total, one empty row
 
     text("A%d" % row, "Accounts at risk (lowest score first)", 2)
     row += 1
