@@ -35,3 +35,4 @@ from . import test_sql_builders
 from . import test_appraisal_payout
 from . import test_appraisal_ranking
 from . import test_appraisal_factor
+from . import test_bulk_chatter
