@@ -38,3 +38,4 @@ from . import key_account_appraisal_payout
 from . import res_config_settings_appraisal
 from . import key_account_appraisal_ranking
 from . import key_account_review_line_factor
+from . import key_account_appraisal_dispute

@@ -28,3 +28,4 @@ from . import test_appraisal_tours
 from . import test_appraisal_payout
 from . import test_appraisal_ranking
 from . import test_appraisal_factor
+from . import test_appraisal_dispute
