@@ -29,6 +29,7 @@
         "report/key_account_appraisal_report.xml",
         "data/key_account_review_data.xml",
         "data/key_account_appraisal_data.xml",
+        "data/key_account_role_kpi_data.xml",
         "wizard/key_account_review_reject_wizard_views.xml",
         "wizard/key_account_appraisal_wizard_views.xml",
         "views/key_account_tier_views.xml",
@@ -53,6 +54,7 @@
         "views/key_account_pay_target_views.xml",
         "views/res_config_settings_appraisal_views.xml",
         "views/key_account_review_line_factor_views.xml",
+        "views/key_account_role_kpi_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

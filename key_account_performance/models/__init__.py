@@ -39,3 +39,4 @@ from . import res_config_settings_appraisal
 from . import key_account_appraisal_ranking
 from . import key_account_review_line_factor
 from . import key_account_appraisal_dispute
+from . import key_account_role_kpi
