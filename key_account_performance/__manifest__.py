@@ -30,6 +30,7 @@
         "data/key_account_review_data.xml",
         "data/key_account_appraisal_data.xml",
         "data/digest_data.xml",
+        "data/key_account_role_kpi_data.xml",
         "wizard/key_account_review_reject_wizard_views.xml",
         "wizard/key_account_appraisal_wizard_views.xml",
         "views/key_account_tier_views.xml",
@@ -55,6 +56,7 @@
         "views/res_config_settings_appraisal_views.xml",
         "views/key_account_review_line_factor_views.xml",
         "views/digest_digest_views.xml",
+        "views/key_account_role_kpi_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -49,3 +49,5 @@ from . import res_config_settings_appraisal
 from . import key_account_appraisal_ranking
 from . import key_account_review_line_factor
 from . import digest_digest
+from . import key_account_appraisal_dispute
+from . import key_account_role_kpi

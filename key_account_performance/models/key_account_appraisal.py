@@ -65,6 +65,10 @@ class KeyAccountAppraisal(models.Model):
       factor was accepted: Σ weight·score / Σ weight over the kept lines that
       have a value), otherwise from the account's KPI values of the period
       (Σ weight·score / Σ weight of ``key.account.kpi.value``);
+    * a person whose role on the account has KPIs of its own
+      (``key.account.role.kpi``: after-sales and technical support as
+      shipped) gets ``s`` from those KPIs only, the same weighted mean with
+      the role's weights; sales (the KAM's role) counts every KPI;
     * ``account_score`` = Σ (w · share · s) / Σ (w · share), ``w`` the
       tier's ``appraisal_weight``; accounts without any score are left out;
     * ``long_term_score``: the same weighted mean of each account's mean

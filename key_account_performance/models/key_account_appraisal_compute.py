@@ -1,4 +1,5 @@
 import datetime
+from collections import ChainMap
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -154,7 +155,10 @@ class KeyAccountAppraisal(models.Model):
             ),
         }
         facts.update(self._payout_facts(company, people))
-        facts["roles"] = self.env["key.account.member"]._main_roles(people, company)
+        Member = self.env["key.account.member"]
+        facts["account_roles"] = Member._account_roles(people, company)
+        facts["roles"] = Member._main_roles(people, company, facts["account_roles"])
+        facts["role_kpis"] = self.env["key.account.role.kpi"]._weights(company)
         cycle = self.env["key.account.review.cycle"].search(
             [
                 ("company_id", "=", company.id),
@@ -196,13 +200,18 @@ class KeyAccountAppraisal(models.Model):
             appraisal = current.get(user.id)
             if appraisal and appraisal.state not in EDITABLE_STATES:
                 continue
+            own_facts = self._role_facts(user.id, people[user.id], facts)
             vals, lines = self._person_values(
-                people[user.id], facts, previous.get(user.id)
+                people[user.id], own_facts, previous.get(user.id)
             )
+            for line in lines:
+                line["role"] = facts["account_roles"].get(
+                    (line["partner_id"], user.id), "sales"
+                )
             lines = lines + [
                 dict(dev, _development=True)
                 for dev in self._development_values(
-                    people[user.id], facts, previous.get(user.id)
+                    people[user.id], own_facts, previous.get(user.id)
                 )
             ]
             vals.update(self._payout_values(user.id, vals, facts))
@@ -286,6 +295,7 @@ class KeyAccountAppraisal(models.Model):
             "excluded_count": "int4",
             "long_term_score": "float8",
             "has_long_term": "bool",
+            "role": "varchar",
         }
         unknown = {key for row in rows for key in row} - set(columns)
         if unknown:  # a value this statement would drop: say so, do not lose it
@@ -297,6 +307,8 @@ class KeyAccountAppraisal(models.Model):
                 return bool(value)
             if name == "source":
                 return value or "values"
+            if name == "role":
+                return value or "sales"
             return None if value is False or value is None else value
 
         values = {
@@ -310,7 +322,7 @@ class KeyAccountAppraisal(models.Model):
             INSERT INTO key_account_appraisal_line (
                 appraisal_id, partner_id, share, weight, account_score, has_score,
                 source, review_id, review_score, excluded_count, long_term_score,
-                has_long_term, user_id, company_id, date_from,
+                has_long_term, role, user_id, company_id, date_from,
                 create_uid, create_date, write_uid, write_date)
             SELECT x.*, a.user_id, a.company_id, a.date_from,
                    %(uid)s, %(now)s, %(uid)s, %(now)s
@@ -319,10 +331,11 @@ class KeyAccountAppraisal(models.Model):
                           %(account_score)s::float8[], %(has_score)s::bool[],
                           %(source)s::varchar[], %(review_id)s::int4[],
                           %(review_score)s::float8[], %(excluded_count)s::int4[],
-                          %(long_term_score)s::float8[], %(has_long_term)s::bool[])
+                          %(long_term_score)s::float8[], %(has_long_term)s::bool[],
+                          %(role)s::varchar[])
                    AS x(appraisal_id, partner_id, share, weight, account_score,
                         has_score, source, review_id, review_score, excluded_count,
-                        long_term_score, has_long_term)
+                        long_term_score, has_long_term, role)
               JOIN key_account_appraisal a ON a.id = x.appraisal_id
         """,
                 uid=self.env.uid,
@@ -332,6 +345,44 @@ class KeyAccountAppraisal(models.Model):
         )
         Line.invalidate_model()
         self.invalidate_model(["line_ids"])
+
+    @api.model
+    def _role_facts(self, user_id, credited, facts):
+        """``facts`` as one person sees them: on the accounts where their
+        role has its own KPIs (``key.account.role.kpi``), the account's score
+        is Σ w·s / Σ w over those KPIs only, w the role's weights (None when
+        the account has none of them), and the KPI rows the development
+        reads are those KPIs with those weights. ``facts`` itself when no
+        account changes (a role counting every KPI: the design's score)."""
+        role_kpis = facts.get("role_kpis") or {}
+        if not role_kpis:
+            return facts
+        kpis, reviewed, values = {}, {}, {}
+        for partner_id, _share in credited:
+            role = facts["account_roles"].get((partner_id, user_id), "sales")
+            weights = role_kpis.get(role)
+            if not weights:
+                continue
+            rows = [
+                (kpi_id, score, weights[kpi_id])
+                for kpi_id, score, _weight in facts["kpis"].get(partner_id, ())
+                if kpi_id in weights
+            ]
+            score = kpi_math.weighted_score([(s, w) for _k, s, w in rows])
+            kpis[partner_id] = rows
+            if partner_id in facts["reviewed"]:
+                review_id, _s, own, left_out = facts["reviewed"][partner_id]
+                reviewed[partner_id] = (review_id, score, own, left_out)
+            else:
+                values[partner_id] = score
+        if not kpis:
+            return facts
+        return dict(
+            facts,
+            kpis=ChainMap(kpis, facts["kpis"]),
+            reviewed=ChainMap(reviewed, facts["reviewed"]),
+            values=ChainMap(values, facts["values"]),
+        )
 
     @api.model
     def _person_values(self, credited, facts, before):

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .guard import is_internal, refuse_derived
+from .key_account_member import MEMBER_ROLES
 
 
 class KeyAccountAppraisalLine(models.Model):
@@ -54,6 +55,11 @@ class KeyAccountAppraisalLine(models.Model):
         help="The account's mean score over the previous three periods.",
     )
     has_long_term = fields.Boolean(string="Has History")
+    role = fields.Selection(
+        MEMBER_ROLES,
+        help="The person's role on the account: a role with its own KPIs (Configuration > "
+        "Role KPIs) is scored on those only.",
+    )
     factor_note = fields.Char(
         string="Adjustment Reason",
         compute="_compute_factor_note",

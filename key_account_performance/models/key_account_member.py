@@ -219,13 +219,13 @@ class KeyAccountMember(models.Model):
         return credits
 
     @api.model
-    def _main_roles(self, people, company):
-        """{user id: role} of ``people`` {user id: [(partner id, share)]} (as
-        the appraisal credits them) in ``company``: the role in which the
-        person holds the largest total share; an account without members
-        credits its KAM in the ``sales`` role. One query."""
+    def _account_roles(self, people, company):
+        """{(partner id, user id): role} of ``people`` {user id: [(partner
+        id, share)]} in ``company``, for the memberships that exist (an
+        account without members credits its KAM in the ``sales`` role). One
+        query."""
         partner_ids = {pid for rows in people.values() for pid, _share in rows}
-        roles = {
+        return {
             (partner.id, user.id): role
             for partner, user, role in self.sudo()._read_group(
                 [
@@ -236,6 +236,16 @@ class KeyAccountMember(models.Model):
                 ["partner_id", "user_id", "role"],
             )
         }
+
+    @api.model
+    def _main_roles(self, people, company, roles=None):
+        """{user id: role} of ``people`` {user id: [(partner id, share)]} (as
+        the appraisal credits them) in ``company``: the role in which the
+        person holds the largest total share; an account without members
+        credits its KAM in the ``sales`` role. ``roles``: the result of
+        ``_account_roles`` when the caller has it (else one query)."""
+        if roles is None:
+            roles = self._account_roles(people, company)
         order = [role for role, _label in MEMBER_ROLES]
         result = {}
         for user_id, rows in people.items():

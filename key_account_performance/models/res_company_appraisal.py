@@ -71,6 +71,14 @@ class ResCompany(models.Model):
         "second approval. 0: no second approval.",
     )
 
+    # acknowledge or dispute
+    key_account_appraisal_dispute_days = fields.Integer(
+        string="Days to Dispute an Appraisal",
+        default=10,
+        help="After approval, the appraised person can dispute the appraisal for this many "
+        "days; then it can only be acknowledged.",
+    )
+
     def _key_account_payout_curve(self):
         """The company's payout curve (a payout_curve.Curve)."""
         self.ensure_one()

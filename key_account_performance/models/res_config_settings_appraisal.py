@@ -41,6 +41,9 @@ class ResConfigSettings(models.TransientModel):
     key_account_external_factor_materiality = fields.Float(
         related="company_id.key_account_external_factor_materiality", readonly=False
     )
+    key_account_appraisal_dispute_days = fields.Integer(
+        related="company_id.key_account_appraisal_dispute_days", readonly=False
+    )
     key_account_payout_preview = fields.Html(
         string="Payout Preview",
         compute="_compute_key_account_payout_preview",

@@ -36,3 +36,5 @@ from . import test_appraisal_payout
 from . import test_appraisal_ranking
 from . import test_appraisal_factor
 from . import test_bulk_chatter
+from . import test_appraisal_dispute
+from . import test_appraisal_role_kpi

@@ -121,7 +121,16 @@ class TestAppraisal(AppraisalCommon):
     """The hand-computed case: account A is shared by the KAM (60 %) and KAM 2
     (40 %), its approved review has revenue hit by an accepted external
     factor; account B (KAM 2 alone, tier weight 2) has no approved review and
-    counts with its KPI values."""
+    counts with its KPI values.
+
+    After-sales (KAM 2's role on A) counts every KPI of the template here, as
+    sales does: the design's formula (a role with KPIs of its own:
+    test_appraisal_role_kpi)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["key.account.role.kpi"].search([("role", "=", "after_sales")]).unlink()
 
     def test_score_by_hand(self):
         self._approve_a_with_external_factor()

@@ -14,6 +14,14 @@ class TestAppraisalRanking(AppraisalCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # technical support is scored on the order count in this company
+        cls.env["key.account.role.kpi"].create(
+            {
+                "role": "technical",
+                "kpi_id": cls.kpi_orders.id,
+                "company_id": cls.company.id,
+            }
+        )
         cls.segment = cls.env["key.account.segment"].create(
             {"name": "Ranking test segment"}
         )
