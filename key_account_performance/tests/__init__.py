@@ -38,3 +38,4 @@ from . import test_appraisal_factor
 from . import test_bulk_chatter
 from . import test_appraisal_dispute
 from . import test_appraisal_role_kpi
+from . import test_digest
