@@ -409,7 +409,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                     OR (w.kind IN ('grade', 'score') AND w.date_from < %(date_from)s
                         AND w.partner_id = ANY(%(rising)s::int[])))
         """,
-                today=fields.Date.context_today(self),
+                today=kpi_math.company_today(company),
                 uid=self.env.uid,
                 company=company.id,
                 date_from=date_from,

@@ -30,7 +30,7 @@ class KeyAccountAppraisalComputeWizard(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         result = super().default_get(fields_list)
-        today = fields.Date.context_today(self)
+        today = kpi_math.company_today(self.env.company)
         period_type = self.env.company.key_account_period_type or "quarter"
         date_from, date_to = kpi_math.last_closed_period(today, period_type)
         result.setdefault("date_from", date_from)
