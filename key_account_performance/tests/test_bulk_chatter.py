@@ -36,7 +36,9 @@ class TestBulkChatter(ReviewCommon):
 
     def test_notes_read_back_as_odoos_own(self):
         review = self.review_a
-        own = review._message_log(body=Markup("<p>written by Odoo</p>"))
+        own = review._message_log(
+            body=Markup("<p>written by Odoo</p>"), message_type="comment"
+        )
         created = log_notes(self.env, MODEL, {review.id: "<p>written in bulk</p>"})
         bulk = self.env["mail.message"].browse(created[review.id])
         for name in COMPARED:
