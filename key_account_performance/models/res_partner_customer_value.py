@@ -379,7 +379,13 @@ class ResPartner(models.Model):
     def _key_account_auto_tier(self, company, partner_ids, money):
         """Assign auto-tiers (first tier by sequence whose threshold is reached:
         trailing-12-month revenue, CLV or predicted CLV, the predictions just
-        written) to unlocked companies and key accounts; one write per tier."""
+        written) to unlocked companies and key accounts; one write per tier.
+
+        A partner's tier is one for every company: a company tiers only its
+        own partners, and the partners shared between companies (no company
+        of their own) only where the database has one company. In a
+        multi-company database a shared partner keeps the tier a manager
+        gives it; one company's figures never re-tier it for the others."""
         tiers = (
             self.env["key.account.tier"]
             .search(
@@ -397,8 +403,12 @@ class ResPartner(models.Model):
               FROM res_partner
              WHERE id = ANY(%(ids)s::int[]) AND NOT COALESCE(key_account_tier_locked, FALSE)
                AND (is_company OR is_key_account) AND active
+               AND (company_id = %(company_id)s OR (company_id IS NULL AND %(single)s))
         """,
                 ids=list(partner_ids),
+                company_id=company.id,
+                # sudo: how many companies exist, not what they hold
+                single=self.env["res.company"].sudo().search_count([]) == 1,
                 # the company's own prediction of a shared partner
                 company=str(company.id),
             )

@@ -191,6 +191,23 @@ class TestCustomerValuePerCompany(CustomerValueCommon):
         self.assertFalse(c["key_account_churn_risk"])
         self.assertFalse(c["key_account_rfm_segment"])
 
+    def test_auto_tiering_never_re_tiers_a_shared_partner(self):
+        """A partner shared between companies has one tier: company A's
+        figures (its best customer) do not auto-tier it for company B; A's
+        own customers are auto-tiered as before."""
+        tier = self.env["key.account.tier"].create(
+            {
+                "name": "Auto tier of A",
+                "sequence": -10,
+                "auto_tier": True,
+                "auto_min_revenue": 1.0,
+                "company_id": self.company_a.id,
+            }
+        )
+        self._compute(self.env_a)
+        self.assertFalse(self.shared.key_account_tier_id)
+        self.assertEqual(self.own_a[0].key_account_tier_id, tier)
+
     def test_search_group_and_sort_use_the_current_company(self):
         self._compute(self.env_a)
         self._compute(self.env_b)
