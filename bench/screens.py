@@ -160,14 +160,14 @@ def measure(env, runs, log, accounts_domain):
         )
 
     def pivot():
-        # the pivot's cells: rows account, columns quarter, measure score
-        # (one read_group per level, as the pivot view asks them)
+        # the pivot's cells as the view opens: rows tier, columns quarter,
+        # measure score (one read_group per level, as the pivot view asks them)
         domain = [("is_running", "=", False)]
         for groupby in (
             [],
             ["date_from:quarter"],
-            ["partner_id"],
-            ["partner_id", "date_from:quarter"],
+            ["tier_id"],
+            ["tier_id", "date_from:quarter"],
         ):
             History.read_group(domain, ["score:avg"], groupby, lazy=False)
 
