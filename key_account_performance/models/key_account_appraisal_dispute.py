@@ -485,7 +485,7 @@ class KeyAccountAppraisalDisputeComment(models.Model):
         required=True,
         ondelete="cascade",
     )
-    partner_id = fields.Many2one(related="line_id.partner_id")
+    partner_id = fields.Many2one(related="line_id.partner_id", string="Customer")
     account_score = fields.Float(related="line_id.account_score")
     comment = fields.Text(required=True)
 

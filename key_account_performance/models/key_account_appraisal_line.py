@@ -71,12 +71,19 @@ class KeyAccountAppraisalLine(models.Model):
     @api.depends("review_id", "source")
     def _compute_factor_note(self):
         """One read of the external factors of all the lines' reviews."""
-        factors = self.env["key.account.review.line"].search(
-            [
-                ("review_id", "in", self.review_id.ids),
-                ("external_factor", "=", True),
-            ],
-            order="review_id, sequence, id",
+        # sudo: the factors of the reviews behind the appraisal's own lines
+        # (KPI, reason, effect, points), which a team member credited on an
+        # account may not read otherwise
+        factors = (
+            self.env["key.account.review.line"]
+            .sudo()
+            .search(
+                [
+                    ("review_id", "in", self.sudo().review_id.ids),
+                    ("external_factor", "=", True),
+                ],
+                order="review_id, sequence, id",
+            )
         )
         by_review = factors.grouped("review_id")
         reasons = dict(

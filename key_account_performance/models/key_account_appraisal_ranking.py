@@ -77,12 +77,14 @@ class KeyAccountAppraisal(models.Model):
     def _compute_portfolio_note(self):
         """ "Strategic ×1, Key ×2 · Multinational ×1, Domestic ×2": the
         accounts per tier and per segment, tiers from the highest."""
-        lines = self.line_ids
+        # sudo: tier and segment names of the appraisal's own accounts, which
+        # a team member credited on an account may not read otherwise
+        lines = self.sudo().line_ids
         # prefetch the accounts' tiers and segments in one read each
         lines.partner_id.key_account_tier_id.mapped("sequence")
         lines.partner_id.key_account_segment_id.mapped("sequence")
         for appraisal in self:
-            partners = appraisal.line_ids.partner_id
+            partners = appraisal.sudo().line_ids.partner_id
             tiers = partners.key_account_tier_id.sorted()
             segments = partners.key_account_segment_id.sorted()
             parts = [

@@ -62,10 +62,6 @@ class KeyAccountReviewLine(models.Model):
     external_factor_second_approval_date = fields.Datetime(
         string="Second Approval On", readonly=True, copy=False
     )
-    review_state = fields.Selection(related="review_id.state", string="Review Status")
-    review_partner_id = fields.Many2one(
-        related="review_id.partner_id", string="Account"
-    )
     external_factor_effective = fields.Boolean(
         string="Factor Neutralised",
         compute="_compute_external_factor_impact",

@@ -101,3 +101,14 @@ class TestExternalFactorBothWays(AppraisalCommon):
         line.write({"external_factor": True, "external_factor_reason": "market"})
         with self.assertRaises(UserError):
             line.with_user(self.admin).action_second_approve_external_factor()
+
+    def test_team_member_reads_the_reasons(self):
+        """KAM 2 is credited on A (after-sales) without managing it: their
+        appraisal shows A's factor and the portfolio all the same."""
+        self.env["key.account.role.kpi"].search([("role", "=", "after_sales")]).unlink()
+        self._mark_and_approve("favourable")
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to, [self.kam2.id])
+        theirs = self._appraisal(self.kam2).with_user(self.kam2)
+        line_a = theirs.line_ids.filtered(lambda x: x.partner_id == self.partner_a)
+        self.assertIn("Windfall", line_a.factor_note)
+        self.assertIn("×", theirs.portfolio_note)
