@@ -350,8 +350,9 @@ class KeyAccountAppraisal(models.Model):
     def _role_facts(self, user_id, credited, facts):
         """``facts`` as one person sees them: on the accounts where their
         role has its own KPIs (``key.account.role.kpi``), the account's score
-        is Σ w·s / Σ w over those KPIs only, w the role's weights (None when
-        the account has none of them), and the KPI rows the development
+        is Σ w·s / Σ w over those KPIs only, w the role's weights (an account
+        whose template has none of them counts every KPI, as for a role
+        without KPIs of its own), and the KPI rows the development
         reads are those KPIs with those weights. ``facts`` itself when no
         account changes (a role counting every KPI: the design's score)."""
         role_kpis = facts.get("role_kpis") or {}
@@ -368,6 +369,10 @@ class KeyAccountAppraisal(models.Model):
                 for kpi_id, score, _weight in facts["kpis"].get(partner_id, ())
                 if kpi_id in weights
             ]
+            if not rows:
+                # the account's template has none of the role's KPIs: the
+                # role counts every KPI there (the design's score)
+                continue
             score = kpi_math.weighted_score([(s, w) for _k, s, w in rows])
             kpis[partner_id] = rows
             if partner_id in facts["reviewed"]:

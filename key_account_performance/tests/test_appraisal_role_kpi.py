@@ -1,6 +1,7 @@
 """Role-specific KPIs (issue 26, item 1): a role with its own KPIs is scored
 on those only, with its weights; a role without (sales) counts every KPI of
-the template as the design defines it."""
+the template as the design defines it, and so does any role on an account
+whose template has none of its KPIs."""
 
 from odoo.tests import tagged
 
@@ -24,15 +25,19 @@ class TestAppraisalRoleKpi(AppraisalCommon):
                 "technical": {"response_time", "resolution_time", "complaint_rate"},
             },
         )
-        # A's template has none of the after-sales KPIs: A does not count
-        # for KAM 2, who is appraised on B alone
+        # A's template has none of the after-sales KPIs: there the role
+        # counts every KPI, the design's score (A without revenue, its
+        # external factor: (50 + 75) / 2), weighted 1 × 0.4 beside B's 2 × 1
         self._approve_a_with_external_factor()
         self.Appraisal.compute_appraisals(self.date_from, self.date_to)
         theirs = self._appraisal(self.kam2)
         line_a = theirs.line_ids.filtered(lambda x: x.partner_id == self.partner_a)
         self.assertEqual(line_a.role, "after_sales")
-        self.assertFalse(line_a.has_score)
-        self.assertAlmostEqual(theirs.account_score, 25.0 / 3, places=6)
+        self.assertTrue(line_a.has_score)
+        self.assertAlmostEqual(line_a.account_score, 62.5, places=6)
+        self.assertAlmostEqual(
+            theirs.account_score, (0.4 * 62.5 + 2 * 25.0 / 3) / 2.4, places=6
+        )
         # the KAM (sales) counts every KPI: A without revenue, (50 + 75) / 2
         mine = self._appraisal(self.kam)
         self.assertEqual(mine.line_ids.role, "sales")
