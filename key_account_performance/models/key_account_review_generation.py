@@ -21,7 +21,7 @@ PeriodValue = collections.namedtuple("PeriodValue", "id value")
 
 
 class KeyAccountReviewGeneration(models.Model):
-    _inherit = "key.account.review"
+    _inherit = "key.account.review"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------------
     # Generation

@@ -7,7 +7,7 @@ from ..tools import kpi_math
 
 
 class KeyAccountReviewReport(models.Model):
-    _inherit = "key.account.review"
+    _inherit = "key.account.review"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------------
     # Report and customer e-mail

@@ -19,7 +19,7 @@ from .key_account_review import (
 
 
 class KeyAccountReviewWorkflow(models.Model):
-    _inherit = "key.account.review"
+    _inherit = "key.account.review"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------------
     # Workflow
