@@ -15,6 +15,7 @@ from . import test_field_guards
 from . import test_missing_emails_and_figures
 from . import test_drill_down_access
 from . import test_kpi_engine_runs
+from . import test_review_generation_at_scale
 from . import test_i18n
 from . import test_customer_value
 from . import test_demo_data
@@ -25,6 +26,7 @@ from . import test_kpi_runs_log
 from . import test_newcomer
 from . import test_appraisal
 from . import test_access_matrix
+from . import test_access_methods
 from . import test_stored_texts
 from . import test_customer_value_report
 from . import test_appraisal_report
