@@ -6,6 +6,10 @@ from odoo import Command
 
 from .common import KeyAccountCase
 
+# the quarters the engine suites compute (their orders fall in them)
+Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
+Q4 = (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
+
 
 class KpiCommon(KeyAccountCase):
     """Data every engine test builds itself: no demo data is relied upon."""

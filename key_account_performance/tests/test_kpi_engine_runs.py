@@ -17,10 +17,8 @@ from odoo.tests import tagged
 from ..engine import scheduled as scheduled_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
 from ..tools import kpi_math
-from .kpi_common import KpiCommon
+from .kpi_common import Q1, Q4, KpiCommon
 
-Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
-Q4 = (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
 CRON_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
 
 

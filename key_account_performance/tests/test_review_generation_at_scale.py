@@ -7,15 +7,7 @@ import datetime
 from odoo import Command
 from odoo.tests import tagged
 
-from .kpi_common import KpiCommon
-
-Q1 = (datetime.date(2025, 1, 1), datetime.date(2025, 3, 31))
-Q4 = (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
-CRON_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
-
-
-class SimulatedKill(BaseException):
-    """Stands for a SIGKILL: nothing catches it, the chunk's work is lost."""
+from .kpi_common import Q1, Q4, KpiCommon
 
 
 @tagged("post_install", "-at_install")
