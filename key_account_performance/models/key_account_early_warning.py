@@ -61,39 +61,21 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         the partners whose displayed score was just updated. Only the running
         period and the latest closed one warn, never older history.
         """
-        partners, kpis, company = run.partners, run.kpis, run.company
-        template_of, bands = run.template_of, run.bands
-        current, previous_values = run.current, run.previous_values
-        score_changes, today = run.changes, run.today
-        date_from, date_to = run.date_from, run.date_to
-        if not partners or kpi_math.next_period(date_from, date_to)[1] < today:
+        if (
+            not run.partners
+            or kpi_math.next_period(run.date_from, run.date_to)[1] < run.today
+        ):
             return {}
-        span = kpi_math.elapsed_span(date_from, date_to, today)
+        span = kpi_math.elapsed_span(run.date_from, run.date_to, run.today)
         if span:
-            crossings = self._running_crossings(
-                partners,
-                kpis,
-                template_of,
-                bands,
-                current,
-                date_from,
-                date_to,
-                span,
-                company,
-            )
+            crossings = self._running_crossings(run, span)
         else:
-            crossings = self._closed_crossings(
-                kpis, template_of, bands, current, previous_values, date_from, date_to
-            )
-        if not span:
-            self._resolve_recovered(current, score_changes, company, date_from)
-        langs = self._recipient_langs(partners, company)
-        warnings = self._format(
-            crossings, score_changes, date_from, date_to, span, company, langs
-        )
-        warnings = self._record(warnings, partners, company, date_from, date_to)
+            crossings = self._closed_crossings(run)
+            self._resolve_recovered(run)
+        langs = self._recipient_langs(run.partners, run.company)
+        warnings = self._record(run, self._format(run, crossings, span, langs))
         if warnings:
-            self._notify(warnings, partners, langs)
+            self._notify(warnings, run.partners, langs)
         return warnings
 
     @api.model
@@ -129,22 +111,20 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return score is not None and score <= 0
 
     @api.model
-    def _closed_crossings(
-        self, kpis, template_of, bands, current, previous_values, date_from, date_to
-    ):
+    def _closed_crossings(self, run):
         """[(partner id, kpi, threshold, before, now)] of a closed period."""
         result = []
-        by_id = {kpi.id: (kpi, kpi.direction) for kpi in kpis}
-        for pid, by_kpi in current.items():
-            template_id = template_of.get(pid)
-            before_by_kpi = previous_values.get(pid)
+        by_id = {kpi.id: (kpi, kpi.direction) for kpi in run.kpis}
+        for pid, by_kpi in run.current.items():
+            template_id = run.template_of.get(pid)
+            before_by_kpi = run.previous_values.get(pid)
             if not template_id or not before_by_kpi:
                 continue  # no value before: nothing was crossed
             for kpi_id, (value, score) in by_kpi.items():
                 if score is None or score > 0 or kpi_id not in by_id:
                     continue  # not beyond the threshold now
                 kpi, direction = by_id[kpi_id]
-                band = bands[template_id].get(kpi_id)
+                band = run.bands[template_id].get(kpi_id)
                 before = before_by_kpi.get(kpi_id, (None, None))[0]
                 if not band or value is None or before is None:
                     continue
@@ -155,26 +135,17 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return result
 
     @api.model
-    def _running_crossings(
-        self,
-        partners,
-        kpis,
-        template_of,
-        bands,
-        current,
-        date_from,
-        date_to,
-        span,
-        company,
-    ):
+    def _running_crossings(self, run, span):
         """[(partner id, kpi, threshold, before, now)] of a running period:
-        first day .. today against the same days of the previous period."""
+        first day .. today against the same days of the previous period
+        (``span``: ``kpi_math.elapsed_span`` of the period)."""
         elapsed, (ref_from, ref_to), fraction = span
+        date_from, company = run.date_from, run.company
         today_to = date_from + datetime.timedelta(days=elapsed - 1)
         Engine = self.env["key.account.kpi.engine"]
-        partner_ids = list(partners)
+        partner_ids = list(run.partners)
         memo = {}
-        computed = kpis.filtered(lambda k: k.computation_mode != "manual")
+        computed = run.kpis.filtered(lambda k: k.computation_mode != "manual")
         Engine._prefetch_shared_scans(
             computed, partner_ids, date_from, today_to, memo, company
         )
@@ -195,11 +166,11 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 now_values.pop(kpi.id, None)
         result = []
         for pid in partner_ids:
-            template_id = template_of.get(pid)
+            template_id = run.template_of.get(pid)
             if not template_id:
                 continue
-            for kpi in kpis:
-                band = bands[template_id].get(kpi.id)
+            for kpi in run.kpis:
+                band = run.bands[template_id].get(kpi.id)
                 if not band:
                     continue
                 if kpi.computation_mode == "manual":
@@ -226,23 +197,21 @@ class KeyAccountEarlyWarning(models.AbstractModel):
     # Texts
     # ------------------------------------------------------------------
     @api.model
-    def _format(
-        self, crossings, score_changes, date_from, date_to, span, company, langs=None
-    ):
-        """{partner id: [Warning]}, each account's texts in its language
-        (``langs``: {partner id: language}, by default the current one)."""
+    def _format(self, run, crossings, span, langs=None):
+        """{partner id: [Warning]}: the crossings and ``run.changes`` as texts,
+        each account's in its language (``langs``: {partner id: language},
+        by default the current one)."""
         langs = langs or {}
+        changes = run.changes or {}
         warnings = {}
         for lang, pids in self._group_by_lang(
-            {pid for pid, *_rest in crossings} | set(score_changes or ()), langs
+            {pid for pid, *_rest in crossings} | set(changes), langs
         ).items():
             texts = self.with_context(lang=lang)._format_lang(
+                run,
                 [c for c in crossings if c[0] in pids],
-                {pid: c for pid, c in (score_changes or {}).items() if pid in pids},
-                date_from,
-                date_to,
+                {pid: c for pid, c in changes.items() if pid in pids},
                 span,
-                company,
             )
             warnings.update(texts)
         return warnings
@@ -258,9 +227,10 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return result
 
     @api.model
-    def _format_lang(self, crossings, score_changes, date_from, date_to, span, company):
+    def _format_lang(self, run, crossings, score_changes, span):
         """{partner id: [Warning]} in the context's language."""
         _ = self.env._
+        date_from, date_to, company = run.date_from, run.date_to, run.company
         period = kpi_math.period_label(None, date_from, date_to)
         if span:
             previous = kpi_math.period_label(
@@ -374,20 +344,20 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         return warnings
 
     @api.model
-    def _resolve_recovered(self, current, score_changes, company, date_from):
+    def _resolve_recovered(self, run):
         """Resolve the open warnings whose cause recovered in this closed
         period (one UPDATE): a KPI back within its threshold (a warning of
         this period or an earlier one), a score that rose again (a grade or
         score warning of an earlier period)."""
         pairs = [
             (pid, kpi_id)
-            for pid, by_kpi in current.items()
+            for pid, by_kpi in run.current.items()
             for kpi_id, (_value, score) in by_kpi.items()
             if score is not None and score > 0
         ]
         rising = [
             pid
-            for pid, change in (score_changes or {}).items()
+            for pid, change in (run.changes or {}).items()
             if change.get("score") is not None
             and change.get("old_score") is not None
             and change["score"] > change["old_score"]
@@ -409,10 +379,10 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                     OR (w.kind IN ('grade', 'score') AND w.date_from < %(date_from)s
                         AND w.partner_id = ANY(%(rising)s::int[])))
         """,
-                today=kpi_math.company_today(company),
+                today=run.today,
                 uid=self.env.uid,
-                company=company.id,
-                date_from=date_from,
+                company=run.company.id,
+                date_from=run.date_from,
                 pids=[pid for pid, _k in pairs],
                 kpi_ids=[kpi_id for _p, kpi_id in pairs],
                 rising=rising,
@@ -423,7 +393,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
         )
 
     @api.model
-    def _record(self, warnings, partners, company, date_from, date_to):
+    def _record(self, run, warnings):
         """Store the warnings as ``key.account.warning`` records, one INSERT;
         a warning already raised for the company and account (its unique
         key) is not raised again. Returns the new ones, {partner id:
@@ -457,9 +427,9 @@ class KeyAccountEarlyWarning(models.AbstractModel):
             ON CONFLICT (company_id, partner_id, key) DO NOTHING
             RETURNING partner_id, key
         """,
-                company=company.id,
-                date_from=date_from,
-                date_to=date_to,
+                company=run.company.id,
+                date_from=run.date_from,
+                date_to=run.date_to,
                 uid=self.env.uid,
                 now=now,
                 partner_ids=[pid for pid, _w in rows],
@@ -468,7 +438,7 @@ class KeyAccountEarlyWarning(models.AbstractModel):
                 kpi_ids=[w.kpi_id for _pid, w in rows],
                 messages=[w.text for _pid, w in rows],
                 user_ids=[
-                    (partners.get(pid) or {}).get("manager_id") or None
+                    (run.partners.get(pid) or {}).get("manager_id") or None
                     for pid, _w in rows
                 ],
             )

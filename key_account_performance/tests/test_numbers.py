@@ -8,6 +8,7 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import mute_logger
 
+from ..engine.run import KpiRun
 from ..tools import kpi_math
 from .common import ReviewCommon
 
@@ -112,19 +113,22 @@ class TestNumbers(ReviewCommon):
         self.assertEqual(Review._format_number(1234.5), "1,235")
         # the notification texts
         Warning = self.env["key.account.early.warning"]
-        texts = Warning._format(
-            [(self.partner_a.id, self.kpi_revenue, 200.5, 300.0, 99.125)],
-            {
-                self.partner_a.id: {
-                    "old_grade": "A",
-                    "grade": "C",
-                    "old_score": 90.25,
-                    "score": 60.45,
-                }
-            },
-            *self.P,
-            None,
+        run = KpiRun(
+            self.env["key.account.kpi.engine"],
             self.company,
+            *self.P,
+            [self.partner_a.id],
+        )
+        run.changes = {
+            self.partner_a.id: {
+                "old_grade": "A",
+                "grade": "C",
+                "old_score": 90.25,
+                "score": 60.45,
+            }
+        }
+        texts = Warning._format(
+            run, [(self.partner_a.id, self.kpi_revenue, 200.5, 300.0, 99.125)], None
         )[self.partner_a.id]
         joined = "\n".join(warning.text for warning in texts)
         self.assertIn("(201)", joined)
