@@ -190,7 +190,8 @@ class ResPartner(models.Model):
         )
         # customers without an order up to as_of (yet, or any more): no prediction;
         # a key account without orders is at risk
-        invoiced_only = [pid for pid in money if pid not in set(partner_ids)]
+        with_orders = set(partner_ids)
+        invoiced_only = [pid for pid in money if pid not in with_orders]
         self.env.cr.execute(
             SQL(
                 """
