@@ -38,7 +38,8 @@ class TestTrainingI18n(TransactionCase):
         wrong = [
             (source, target)
             for source, target in translated_terms().items()
-            if sorted(PLACEHOLDER.findall(source)) != sorted(PLACEHOLDER.findall(target))
+            if sorted(PLACEHOLDER.findall(source))
+            != sorted(PLACEHOLDER.findall(target))
         ]
         self.assertFalse(wrong)
 
