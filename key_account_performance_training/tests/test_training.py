@@ -13,10 +13,10 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form
 
 from odoo.addons.key_account_performance.models.guard import internal
-from odoo.addons.key_account_performance_training import post_init_hook
 from odoo.addons.key_account_performance.tests.appraisal_common import (
     AppraisalCommon,
 )
+from odoo.addons.key_account_performance_training import post_init_hook
 
 
 class TestTraining(AppraisalCommon):
@@ -250,4 +250,6 @@ class TestTraining(AppraisalCommon):
         )
         membership.invalidate_recordset()
         post_init_hook(self.env)
-        self.assertEqual(fields.Date.to_string(membership.key_account_completed_date), "2020-03-04")
+        self.assertEqual(
+            fields.Date.to_string(membership.key_account_completed_date), "2020-03-04"
+        )
