@@ -16,6 +16,7 @@ from odoo.addons.key_account_performance.models.guard import internal
 from odoo.addons.key_account_performance.tests.appraisal_common import (
     AppraisalCommon,
 )
+from odoo.addons.key_account_performance_training import post_init_hook
 
 
 class TestTraining(AppraisalCommon):
@@ -232,3 +233,23 @@ class TestTraining(AppraisalCommon):
         )
         # a weak KPI has no move
         self.assertFalse(self.before.development_ids.kpi_trend)
+
+    def test_completion_date_recorded(self):
+        self.course_orders._action_add_members(self.kam.partner_id)
+        membership = self._complete(self.course_orders, self.kam)
+        self.assertEqual(
+            membership.key_account_completed_date, fields.Date.context_today(membership)
+        )
+        # completed before the module was installed: the install dates it from
+        # its last change
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE slide_channel_partner SET member_status = 'completed', "
+            "key_account_completed_date = NULL, write_date = %s WHERE id = %s",
+            ["2020-03-04 10:00:00", membership.id],
+        )
+        membership.invalidate_recordset()
+        post_init_hook(self.env)
+        self.assertEqual(
+            fields.Date.to_string(membership.key_account_completed_date), "2020-03-04"
+        )
