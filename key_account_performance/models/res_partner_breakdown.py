@@ -142,12 +142,11 @@ class ResPartner(models.Model):
                 (record.partner_id.id, record.date_from, record.date_to), {}
             )[record.kpi_id.id] = record
         Template = self.env["key.account.kpi.template"]
-        partners = self.browse(partner_ids)
+        # the template used, as the account page also shows it (computed once
+        # for both when the page reads them together)
         template_of = {
-            pid: template.id
-            for pid, template in Template._resolve_for_partners(
-                partners, company
-            ).items()
+            partner.id: partner.key_account_template_effective_id.id
+            for partner in self.browse(partner_ids)
         }
         bands = Template.browse(
             list(set(filter(None, template_of.values())))
