@@ -111,7 +111,6 @@ class ResPartner(models.Model):
         template resolution: the number of queries does not depend on the
         number of accounts, periods or KPIs.
         """
-        company = self.env.company
         bounds = {}
         for pid, date_from, date_to in periods:
             bounds[pid, date_from, date_to] = kpi_math.previous_period(
