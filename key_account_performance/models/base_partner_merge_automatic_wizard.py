@@ -1,4 +1,5 @@
 from odoo import models
+from odoo.tools import SQL
 
 from .res_partner import _ENGINE_WRITE
 
@@ -15,3 +16,19 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
             src_partners,
             dst_partner.with_context(key_account_merge_write=_ENGINE_WRITE),
         )
+
+    def _update_foreign_keys(self, src_partners, dst_partner):
+        """The reviews moved onto the kept partner (in SQL, by Merge Contacts)
+        take its name, by which the review lists are sorted."""
+        result = super()._update_foreign_keys(src_partners, dst_partner)
+        self.env["res.partner"].flush_model(["complete_name"])
+        self.env.execute_query(
+            SQL(
+                "UPDATE key_account_review r SET partner_name = p.complete_name "
+                "FROM res_partner p WHERE p.id = r.partner_id AND r.partner_id = %s "
+                "AND r.partner_name IS DISTINCT FROM p.complete_name",
+                dst_partner.id,
+            )
+        )
+        self.env["key.account.review"].invalidate_model(["partner_name"])
+        return result

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.sql import create_index
 
 from ..tools import kpi_math
 from .guard import refuse_derived
@@ -57,6 +58,7 @@ DERIVED_FIELDS = frozenset(
         "previous_review_id",
         "template_id",
         "template_version",
+        "partner_name",
     }
 )
 # what a review is about: set when it is created, never moved afterwards
@@ -77,7 +79,11 @@ class KeyAccountReview(models.Model):
     _name = "key.account.review"
     _description = "Key Account Review"
     _inherit = ["key.account.mail.sender", "mail.activity.mixin"]
-    _order = "date_from desc, partner_id, id"
+    # by period, then account name: partner_name is the account's name stored
+    # on the review, so that a page of a long queue is read in index order
+    # (key_account_review_period_partner_name_index) instead of joining and
+    # sorting every review with its partner
+    _order = "date_from desc, partner_name, id"
     _check_company_auto = True
 
     # ------------------------------------------------------------------
@@ -104,6 +110,12 @@ class KeyAccountReview(models.Model):
         ondelete="restrict",
         check_company=True,
         domain=[("is_key_account", "=", True)],
+    )
+    partner_name = fields.Char(
+        string="Account Name",
+        related="partner_id.complete_name",
+        store=True,
+        help="The account's name, kept on the review to sort the review lists by it.",
     )
     user_id = fields.Many2one(
         "res.users",
@@ -244,6 +256,18 @@ class KeyAccountReview(models.Model):
             "An account has one review per cycle.",
         ),
     ]
+
+    def init(self):
+        result = super().init()
+        # the default order's index: a page of the approval queue reads the
+        # first rows of the queue, not every review sorted
+        create_index(
+            self.env.cr,
+            "key_account_review_period_partner_name_index",
+            self._table,
+            ["date_from DESC", "partner_name", "id"],
+        )
+        return result
 
     # ------------------------------------------------------------------
     # Computes

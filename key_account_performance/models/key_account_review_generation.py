@@ -195,6 +195,7 @@ class KeyAccountReviewGeneration(models.Model):
         self.env["res.partner"].flush_model(
             [
                 "name",
+                "complete_name",  # the reviews' partner_name
                 "key_account_manager_id",
                 "user_id",
                 "key_account_template_id",

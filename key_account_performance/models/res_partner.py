@@ -211,11 +211,12 @@ class ResPartner(models.Model):
     key_account_value_count = fields.Integer(
         compute="_compute_key_account_value_count", groups=KAM_GROUP
     )
+    # with the latest review and the open actions (res_partner_cockpit.py)
     key_account_review_count = fields.Integer(
-        compute="_compute_key_account_review_count", groups=KAM_GROUP
+        compute="_compute_key_account_reviews", groups=KAM_GROUP
     )
     key_account_action_count = fields.Integer(
-        compute="_compute_key_account_review_count", groups=KAM_GROUP
+        compute="_compute_key_account_reviews", groups=KAM_GROUP
     )
 
     # ------------------------------------------------------------------
@@ -267,26 +268,6 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.key_account_value_count = counts.get(partner, 0)
-
-    def _compute_key_account_review_count(self):
-        reviews = dict(
-            self.env["key.account.review"]._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
-            )
-        )
-        actions = dict(
-            self.env["key.account.improvement.action"]._read_group(
-                [
-                    ("partner_id", "in", self.ids),
-                    ("state", "in", ("todo", "in_progress")),
-                ],
-                ["partner_id"],
-                ["__count"],
-            )
-        )
-        for partner in self:
-            partner.key_account_review_count = reviews.get(partner, 0)
-            partner.key_account_action_count = actions.get(partner, 0)
 
     @api.depends_context("uid")
     def _compute_key_account_can_classify(self):

@@ -111,7 +111,6 @@ class ResPartner(models.Model):
         template resolution: the number of queries does not depend on the
         number of accounts, periods or KPIs.
         """
-        company = self.env.company
         bounds = {}
         for pid, date_from, date_to in periods:
             bounds[pid, date_from, date_to] = kpi_math.previous_period(
@@ -142,12 +141,11 @@ class ResPartner(models.Model):
                 (record.partner_id.id, record.date_from, record.date_to), {}
             )[record.kpi_id.id] = record
         Template = self.env["key.account.kpi.template"]
-        partners = self.browse(partner_ids)
+        # the template used, as the account page also shows it (computed once
+        # for both when the page reads them together)
         template_of = {
-            pid: template.id
-            for pid, template in Template._resolve_for_partners(
-                partners, company
-            ).items()
+            partner.id: partner.key_account_template_effective_id.id
+            for partner in self.browse(partner_ids)
         }
         bands = Template.browse(
             list(set(filter(None, template_of.values())))

@@ -3,6 +3,8 @@ trend arrow and grade colour, open early warnings, reviewed this period,
 at risk, latest review and open actions, last computation error. Each is
 computed for the accounts read, in a fixed number of queries."""
 
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -58,13 +60,13 @@ class ResPartner(models.Model):
         "key.account.review",
         groups=KAM_GROUP,
         string="Latest Review",
-        compute="_compute_key_account_latest_review",
+        compute="_compute_key_account_reviews",
     )
     key_account_open_action_ids = fields.Many2many(
         "key.account.improvement.action",
         groups=KAM_GROUP,
         string="Open Improvement Actions",
-        compute="_compute_key_account_latest_review",
+        compute="_compute_key_account_reviews",
     )
     # from the run log of the KPI computation (key.account.kpi.run)
     key_account_compute_error = fields.Text(
@@ -314,24 +316,37 @@ class ResPartner(models.Model):
         for partner in self:
             partner.key_account_compute_error = failed.get(partner.id, (False,))[0]
 
-    def _compute_key_account_latest_review(self):
+    def _compute_key_account_reviews(self):
+        """Reviews and open improvement actions of these partners, in two
+        queries for any number of partners: the counts are the partner's
+        own, the latest review and the open actions its company's."""
         Review = self.env["key.account.review"]
+        Action = self.env["key.account.improvement.action"]
+        partner_ids = list(set(self.ids) | set(self.commercial_partner_id.ids))
+        review_counts = defaultdict(int)
         latest = {}
-        for review in Review.search(
-            [("partner_id", "in", self.commercial_partner_id.ids)],
+        for review in Review.search_fetch(
+            [("partner_id", "in", partner_ids)],
+            ["partner_id"],
             order="date_to desc, id desc",
         ):
+            review_counts[review.partner_id.id] += 1
             latest.setdefault(review.partner_id.id, review)
-        actions = self.env["key.account.improvement.action"].search(
+        open_actions = defaultdict(list)
+        for action in Action.search_fetch(
             [
-                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("partner_id", "in", partner_ids),
                 ("state", "in", ("todo", "in_progress")),
             ],
+            ["partner_id"],
             order="date_deadline, id",
-        )
+        ):
+            open_actions[action.partner_id.id].append(action.id)
         for partner in self:
-            commercial = partner.commercial_partner_id
-            partner.key_account_latest_review_id = latest.get(commercial.id, Review)
-            partner.key_account_open_action_ids = actions.filtered(
-                lambda action: action.partner_id == commercial
+            commercial = partner.commercial_partner_id.id
+            partner.key_account_review_count = review_counts[partner.id]
+            partner.key_account_action_count = len(open_actions[partner.id])
+            partner.key_account_latest_review_id = latest.get(commercial, Review)
+            partner.key_account_open_action_ids = Action.browse(
+                open_actions[commercial]
             )

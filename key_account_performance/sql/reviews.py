@@ -28,10 +28,11 @@ def insert_reviews(cycle, company_id, stamp, rows):
         INSERT INTO key_account_review (
             cycle_id, company_id, date_from, date_to, state,
             partner_id, user_id, approver_id, template_id, template_version,
-            previous_review_id, name, score, grade, alert_count,
+            previous_review_id, name, score, grade, alert_count, partner_name,
             create_uid, create_date, write_uid, write_date)
         SELECT %(cycle)s, %(company)s, %(date_from)s, %(date_to)s, 'draft',
                x.p, x.u, x.a, x.t, x.tv, x.pr, x.n, x.s, x.g, x.al,
+               (SELECT complete_name FROM res_partner WHERE id = x.p),
                %(uid)s, %(now)s, %(uid)s, %(now)s
           FROM unnest(%(p)s::int[], %(u)s::int[], %(a)s::int[], %(t)s::int[],
                       %(tv)s::int[], %(pr)s::int[], %(n)s::varchar[],

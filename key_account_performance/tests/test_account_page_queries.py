@@ -1,8 +1,13 @@
-"""The account page costs per account asked (issue 25, item 4): reading the
-partner form of one key account (``web_read`` with the form view's own field
-specification, as the web client does) makes a fixed number of queries that
-read a fixed number of rows, however many accounts, reviews, warnings and
-at-risk accounts the database holds."""
+"""The screens cost per page, not per account (issue 25, item 4).
+
+Reading the partner form of one key account (``web_read`` with the form
+view's own field specification, as the web client does) makes a fixed number
+of queries that read a fixed number of rows, however many accounts, reviews,
+warnings and at-risk accounts the database holds. The cockpit kanban (first
+page and grouped by tier), the key-account list and the approval queue make
+as many queries for a page of 2 rows as for a page of 25 (every field of a
+page is computed for the whole page at once), and the score-history pivot
+as many for 3 accounts as for 33."""
 
 from contextlib import contextmanager
 from unittest.mock import patch
@@ -132,6 +137,35 @@ class TestAccountPageQueries(ReviewCommon):
         with patch.object(Cursor, "execute", counting):
             yield cost
 
+    def _spec(self, model, xmlid, view_type):
+        """The web client's specification of the view ``xmlid``."""
+        view_id = self.env.ref(xmlid).id
+        arch = model.get_views([(view_id, view_type)])["views"][view_type]["arch"]
+        return form_specification(model, arch)
+
+    def _page(self, model, domain, spec, limit):
+        """(queries, result) of reading the first page of ``limit`` rows, as
+        the web client does (a warm read: Odoo's caches of rules and groups
+        are filled by a first one)."""
+        self.env.invalidate_all()
+        model.web_search_read(domain, spec, limit=limit, count_limit=10001)
+        self.env.invalidate_all()
+        with self._cost() as cost:
+            result = model.web_search_read(domain, spec, limit=limit, count_limit=10001)
+        return cost["queries"], result
+
+    def _grouped(self, model, domain, spec, limit):
+        """The kanban grouped by tier: the groups, then a page of each."""
+        groups = model.web_read_group(
+            domain, ["key_account_tier_id"], ["key_account_tier_id"]
+        )["groups"]
+        return [
+            model.web_search_read(
+                group["__domain"], spec, limit=limit, count_limit=10001
+            )
+            for group in groups
+        ]
+
     def _read_form(self, user):
         Partner = self.env["res.partner"].with_user(user)
         arch = Partner.get_views([(False, "form")])["views"]["form"]["arch"]
@@ -249,3 +283,115 @@ class TestAccountPageQueries(ReviewCommon):
         )
         self.assertFalse(calm.key_account_reviewed)
         self.assertFalse(calm.key_account_at_risk)
+
+    def test_screens_cost_the_same_for_any_page_size(self):
+        accounts = self._grow(30)
+        # every review of the cycle waits for the team leader's approval (a
+        # fixture: the workflow's own submission is tested elsewhere)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE key_account_review SET state = 'submitted', approver_id = %s "
+            "WHERE cycle_id = %s",
+            [self.leader.id, self.cycle.id],
+        )
+        self.env.invalidate_all()
+        cockpit = [("is_key_account", "=", True)]
+        queue = [("state", "=", "submitted"), ("approver_id", "=", self.leader.id)]
+        for user in (self.leader, self.kam2):
+            Partner = self.env["res.partner"].with_user(user)
+            screens = [
+                (
+                    "cockpit kanban",
+                    Partner,
+                    cockpit,
+                    "key_account_performance.res_partner_view_kanban_key_account",
+                    "kanban",
+                ),
+                (
+                    "key-account list",
+                    Partner,
+                    cockpit,
+                    "key_account_performance.res_partner_view_list_key_account",
+                    "list",
+                ),
+            ]
+            if user == self.leader:
+                screens.append(
+                    (
+                        "approval queue",
+                        self.env["key.account.review"].with_user(user),
+                        queue,
+                        "key_account_performance.key_account_review_view_list",
+                        "list",
+                    )
+                )
+            for name, model, domain, xmlid, view_type in screens:
+                spec = self._spec(model, xmlid, view_type)
+                small, small_page = self._page(model, domain, spec, 2)
+                large, large_page = self._page(model, domain, spec, 25)
+                self.assertEqual(len(small_page["records"]), 2, (name, user.login))
+                self.assertEqual(len(large_page["records"]), 25, (name, user.login))
+                self.assertEqual(small, large, (name, user.login))
+            # the cockpit grouped by tier: one page per group
+            spec = self._spec(
+                Partner,
+                "key_account_performance.res_partner_view_kanban_key_account",
+                "kanban",
+            )
+
+            self._grouped(Partner, cockpit, spec, 2)
+            self.env.invalidate_all()
+            with self._cost() as small:
+                self._grouped(Partner, cockpit, spec, 2)
+            self.env.invalidate_all()
+            with self._cost() as large:
+                pages = self._grouped(Partner, cockpit, spec, 25)
+            self.assertEqual(
+                max(len(page["records"]) for page in pages), 25, user.login
+            )
+            self.assertEqual(small["queries"], large["queries"], user.login)
+        # the queue lists the period's reviews by account name, as stored on
+        # the review, and a renamed account moves in the list
+        Review = self.env["key.account.review"].with_user(self.leader)
+        reviews = Review.search(queue)
+        self.assertEqual(
+            reviews.mapped("partner_name"),
+            sorted(reviews.partner_id.mapped("complete_name")),
+        )
+        accounts[0].name = "AAA First Account"
+        self.assertEqual(Review.search(queue, limit=1).partner_id, accounts[0])
+
+    def test_pivot_cost_does_not_grow_with_the_accounts(self):
+        """The score-history pivot as it opens (rows tier, columns quarter,
+        one read_group per level) makes as many queries for 33 accounts as
+        for 3."""
+        History = self.env["key.account.score.history"].with_user(self.admin)
+
+        def pivot():
+            cells = []
+            for groupby in (
+                [],
+                ["date_from:quarter"],
+                ["tier_id"],
+                ["tier_id", "date_from:quarter"],
+            ):
+                cells.append(
+                    History.read_group(
+                        [("is_running", "=", False)],
+                        ["score:avg"],
+                        groupby,
+                        lazy=False,
+                    )
+                )
+            return cells
+
+        pivot()
+        self.env.invalidate_all()
+        with self._cost() as small:
+            before = pivot()
+        self._grow(30)
+        self.env.invalidate_all()
+        with self._cost() as large:
+            after = pivot()
+        self.assertGreater(after[0][0]["__count"], before[0][0]["__count"] + 29)
+        self.assertEqual(small["queries"], large["queries"])

@@ -348,6 +348,26 @@ class TestFieldGuards(EdgeCaseCommon):
         self.assertFalse(duplicate.exists())
         self.assertTrue(self.partner_a.key_account_score_date)
 
+    def test_merge_moves_reviews_under_the_kept_name(self):
+        """The reviews of a merged account are sorted under the kept name."""
+        kept = self.env["res.partner"].create(
+            {"name": "Kept Account", "is_company": True, "company_id": self.company.id}
+        )
+        self.admin.groups_id = [
+            Command.link(self.env.ref("base.group_partner_manager").id),
+            Command.link(self.env.ref("base.group_system").id),
+            Command.link(self.env.ref("account.group_account_invoice").id),
+        ]
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.admin)
+            .create({})
+        )
+        self.assertEqual(self.review_a.partner_name, self.partner_a.complete_name)
+        wizard.with_user(self.admin)._merge((self.partner_a | kept).ids, kept)
+        self.assertEqual(self.review_a.partner_id, kept)
+        self.assertEqual(self.review_a.partner_name, "Kept Account")
+
     def test_action_assigned_by_user_without_email(self):
         self.kam.partner_id.email = False
         action = (
