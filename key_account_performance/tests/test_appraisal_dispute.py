@@ -113,7 +113,10 @@ class TestAppraisalDispute(AppraisalCommon):
         mine = self._approved_mine()
         before_score, before_grade = mine.score, mine.grade
         commented = mine.line_ids[:1]
-        commented_partner, commented_score = commented.partner_id, commented.account_score
+        commented_partner, commented_score = (
+            commented.partner_id,
+            commented.account_score,
+        )
         self._dispute(mine)
         mine.with_user(self.leader).action_correct(note="The review of A is put right")
         self.assertEqual(mine.state, "draft")
