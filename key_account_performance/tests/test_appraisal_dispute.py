@@ -197,3 +197,33 @@ class TestAppraisalDispute(AppraisalCommon):
         comments = etree.fromstring(arch).xpath("//field[@name='comment_ids']/list")
         self.assertEqual(comments[0].get("editable"), "bottom")
         self.assertNotEqual(comments[0].get("edit"), "False")
+
+    def test_decide_dialog_carries_the_note(self):
+        """Uphold / Correct on the form open a dialog whose note reaches the
+        dispute (and, for a correction, the version kept)."""
+        Wizard = self.env["key.account.appraisal.decide.wizard"].with_user(self.leader)
+        mine = self._approved_mine()
+        self._dispute(mine)
+        Form(
+            Wizard.with_context(
+                default_appraisal_id=mine.id, default_decision="corrected"
+            )
+        ).save()
+        # a colleague cannot decide through the dialog either
+        other = Wizard.with_user(self.kam2).create(
+            {"appraisal_id": mine.id, "decision": "upheld", "note": "No"}
+        )
+        with self.assertRaises(AccessError):
+            other.action_decide()
+        wizard = Wizard.create(
+            {
+                "appraisal_id": mine.id,
+                "decision": "corrected",
+                "note": "The share of A is put right",
+            }
+        )
+        wizard.action_decide()
+        self.assertEqual(mine.state, "draft")
+        self.assertEqual(mine.dispute_ids.decision, "corrected")
+        self.assertEqual(mine.dispute_ids.decision_note, "The share of A is put right")
+        self.assertIn("The share of A is put right", str(mine.version_ids.reason))
