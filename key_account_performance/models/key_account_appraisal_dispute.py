@@ -123,7 +123,10 @@ class KeyAccountAppraisal(models.Model):
                     + datetime.timedelta(days=days[company]),
                 }
             )
-            appraisal._version_changes()
+            # in the appraised person's language, as the version's table
+            appraisal.with_context(
+                lang=appraisal.user_id.lang or self.env.lang
+            )._version_changes()
         return result
 
     def _check_person(self):
@@ -253,9 +256,11 @@ class KeyAccountAppraisal(models.Model):
         # sudo: the person or the decider was checked above; chatter and derived fields only
         for appraisal in self.sudo():
             dispute = appraisal.dispute_ids.filtered(lambda d: not d.decision)[:1]
+            # in the appraised person's language: the version is theirs to read
+            person_lang = appraisal.user_id.lang or self.env.lang
             Version.create(
                 dict(
-                    appraisal._version_values(),
+                    appraisal.with_context(lang=person_lang)._version_values(),
                     appraisal_id=appraisal.id,
                     sequence=len(appraisal.version_ids) + 1,
                     as_of=now,
@@ -479,15 +484,50 @@ class KeyAccountAppraisalDisputeComment(models.Model):
     dispute_id = fields.Many2one(
         "key.account.appraisal.dispute", required=True, index=True, ondelete="cascade"
     )
+    # the appraisal line commented on; a correction recomputes the appraisal,
+    # which replaces its lines: the comment then keeps its account and the
+    # score disputed (below), and the link is emptied
     line_id = fields.Many2one(
         "key.account.appraisal.line",
         string="Account",
-        required=True,
-        ondelete="cascade",
+        ondelete="set null",
     )
-    partner_id = fields.Many2one(related="line_id.partner_id", string="Customer")
-    account_score = fields.Float(related="line_id.account_score")
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", readonly=True, ondelete="cascade"
+    )
+    account_score = fields.Float(
+        string="Score Disputed",
+        readonly=True,
+        help="The account's score in the appraisal when it was disputed.",
+    )
     comment = fields.Text(required=True)
+
+    @api.onchange("line_id")
+    def _onchange_line_id(self):
+        """The dialog shows the account's score as soon as the line is picked."""
+        for comment in self:
+            comment.partner_id = comment.line_id.partner_id
+            comment.account_score = comment.line_id.account_score
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        line_ids = [vals["line_id"] for vals in vals_list if vals.get("line_id")]
+        if len(line_ids) != len(vals_list):
+            raise UserError(self.env._("Choose the account each comment is about."))
+        # read as the person: their own appraisal's lines
+        lines = self.env["key.account.appraisal.line"].browse(line_ids)
+        Dispute = self.env["key.account.appraisal.dispute"]
+        for vals, line in zip(vals_list, lines, strict=True):
+            dispute = Dispute.browse(vals.get("dispute_id") or [])
+            if dispute and line.appraisal_id != dispute.appraisal_id:
+                raise UserError(
+                    self.env._(
+                        "Comment on the accounts of the disputed appraisal only."
+                    )
+                )
+            vals["partner_id"] = line.partner_id.id
+            vals["account_score"] = line.account_score
+        return super().create(vals_list)
 
 
 class KeyAccountAppraisalVersion(models.Model):

@@ -60,7 +60,9 @@ class KeyAccountAppraisalLine(models.Model):
         help="The person's role on the account: a role with its own KPIs (Configuration > "
         "Role KPIs) is scored on those only.",
     )
-    factor_note = fields.Char(
+    # text, one factor a line: the appraisal's accounts list wraps it next to
+    # the raw and adjusted scores instead of cutting it off
+    factor_note = fields.Text(
         string="Adjustment Reason",
         compute="_compute_factor_note",
         help="The external factors of the account's review: the KPI, the reason, bad luck or "
@@ -112,7 +114,7 @@ class KeyAccountAppraisalLine(models.Model):
                         "%(factor)s, awaiting second approval", factor=text
                     )
                 notes.append(text)
-            line.factor_note = "; ".join(notes)
+            line.factor_note = "\n".join(notes)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -116,7 +116,8 @@ class ResConfigSettings(models.TransientModel):
             '<text x="4" y="%(top_text)s" font-size="10">%(top)s %%</text>'
             '<polyline fill="none" stroke="#714B67" stroke-width="2" points="%(path)s"/>'
             "%(labels)s"
-            '<text x="%(mid)s" y="%(h)s" font-size="10" text-anchor="middle">%(axis)s</text>'
+            # the axis title's baseline above the bottom edge: descenders stay inside
+            '<text x="%(mid)s" y="%(axis_y)s" font-size="10" text-anchor="middle">%(axis)s</text>'
             "</svg>"
         ) % {
             "w": CHART_W,
@@ -131,6 +132,7 @@ class ResConfigSettings(models.TransientModel):
             "path": path,
             "labels": labels,
             "mid": CHART_W / 2,
+            "axis_y": CHART_H - 4,
             "axis": self.env._("Appraisal score"),
             "title": self.env._("Payout curve"),
         }
@@ -145,4 +147,4 @@ class ResConfigSettings(models.TransientModel):
         return Markup(
             '<table class="table table-sm o_kap_payout_table w-auto mt-2">'
             "<thead><tr><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
-        ) % (self.env._("Score"), self.env._("Payout"), rows)
+        ) % (self.env._("Score"), self.env._("Payout (%)"), rows)

@@ -6,6 +6,8 @@ its date, with what changed and who decided."""
 
 import datetime
 
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
@@ -110,6 +112,11 @@ class TestAppraisalDispute(AppraisalCommon):
     def test_correct_keeps_the_earlier_version(self):
         mine = self._approved_mine()
         before_score, before_grade = mine.score, mine.grade
+        commented = mine.line_ids[:1]
+        commented_partner, commented_score = (
+            commented.partner_id,
+            commented.account_score,
+        )
         self._dispute(mine)
         mine.with_user(self.leader).action_correct(note="The review of A is put right")
         self.assertEqual(mine.state, "draft")
@@ -128,6 +135,14 @@ class TestAppraisalDispute(AppraisalCommon):
         self._approve_a_with_external_factor()
         self.Appraisal.compute_appraisals(self.date_from, self.date_to, [self.kam.id])
         self.assertNotAlmostEqual(mine.score, before_score)
+        # the recomputation replaced the lines: the person's comment keeps its
+        # account and the score disputed
+        self.assertFalse(commented.exists())
+        comment = mine.dispute_ids.comment_ids
+        self.assertEqual(len(comment), 1)
+        self.assertEqual(comment.partner_id, commented_partner)
+        self.assertAlmostEqual(comment.account_score, commented_score)
+        self.assertEqual(comment.comment, "Revenue fell for the market")
         mine.with_user(self.kam).action_submit()
         mine.with_user(self.leader).action_approve()
         self.assertEqual(mine.ack_state, "pending")
@@ -169,3 +184,46 @@ class TestAppraisalDispute(AppraisalCommon):
         self.assertEqual(dispute.appraisal_id, mine)
         self.assertEqual(mine.ack_state, "disputed")
         self.assertEqual(dispute.comment_ids.comment, "60 % is not what we agreed")
+
+    def test_dispute_dialog_comments_inline_for_the_person(self):
+        """The person has no write right on disputes: the comments of a new
+        dispute are still typed in the dialog's list, not in a second dialog
+        (the web client opens one when the list's ``edit`` is False)."""
+        arch = (
+            self.env["key.account.appraisal.dispute"]
+            .with_user(self.kam)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        comments = etree.fromstring(arch).xpath("//field[@name='comment_ids']/list")
+        self.assertEqual(comments[0].get("editable"), "bottom")
+        self.assertNotEqual(comments[0].get("edit"), "False")
+
+    def test_decide_dialog_carries_the_note(self):
+        """Uphold / Correct on the form open a dialog whose note reaches the
+        dispute (and, for a correction, the version kept)."""
+        Wizard = self.env["key.account.appraisal.decide.wizard"].with_user(self.leader)
+        mine = self._approved_mine()
+        self._dispute(mine)
+        Form(
+            Wizard.with_context(
+                default_appraisal_id=mine.id, default_decision="corrected"
+            )
+        ).save()
+        # a colleague cannot decide through the dialog either
+        other = Wizard.with_user(self.kam2).create(
+            {"appraisal_id": mine.id, "decision": "upheld", "note": "No"}
+        )
+        with self.assertRaises(AccessError):
+            other.action_decide()
+        wizard = Wizard.create(
+            {
+                "appraisal_id": mine.id,
+                "decision": "corrected",
+                "note": "The share of A is put right",
+            }
+        )
+        wizard.action_decide()
+        self.assertEqual(mine.state, "draft")
+        self.assertEqual(mine.dispute_ids.decision, "corrected")
+        self.assertEqual(mine.dispute_ids.decision_note, "The share of A is put right")
+        self.assertIn("The share of A is put right", str(mine.version_ids.reason))

@@ -45,3 +45,26 @@ class KeyAccountAppraisalComputeWizard(models.TransientModel):
         return self.env["key.account.appraisal"]._action_for_period(
             self.date_from, self.date_to, ids
         )
+
+
+class KeyAccountAppraisalDecideWizard(models.TransientModel):
+    """The team leader or manager upholds or corrects a disputed appraisal,
+    with a note the person reads on the dispute (and, for a correction, on
+    the version kept)."""
+
+    _name = "key.account.appraisal.decide.wizard"
+    _description = "Decide on a Key Account Appraisal Dispute"
+
+    appraisal_id = fields.Many2one("key.account.appraisal", required=True)
+    decision = fields.Selection(
+        [("upheld", "Uphold"), ("corrected", "Correct")], required=True
+    )
+    note = fields.Text(help="Why: shown to the appraised person with the decision.")
+
+    def action_decide(self):
+        self.ensure_one()
+        if self.decision == "upheld":
+            self.appraisal_id.action_uphold(note=self.note)
+        else:
+            self.appraisal_id.action_correct(note=self.note)
+        return {"type": "ir.actions.act_window_close"}
