@@ -9,8 +9,18 @@ import datetime
 
 from odoo import Command
 
-CONTACT_KPI_CODES = ("contact_meetings", "contact_calls", "contact_visits", "contact_total")
-CALL_TOPICS = ("Delivery schedule", "Price review", "Forecast for next quarter", "Open issues")
+CONTACT_KPI_CODES = (
+    "contact_meetings",
+    "contact_calls",
+    "contact_visits",
+    "contact_total",
+)
+CALL_TOPICS = (
+    "Delivery schedule",
+    "Price review",
+    "Forecast for next quarter",
+    "Open issues",
+)
 VISIT_TOPICS = ("Site visit", "Plant tour", "Quarterly business review on site")
 MEETING_TOPICS = ("Account review", "Roadmap presentation", "Contract renewal talks")
 
@@ -21,7 +31,11 @@ class ContactSteps:
     def _contact_plan(self, spec, date_from):
         """(calls, visits, meetings) of one account in one quarter."""
         rng = self.rng
-        calls, visits, meetings = rng.randint(3, 6), rng.randint(0, 2), rng.randint(1, 3)
+        calls, visits, meetings = (
+            rng.randint(3, 6),
+            rng.randint(0, 2),
+            rng.randint(1, 3),
+        )
         if spec["story"] in ("declining", "stopped"):
             quarters_in = (date_from - self.start).days // 91
             fewer = max(0.2, 1.0 - 0.12 * quarters_in)
@@ -71,7 +85,8 @@ class ContactSteps:
                     attendees = contacts[: rng.randint(1, max(1, len(contacts)))]
                     events.append(
                         {
-                            "name": "%s – %s" % (rng.choice(MEETING_TOPICS), partner.name),
+                            "name": "%s – %s"
+                            % (rng.choice(MEETING_TOPICS), partner.name),
                             "user_id": kam.id,
                             "start": start,
                             "stop": start + datetime.timedelta(hours=1),

@@ -86,7 +86,10 @@ class KeyAccountAppraisalActivity(models.Model):
             ),
             "res_model": Model._name,
             "view_mode": "list,form",
-            "views": [(kpi_records.records_view_id(kpi, Records), "list"), (False, "form")],
+            "views": [
+                (kpi_records.records_view_id(kpi, Records), "list"),
+                (False, "form"),
+            ],
             "domain": [("id", "in", mine.ids)],
             "limit": max(80, len(mine)),
             "context": {"create": False},
@@ -140,7 +143,13 @@ class KeyAccountAppraisal(models.Model):
             )
         )
         partner_ids = sorted({partner_id for _a, partner_id, _u in lines})
-        columns = {"appraisal_id": [], "partner_id": [], "kpi_id": [], "value": [], "account_value": []}
+        columns = {
+            "appraisal_id": [],
+            "partner_id": [],
+            "kpi_id": [],
+            "value": [],
+            "account_value": [],
+        }
         for kpi in kpi_persons.person_kpis(self.env, company):
             accounts, people = kpi_persons.person_counts(
                 kpi, partner_ids, date_from, date_to, company

@@ -64,7 +64,6 @@ class KeyAccountContactActivity(models.Model):
     partner_id = fields.Many2one("res.partner", string="Account", readonly=True)
     contact_id = fields.Many2one(
         "res.partner",
-        string="Contact",
         readonly=True,
         help="The customer contact (or document partner) the activity was with.",
     )
@@ -86,10 +85,8 @@ class KeyAccountContactActivity(models.Model):
     )
     company_id = fields.Many2one("res.company", readonly=True)
     message_id = fields.Many2one("mail.message", readonly=True)
-    event_id = fields.Many2one("calendar.event", string="Event", readonly=True)
-    activity_type_id = fields.Many2one(
-        "mail.activity.type", string="Activity Type", readonly=True
-    )
+    event_id = fields.Many2one("calendar.event", readonly=True)
+    activity_type_id = fields.Many2one("mail.activity.type", readonly=True)
     res_model = fields.Char(string="Document Model", readonly=True)
     res_id = fields.Many2oneReference(
         string="Document ID", model_field="res_model", readonly=True

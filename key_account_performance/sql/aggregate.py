@@ -180,9 +180,7 @@ def person_select(kpi, source, person, company):
     if kpi.count_distinct in ("day", "month"):
         aggregate = kpi_aggregate(kpi, source, company)
     else:
-        aggregate = SQL(
-            "COUNT(DISTINCT %s)", SQL.identifier(source.Model._table, "id")
-        )
+        aggregate = SQL("COUNT(DISTINCT %s)", SQL.identifier(source.Model._table, "id"))
     source.query.groupby = SQL(
         "GROUPING SETS ((%s, %s), (%s))", source.cp_sql, person, source.cp_sql
     )

@@ -107,7 +107,9 @@ class TestContactActivityKpis(KeyAccountCase):
         cls.account_a.write(
             {
                 "key_account_member_ids": [
-                    Command.create({"user_id": cls.kam.id, "role": "sales", "share": 0.6}),
+                    Command.create(
+                        {"user_id": cls.kam.id, "role": "sales", "share": 0.6}
+                    ),
                     Command.create(
                         {"user_id": cls.kam2.id, "role": "after_sales", "share": 0.4}
                     ),
@@ -154,9 +156,14 @@ class TestContactActivityKpis(KeyAccountCase):
         # of A, credited to both); one with B's contact; one with A before
         # the period; one where A's only contact declined; one not held yet
         cls.meeting_a = cls._event(
-            "Quarterly review", cls.kam, cls.contacts_a | cls.kam2.partner_id, day(cls.P, 12)
+            "Quarterly review",
+            cls.kam,
+            cls.contacts_a | cls.kam2.partner_id,
+            day(cls.P, 12),
         )
-        cls.meeting_b = cls._event("B kick-off", cls.kam3, cls.contacts_b[0], day(cls.P, 14))
+        cls.meeting_b = cls._event(
+            "B kick-off", cls.kam3, cls.contacts_b[0], day(cls.P, 14)
+        )
         cls._event("Old meeting", cls.kam, cls.contacts_a[0], day(cls.P0, 14))
         declined = cls._event("Declined", cls.kam, cls.contacts_a[1], day(cls.P, 16))
         declined.attendee_ids.filtered(
@@ -235,7 +242,9 @@ class TestContactActivityKpis(KeyAccountCase):
             "A: the KAM's call to a contact and KAM 2's on A's opportunity; not the "
             "call before the period nor the other company's",
         )
-        self.assertEqual(self._values("contact_visits", accounts), {self.account_a.id: 1.0})
+        self.assertEqual(
+            self._values("contact_visits", accounts), {self.account_a.id: 1.0}
+        )
         self.assertEqual(
             self._values("contact_meetings", accounts),
             {self.account_a.id: 1.0, self.account_b.id: 1.0},
@@ -292,27 +301,38 @@ class TestContactActivityKpis(KeyAccountCase):
         action = calls.with_user(self.kam).action_open_records()
         self.assertEqual(action["res_model"], "key.account.contact.activity")
         rows = self.env["key.account.contact.activity"].search(action["domain"])
-        self.assertEqual(set(rows.message_id.ids), set((self.call_kam | self.call_kam2).ids))
+        self.assertEqual(
+            set(rows.message_id.ids), set((self.call_kam | self.call_kam2).ids)
+        )
         self.assertEqual(
             action["views"][0][0],
-            self.env.ref("key_account_performance.key_account_contact_activity_view_list").id,
+            self.env.ref(
+                "key_account_performance.key_account_contact_activity_view_list"
+            ).id,
         )
         # every contact KPI of a healthy account: no warning from them
-        warnings = self.env["key.account.warning"].sudo().search(
-            [("partner_id", "in", (self.account_a | self.account_b).ids)]
+        warnings = (
+            self.env["key.account.warning"]
+            .sudo()
+            .search([("partner_id", "in", (self.account_a | self.account_b).ids)])
         )
         self.assertFalse(warnings.filtered(lambda w: w.kpi_id.code in CONTACT_KPIS))
         # a row opens its document with the reader's rights
         row = rows.filtered(lambda r: r.message_id == self.call_kam2)
         document = row.with_user(self.kam).action_open_document()
-        self.assertEqual((document["res_model"], document["res_id"]), ("crm.lead", self.lead_a.id))
+        self.assertEqual(
+            (document["res_model"], document["res_id"]), ("crm.lead", self.lead_a.id)
+        )
 
     # ------------------------------------------------------------------
     # Per person
     # ------------------------------------------------------------------
     def test_counts_per_person(self):
         accounts, people = kpi_persons.person_counts(
-            self.kpi["contact_calls"], (self.account_a | self.account_b).ids, *self.P, self.company
+            self.kpi["contact_calls"],
+            (self.account_a | self.account_b).ids,
+            *self.P,
+            self.company,
         )
         self.assertEqual(accounts, {self.account_a.id: 2.0, self.account_b.id: 1.0})
         self.assertEqual(
@@ -329,12 +349,17 @@ class TestContactActivityKpis(KeyAccountCase):
         self.assertEqual(accounts, {self.account_a.id: 1.0}, "one meeting, two people")
         self.assertEqual(
             people,
-            {(self.account_a.id, self.kam.id): 1.0, (self.account_a.id, self.kam2.id): 1.0},
+            {
+                (self.account_a.id, self.kam.id): 1.0,
+                (self.account_a.id, self.kam2.id): 1.0,
+            },
         )
 
     def test_appraisal_shows_own_count_and_opens_own_records(self):
         Appraisal = self.env["key.account.appraisal"]
-        Appraisal.compute_appraisals(str(self.P[0]), str(self.P[1]), (self.kam | self.kam2).ids)
+        Appraisal.compute_appraisals(
+            str(self.P[0]), str(self.P[1]), (self.kam | self.kam2).ids
+        )
         appraisal = Appraisal.search(
             [("user_id", "=", self.kam2.id), ("date_from", "=", self.P[0])]
         )
@@ -353,8 +378,10 @@ class TestContactActivityKpis(KeyAccountCase):
             lambda r: r.kpi_id.code == "contact_calls"
         ).with_user(self.kam2)
         action = own_calls.action_open_records()
-        rows = self.env["key.account.contact.activity"].with_user(self.kam2).search(
-            action["domain"]
+        rows = (
+            self.env["key.account.contact.activity"]
+            .with_user(self.kam2)
+            .search(action["domain"])
         )
         self.assertEqual(rows.message_id, self.call_kam2)
         # the appraisal's figures are written by Compute Appraisals only
@@ -369,26 +396,38 @@ class TestContactActivityKpis(KeyAccountCase):
         everything = Activity.search(
             [("partner_id", "in", (self.account_a | self.account_b).ids)]
         )
-        seen_by_kam3 = Activity.with_user(self.kam3).search([("id", "in", everything.ids)])
+        seen_by_kam3 = Activity.with_user(self.kam3).search(
+            [("id", "in", everything.ids)]
+        )
         self.assertEqual(seen_by_kam3.partner_id, self.account_b)
-        seen_by_kam = Activity.with_user(self.kam).search([("id", "in", everything.ids)])
+        seen_by_kam = Activity.with_user(self.kam).search(
+            [("id", "in", everything.ids)]
+        )
         self.assertEqual(seen_by_kam.partner_id, self.account_a)
         # KAM 2 is not A's KAM: only what they did themselves on A
-        seen_by_kam2 = Activity.with_user(self.kam2).search([("id", "in", everything.ids)])
+        seen_by_kam2 = Activity.with_user(self.kam2).search(
+            [("id", "in", everything.ids)]
+        )
         self.assertEqual(seen_by_kam2.message_id, self.call_kam2)
         self.assertEqual(seen_by_kam2.event_id, self.meeting_a)
         # the other company's row is not this company's users' either
-        other = Activity.with_context(allowed_company_ids=[self.other_company.id]).search(
-            [("company_id", "=", self.other_company.id)]
-        )
+        other = Activity.with_context(
+            allowed_company_ids=[self.other_company.id]
+        ).search([("company_id", "=", self.other_company.id)])
         self.assertTrue(other)
         self.assertFalse(Activity.with_user(self.kam).search([("id", "in", other.ids)]))
         # B's value: A's KAM may not open it, nor KAM 3 A's appraisal figures
         ids = self.env["key.account.kpi.value"].compute_for_period(
             *self.P, (self.account_a | self.account_b).ids
         )
-        value_b = self.env["key.account.kpi.value"].browse(ids).filtered(
-            lambda v: v.partner_id == self.account_b and v.kpi_code == "contact_calls"
+        value_b = (
+            self.env["key.account.kpi.value"]
+            .browse(ids)
+            .filtered(
+                lambda v: (
+                    v.partner_id == self.account_b and v.kpi_code == "contact_calls"
+                )
+            )
         )
         with self.assertRaises(AccessError):
             value_b.with_user(self.kam).action_open_records()
@@ -430,7 +469,9 @@ class TestContactActivityKpis(KeyAccountCase):
             before = self.env.cr.sql_log_count
             values = self._values("contact_calls", partners)
             self.assertEqual(values, dict.fromkeys(partners.ids, 1.0))
-            kpi_persons.person_counts(self.kpi["contact_calls"], partners.ids, *self.P, self.company)
+            kpi_persons.person_counts(
+                self.kpi["contact_calls"], partners.ids, *self.P, self.company
+            )
             return self.env.cr.sql_log_count - before
 
         count(accounts(2, "warm"))
