@@ -2,8 +2,9 @@
 (done activities) and the meetings held with each account's contacts
 (calendar events), every quarter of the history, so that the contact KPIs
 (meetings, calls, visits) have figures. The accounts in trouble are seen
-less and less; the contact KPIs join the shipped templates for information
-(weight 0: they do not move the story's scores)."""
+less and less; the healthy ones have had each kind of contact so far in the
+running quarter. The contact KPIs join the shipped templates for
+information (weight 0: they do not move the story's scores)."""
 
 import datetime
 
@@ -46,6 +47,15 @@ class ContactSteps:
             )
         if spec["tier"] == "strategic":
             visits += 1
+        if date_from == self.quarters[-1][0] and spec["story"] not in (
+            "declining",
+            "stopped",
+        ):
+            # a healthy account has been called, visited and met so far this
+            # quarter: the running period's warning compares what happened so
+            # far with the same days of the previous quarter, and no contact
+            # at all would cross the threshold (0)
+            calls, visits, meetings = max(calls, 1), max(visits, 1), max(meetings, 1)
         return calls, visits, meetings
 
     def _create_contacts(self):
