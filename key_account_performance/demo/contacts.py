@@ -2,8 +2,8 @@
 (done activities) and the meetings held with each account's contacts
 (calendar events), every quarter of the history, so that the contact KPIs
 (meetings, calls, visits) have figures. The accounts in trouble are seen
-less and less; the healthy ones have had each kind of contact so far in the
-running quarter. The contact KPIs join the shipped templates for
+less and less; the healthy ones have each kind of contact every quarter
+(and so far in the running one). The contact KPIs join the shipped templates for
 information (weight 0: they do not move the story's scores)."""
 
 import datetime
@@ -47,14 +47,10 @@ class ContactSteps:
             )
         if spec["tier"] == "strategic":
             visits += 1
-        if date_from == self.quarters[-1][0] and spec["story"] not in (
-            "declining",
-            "stopped",
-        ):
-            # a healthy account has been called, visited and met so far this
-            # quarter: the running period's warning compares what happened so
-            # far with the same days of the previous quarter, and no contact
-            # at all would cross the threshold (0)
+        if spec["story"] not in ("declining", "stopped"):
+            # a healthy account is called, visited and met every quarter (and
+            # so far in the running one): a count of nothing is 0, which is
+            # the threshold of the contact KPIs (an early warning)
             calls, visits, meetings = max(calls, 1), max(visits, 1), max(meetings, 1)
         return calls, visits, meetings
 

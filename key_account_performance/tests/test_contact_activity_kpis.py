@@ -5,7 +5,7 @@ behind them one click away and seen only by whom may see the account."""
 import datetime
 
 from odoo import Command
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..engine import persons as kpi_persons
@@ -387,6 +387,60 @@ class TestContactActivityKpis(KeyAccountCase):
         # the appraisal's figures are written by Compute Appraisals only
         with self.assertRaises(UserError):
             own_calls.write({"value": 9.0})
+
+    def test_person_field_of_any_count_kpi(self):
+        """A person field through a many2one (the salesperson of an order)
+        splits any count KPI per person; a path that does not reach users,
+        or a KPI that is not a count, is refused when saved."""
+        kpi = self.env["key.account.kpi"].create(
+            {
+                "name": "Orders per salesperson",
+                "code": "kap_ca_orders",
+                "company_id": self.company.id,
+                "computation_mode": "count",
+                "target": 5,
+                "threshold": 0,
+                "model_id": self.env["ir.model"]._get_id("sale.order"),
+                "partner_field": "partner_id",
+                "date_field": "date_order",
+                "person_field": "user_id",
+            }
+        )
+        Order = self.env["sale.order"].with_company(self.company)
+        for user, contact in (
+            (self.kam, self.contacts_a[0]),
+            (self.kam, self.account_a),
+            (self.kam2, self.contacts_a[1]),
+        ):
+            Order.create(
+                {
+                    "partner_id": contact.id,
+                    "user_id": user.id,
+                    "company_id": self.company.id,
+                    "date_order": self._day(self.P, 7),
+                }
+            )
+        accounts, people = kpi_persons.person_counts(
+            kpi, self.account_a.ids, *self.P, self.company
+        )
+        self.assertEqual(accounts, {self.account_a.id: 3.0})
+        self.assertEqual(
+            people,
+            {
+                (self.account_a.id, self.kam.id): 2.0,
+                (self.account_a.id, self.kam2.id): 1.0,
+            },
+        )
+        with self.assertRaisesRegex(ValidationError, "does not point to users"):
+            kpi.person_field = "partner_id"
+        with self.assertRaisesRegex(ValidationError, "count KPIs only"):
+            kpi.write(
+                {
+                    "person_field": "user_id",
+                    "computation_mode": "sum",
+                    "value_field": "amount_untaxed",
+                }
+            )
 
     # ------------------------------------------------------------------
     # Access
