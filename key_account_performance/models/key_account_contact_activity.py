@@ -170,7 +170,11 @@ class KeyAccountContactActivity(models.Model):
                    m.mail_activity_type_id AS activity_type_id,
                    m.model AS res_model,
                    m.res_id AS res_id,
-                   COALESCE(NULLIF(m.subject, ''), m.record_name) AS name
+                   COALESCE(
+                       NULLIF(m.subject, ''),
+                       NULLIF(left(btrim(regexp_replace(regexp_replace(
+                           m.body, '<[^>]*>', ' ', 'g'), '\\s+', ' ', 'g')), 200), ''),
+                       m.record_name) AS name
               FROM mail_message m
               JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
               JOIN (%(documents)s) d ON d.model = m.model AND d.res_id = m.res_id
