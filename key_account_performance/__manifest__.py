@@ -19,9 +19,11 @@
         "security/key_account_kpi_run_security.xml",
         "security/key_account_customer_value_security.xml",
         "security/key_account_appraisal_security.xml",
+        "security/key_account_contact_activity_security.xml",
         "data/key_account_tier_data.xml",
         "data/key_account_grade_data.xml",
         "data/survey_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/key_account_kpi_data.xml",
         "data/key_account_kpi_template_data.xml",
         "data/ir_cron_data.xml",
@@ -57,6 +59,7 @@
         "views/key_account_review_line_factor_views.xml",
         "views/digest_digest_views.xml",
         "views/key_account_role_kpi_views.xml",
+        "views/key_account_contact_activity_views.xml",
     ],
     "assets": {
         "web.assets_backend": [
@@ -72,5 +75,6 @@
     "external_dependencies": {
         "python": ["numpy", "scipy", "scikit-learn", "xlsxwriter"]
     },
+    "uninstall_hook": "uninstall_hook",
     "application": True,
 }

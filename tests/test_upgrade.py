@@ -264,6 +264,18 @@ def test_records_states_lines_and_messages_kept(upgraded, part):
     assert upgraded["after"][part] == upgraded["before"][part]
 
 
+def test_kpis_kept(upgraded):
+    """Every KPI of the previous release is still there; an update may ship
+    new ones (the contact KPIs of 18.0.1.6.0)."""
+    before, after = upgraded["before"]["kpi_codes"], upgraded["after"]["kpi_codes"]
+    assert before and set(before) <= set(after)
+    assert len(after) - len(before) == len(set(after) - set(before))
+
+
+def test_upgrade_marks_calls_as_customer_contacts(upgraded):
+    assert upgraded["working"]["call_contact_kind"] == "call"
+
+
 def test_upgraded_data_still_works(upgraded):
     working = upgraded["working"]
     assert working["frozen_kept"], (

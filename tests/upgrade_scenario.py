@@ -259,12 +259,18 @@ def snapshot(env):
                 "key.account.review.line",
                 "key.account.review.cycle",
                 "key.account.improvement.action",
-                "key.account.kpi",
                 "key.account.kpi.template",
                 "key.account.tier",
                 "key.account.segment",
             )
         },
+        # every KPI found again (an update may ship new ones)
+        "kpi_codes": sorted(
+            sudo["key.account.kpi"]
+            .with_context(active_test=False)
+            .search([])
+            .mapped("code")
+        ),
         "partners": [
             {
                 "name": p.name,
@@ -386,6 +392,10 @@ def after_upgrade(env):
     approved = sudo["key.account.review"].search(
         [("partner_id", "in", partners.ids), ("state", "=", "approved")]
     )
+    # mail's Call type counts as a customer contact (marked by the migration)
+    out["call_contact_kind"] = sudo.ref(
+        "mail.mail_activity_data_call"
+    ).key_account_contact_kind
     # who decided the reviews of the old version (recorded by the migration)
     out["deciders"] = {
         review.partner_id.name: {

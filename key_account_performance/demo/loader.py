@@ -10,6 +10,7 @@ import time
 from odoo import Command
 
 from ..tools import kpi_math
+from .contacts import ContactSteps
 from .reviews import ReviewSteps
 from .sales import SalesSteps
 from .service import ServiceSteps
@@ -44,7 +45,7 @@ def load(env):
     return partners
 
 
-class _DemoLoader(SalesSteps, ServiceSteps, ReviewSteps):
+class _DemoLoader(SalesSteps, ServiceSteps, ContactSteps, ReviewSteps):
     """Builds the story step by step; every step creates its records in batches."""
 
     def __init__(self, env):
@@ -89,6 +90,7 @@ class _DemoLoader(SalesSteps, ServiceSteps, ReviewSteps):
             ("complaints", self._create_complaints),
             ("survey answers", self._create_survey_answers),
             ("manual KPI values", self._create_manual_values),
+            ("customer contacts", self._create_contacts),
             ("KPI computation", self._compute),
             ("reviews and actions", self._create_reviews),
             ("appraisals", self._create_appraisals),

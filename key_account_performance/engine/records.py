@@ -99,6 +99,12 @@ def records_view_id(kpi, Model):
     period beside it. Made once per model and columns (a primary view of
     low priority, never the model's default list)."""
     kpi.ensure_one()
+    # a source model made for KPIs (contact activity) names its own list
+    own = getattr(Model, "_key_account_records_view", None)
+    if own and kpi.computation_mode == "count":
+        view = kpi.env.ref(own, raise_if_not_found=False)
+        if view:
+            return view.id
 
     def direct(path):
         return bool(path) and "." not in path and path in Model._fields

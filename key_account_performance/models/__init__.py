@@ -51,3 +51,8 @@ from . import key_account_review_line_factor
 from . import digest_digest
 from . import key_account_appraisal_dispute
 from . import key_account_role_kpi
+from . import key_account_appraisal_activity
+
+# before the contact activity view, which reads its column
+from . import mail_activity_type
+from . import key_account_contact_activity

@@ -139,6 +139,12 @@ class KeyAccountKpi(models.Model):
         default="record",
         string="Count",
     )
+    person_field = fields.Char(
+        help="Optional field path from the source record to the people who did it (a "
+        "many2one or many2many to users, e.g. user_ids): appraisals then show each "
+        "person's own count on each account next to the account's, with the records behind "
+        "it. Count KPIs only.",
+    )
     period_scope = fields.Selection(
         [
             ("period", "The period"),

@@ -96,6 +96,7 @@ class KeyAccountKpi(models.Model):
         "date_end_field",
         "value_field",
         "currency_rate_field",
+        "person_field",
         "numerator_kpi_id",
         "denominator_kpi_id",
         "base_kpi_id",
@@ -161,6 +162,10 @@ class KeyAccountKpi(models.Model):
             paths.append(
                 ("currency_rate_field", self.currency_rate_field, "number", None)
             )
+        if self.person_field:
+            if mode != "count":
+                return _("a person field applies to count KPIs only.")
+            paths.append(("person_field", self.person_field, "users", None))
         for label, path, kind, comodel in paths:
             if not path:
                 return _(

@@ -23,8 +23,16 @@ def sql_path(model, alias, path, query):
     """SQL expression of a dotted field path, adding LEFT JOINs to ``query``;
     returns (SQL, last field)."""
     names = path.split(".")
+    current, alias = _join_many2ones(model, alias, names[:-1], query)
+    # _field_to_sql follows non-stored related fields to their stored target
+    return current._field_to_sql(alias, names[-1], query), current._fields[names[-1]]
+
+
+def _join_many2ones(model, alias, names, query):
+    """LEFT JOIN the many2ones ``names`` from ``alias``; returns (model, alias)
+    of the last one."""
     current = model
-    for name in names[:-1]:
+    for name in names:
         field = current._fields[name]
         comodel = current.env[field.comodel_name]
         column = current._field_to_sql(alias, name, query)
@@ -36,8 +44,30 @@ def sql_path(model, alias, path, query):
             SQL("%s = %s", column, SQL.identifier(co_alias, "id")),
         )
         current, alias = comodel, co_alias
-    # _field_to_sql follows non-stored related fields to their stored target
-    return current._field_to_sql(alias, names[-1], query), current._fields[names[-1]]
+    return current, alias
+
+
+def person_sql(model, alias, path, query):
+    """SQL of the person (a res.users id) of a record through ``path``
+    (``kpi.person_field``), adding joins to ``query``: a many2many last step
+    LEFT JOINs its relation table, one row per person."""
+    names = path.split(".")
+    current, alias = _join_many2ones(model, alias, names[:-1], query)
+    field = current._fields[names[-1]]
+    if field.type != "many2many":
+        return current._field_to_sql(alias, names[-1], query)
+    rel_alias = query.make_alias(alias, names[-1])
+    query.add_join(
+        "LEFT JOIN",
+        rel_alias,
+        field.relation,
+        SQL(
+            "%s = %s",
+            SQL.identifier(rel_alias, field.column1),
+            SQL.identifier(alias, "id"),
+        ),
+    )
+    return SQL.identifier(rel_alias, field.column2)
 
 
 def period_condition(sql_expr, field, date_from, date_to, company):
@@ -140,3 +170,20 @@ def grouped_select(source, aggregates):
     """The statement: the commercial partner, then each aggregate."""
     source.query.groupby = source.cp_sql
     return source.query.select(source.cp_sql, *aggregates)
+
+
+def person_select(kpi, source, person, company):
+    """The statement of a count KPI per account and person: rows (commercial
+    partner, person, GROUPING(person), count), the count of each person
+    (``GROUPING`` 0; person NULL: records of nobody) and of the whole account
+    (``GROUPING`` 1), each record counted once however many people it has."""
+    if kpi.count_distinct in ("day", "month"):
+        aggregate = kpi_aggregate(kpi, source, company)
+    else:
+        aggregate = SQL("COUNT(DISTINCT %s)", SQL.identifier(source.Model._table, "id"))
+    source.query.groupby = SQL(
+        "GROUPING SETS ((%s, %s), (%s))", source.cp_sql, person, source.cp_sql
+    )
+    return source.query.select(
+        source.cp_sql, person, SQL("GROUPING(%s)", person), aggregate
+    )

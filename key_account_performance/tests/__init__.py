@@ -41,3 +41,4 @@ from . import test_bulk_chatter
 from . import test_appraisal_dispute
 from . import test_appraisal_role_kpi
 from . import test_digest
+from . import test_contact_activity_kpis

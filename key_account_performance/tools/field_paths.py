@@ -29,6 +29,8 @@ def resolve_path(model, path):
 
 
 def path_problem(model, path, kind, comodel=None):
+    if kind == "users":
+        return _users_path_problem(model, path)
     try:
         last_model, field = resolve_path(model, path)
     except ValueError as exc:
@@ -50,4 +52,21 @@ def path_problem(model, path, kind, comodel=None):
         return _(
             "%(field)s does not point to %(comodel)s", field=field.name, comodel=comodel
         )
+    return False
+
+
+def _users_path_problem(model, path):
+    """A path to the people of a record: many2ones, then a many2one or a
+    many2many to res.users (stored: a column or a relation table)."""
+    try:
+        _last_model, field = resolve_path(model, path)
+    except ValueError as exc:
+        return str(exc)
+    _ = model.env._
+    if field.type not in ("many2one", "many2many") or field.comodel_name != "res.users":
+        return _("%(field)s does not point to users", field=field.name)
+    if field.type == "many2one" and not (field.store or field.related):
+        return _("%(field)s is not stored in the database", field=field.name)
+    if field.type == "many2many" and not field.store:
+        return _("%(field)s is not stored in the database", field=field.name)
     return False
