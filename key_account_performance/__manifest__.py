@@ -10,7 +10,16 @@
     "maintainers": ["key_account_performance"],
     "license": "LGPL-3",
     "development_status": "Beta",
-    "depends": ["mail", "rating", "sale", "sale_margin", "crm", "survey", "digest"],
+    "depends": [
+        "mail",
+        "rating",
+        "calendar",
+        "sale",
+        "sale_margin",
+        "crm",
+        "survey",
+        "digest",
+    ],
     "data": [
         "security/key_account_performance_security.xml",
         "security/key_account_review_security.xml",

@@ -16,7 +16,8 @@ A read-only SQL view with one row per document and account:
   the team members who attend (not declined) and the organiser.
 
 Rows carry the account (commercial partner), the date, the company (the
-document's, else the person's) and the people (``user_ids``, a relation
+document's, else the account's, else for an account shared between
+companies the main company of the person who did it) and the people (``user_ids``, a relation
 view): the engine reads them through the KPI's ``partner_field`` and
 ``date_field``, and the appraisal splits a KPI per person through its
 ``person_field`` (``user_ids``). Meetings come from the calendar: mail's own
@@ -164,7 +165,7 @@ class KeyAccountContactActivity(models.Model):
                    cp.commercial_partner_id AS partner_id,
                    d.contact_id AS contact_id,
                    author.id AS user_id,
-                   COALESCE(d.company_id, author.company_id) AS company_id,
+                   COALESCE(d.company_id, acct.company_id, author.company_id) AS company_id,
                    m.id AS message_id,
                    NULL::integer AS event_id,
                    m.mail_activity_type_id AS activity_type_id,
@@ -179,6 +180,7 @@ class KeyAccountContactActivity(models.Model):
               JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
               JOIN (%(documents)s) d ON d.model = m.model AND d.res_id = m.res_id
               JOIN res_partner cp ON cp.id = d.contact_id
+              JOIN res_partner acct ON acct.id = cp.commercial_partner_id
               LEFT JOIN LATERAL (
                     SELECT u.id, u.company_id FROM res_users u
                      WHERE u.partner_id = m.author_id AND NOT u.share
@@ -193,7 +195,7 @@ class KeyAccountContactActivity(models.Model):
                    a.partner_id,
                    a.contact_id,
                    e.user_id,
-                   organiser.company_id,
+                   COALESCE(acct.company_id, organiser.company_id),
                    NULL::integer,
                    e.id,
                    NULL::integer,
@@ -202,6 +204,7 @@ class KeyAccountContactActivity(models.Model):
                    e.name
               FROM calendar_event e
               JOIN (%(event_accounts)s) a ON a.event_id = e.id
+              JOIN res_partner acct ON acct.id = a.partner_id
               LEFT JOIN res_users organiser ON organiser.id = e.user_id
              WHERE e.active AND e.start <= (now() AT TIME ZONE 'UTC')
             )
@@ -217,10 +220,14 @@ class KeyAccountContactActivity(models.Model):
         return SQL(
             """
             CREATE VIEW %(relation)s AS (
-            SELECT m.id * 2 AS activity_id, u.id AS user_id
+            SELECT m.id * 2 AS activity_id, author.id AS user_id
               FROM mail_message m
-              JOIN res_users u ON u.partner_id = m.author_id AND NOT u.share
-             WHERE m.mail_activity_type_id IS NOT NULL
+              JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
+              JOIN LATERAL (
+                    SELECT u.id FROM res_users u
+                     WHERE u.partner_id = m.author_id AND NOT u.share
+                  ORDER BY u.id LIMIT 1) author ON TRUE
+             WHERE t.key_account_contact_kind IS NOT NULL
                AND m.message_type = 'notification'
             UNION ALL
             SELECT a.attendee_id * 2 + 1, team.user_id
@@ -231,7 +238,7 @@ class KeyAccountContactActivity(models.Model):
                      WHERE att.state IS DISTINCT FROM 'declined'
                      UNION
                     SELECT e.id, e.user_id FROM calendar_event e
-                     WHERE e.user_id IS NOT NULL) team ON team.event_id = a.event_id
+                      JOIN res_users o ON o.id = e.user_id AND NOT o.share) team ON team.event_id = a.event_id
             )
             """,
             relation=SQL.identifier(USER_RELATION),

@@ -269,6 +269,52 @@ class TestContactActivityKpis(KeyAccountCase):
             {self.account_a.id: 1.0},
         )
 
+    def test_account_company_before_the_person(self):
+        """A call on a contact without a company, of an account of this
+        company, marked done by a colleague whose main company is the other
+        one, counts for the account's company and not for the colleague's."""
+        ref = self.env.ref
+        colleague = self.env["res.users"].create(
+            {
+                "name": "Kap Ca Both",
+                "login": "kap_ca_both",
+                "email": "kap_ca_both@example.com",
+                "company_id": self.other_company.id,
+                "company_ids": [Command.set((self.other_company | self.company).ids)],
+                "groups_id": [
+                    Command.link(
+                        ref("key_account_performance.group_key_account_user").id
+                    ),
+                    Command.link(ref("sales_team.group_sale_salesman").id),
+                ],
+            }
+        )
+        account = self.env["res.partner"].create(
+            {
+                "name": "Contact Account C",
+                "is_company": True,
+                "company_id": self.company.id,
+                "key_account_tier_id": self.tier.id,
+                "key_account_manager_id": colleague.id,
+                "key_account_template_id": self.template.id,
+            }
+        )
+        contact = self.env["res.partner"].create(
+            {"name": "C's buyer", "parent_id": account.id}
+        )
+        contact.company_id = False
+        self._done(
+            colleague,
+            contact,
+            ref("mail.mail_activity_data_call"),
+            self._day(self.P, 6),
+        )
+        self.env.flush_all()
+        self.assertEqual(self._values("contact_calls", account), {account.id: 1.0})
+        self.assertFalse(
+            self._values("contact_calls", account, company=self.other_company)
+        )
+
     def test_rows_behind_the_values(self):
         rows = self._rows("contact_calls", self.account_a)
         self.assertEqual(

@@ -9,7 +9,8 @@ def migrate(cr, version):
         return
     cr.execute(
         "SELECT 1 FROM information_schema.columns "
-        "WHERE table_name = 'key_account_appraisal_dispute_comment' AND column_name = 'partner_id'"
+        "WHERE table_schema = current_schema() "
+        "AND table_name = 'key_account_appraisal_dispute_comment' AND column_name = 'partner_id'"
     )
     if not cr.fetchone():
         return
