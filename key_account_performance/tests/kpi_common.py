@@ -139,3 +139,16 @@ class KpiCommon(KeyAccountCase):
             ]
         )
         return {v.kpi_id.code: v for v in values}
+
+
+class KpiOrdersCommon(KpiCommon):
+    """KpiCommon with the orders of the engine's run suites: A buys in Q4
+    2024 and twice in Q1 2025, B once in Q1 2025."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._order(cls.partner_a, 900.0, cls._local(2024, 11, 10, 12, 0, 0))
+        cls._order(cls.partner_a, 300.0, cls._local(2025, 1, 10, 12, 0, 0))
+        cls._order(cls.partner_a, 700.0, cls._local(2025, 2, 10, 12, 0, 0))
+        cls._order(cls.partner_b, 100.0, cls._local(2025, 3, 10, 12, 0, 0))

@@ -17,7 +17,7 @@ from odoo.tests import tagged
 from ..engine import scheduled as scheduled_module
 from ..models.key_account_kpi_engine import KeyAccountKpiEngine
 from ..tools import kpi_math
-from .kpi_common import Q1, Q4, KpiCommon
+from .kpi_common import Q1, Q4, KpiCommon, KpiOrdersCommon
 
 CRON_PARAM = "key_account_performance.kpi_cron_cursor.%s.%s.%s"
 
@@ -27,15 +27,7 @@ class SimulatedKill(BaseException):
 
 
 @tagged("post_install", "-at_install")
-class TestKpiEngineRuns(KpiCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._order(cls.partner_a, 900.0, cls._local(2024, 11, 10, 12, 0, 0))
-        cls._order(cls.partner_a, 300.0, cls._local(2025, 1, 10, 12, 0, 0))
-        cls._order(cls.partner_a, 700.0, cls._local(2025, 2, 10, 12, 0, 0))
-        cls._order(cls.partner_b, 100.0, cls._local(2025, 3, 10, 12, 0, 0))
-
+class TestKpiEngineRuns(KpiOrdersCommon):
     # ------------------------------------------------------------------
     # Score history
     # ------------------------------------------------------------------

@@ -7,19 +7,11 @@ import datetime
 from odoo import Command
 from odoo.tests import tagged
 
-from .kpi_common import Q1, Q4, KpiCommon
+from .kpi_common import Q1, Q4, KpiOrdersCommon
 
 
 @tagged("post_install", "-at_install")
-class TestReviewGenerationAtScale(KpiCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._order(cls.partner_a, 900.0, cls._local(2024, 11, 10, 12, 0, 0))
-        cls._order(cls.partner_a, 300.0, cls._local(2025, 1, 10, 12, 0, 0))
-        cls._order(cls.partner_a, 700.0, cls._local(2025, 2, 10, 12, 0, 0))
-        cls._order(cls.partner_b, 100.0, cls._local(2025, 3, 10, 12, 0, 0))
-
+class TestReviewGenerationAtScale(KpiOrdersCommon):
     # ------------------------------------------------------------------
     # Query counts at two sizes: review generation
     # ------------------------------------------------------------------
