@@ -20,6 +20,7 @@ from . import res_partner_breakdown
 from . import res_partner_customer_value
 from . import res_partner_customer_value_sql
 from . import res_partner_survey
+from . import res_partner_score_summary
 from . import base_partner_merge_automatic_wizard
 from . import key_account_review_cycle
 from . import key_account_review
@@ -29,6 +30,7 @@ from . import key_account_review_report
 from . import key_account_review_line
 from . import key_account_improvement_action
 from . import key_account_score_history
+from . import key_account_score_summary
 from . import key_account_value_model
 from . import key_account_retention_cohort
 from . import key_account_input_check

@@ -1,6 +1,7 @@
 from odoo import models
 from odoo.tools import SQL
 
+from ..sql import summary as sql_summary
 from .res_partner import _ENGINE_WRITE
 
 
@@ -19,8 +20,14 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
 
     def _update_foreign_keys(self, src_partners, dst_partner):
         """The reviews moved onto the kept partner (in SQL, by Merge Contacts)
-        take its name, by which the review lists are sorted."""
+        take its name, by which the review lists are sorted. The score
+        history moved (or dropped, when the kept partner has its own row for
+        the period) follows in the score-history summary."""
+        Summary = self.env["key.account.score.summary"]
+        self.env["res.partner"].flush_model(["key_account_manager_id"])
+        Summary._add(-1, sql_summary.rows_of_partners((src_partners | dst_partner).ids))
         result = super()._update_foreign_keys(src_partners, dst_partner)
+        Summary._add(1, sql_summary.rows_of_partners(dst_partner.ids))
         self.env["res.partner"].flush_model(["complete_name"])
         self.env.execute_query(
             SQL(

@@ -589,5 +589,8 @@ class KeyAccountKpiValue(models.Model):
     @api.model
     def _cron_compute_kpis(self, batch_size=CRON_BATCH_SIZE):
         """Compute the running and the just-closed period for all key accounts,
-        in chunks committed one by one (resumable, see the engine)."""
+        in chunks committed one by one (resumable, see the engine). The
+        score-history summary is rebuilt from the history first (it repairs
+        what a change outside the addon's writes left)."""
+        self.env["key.account.score.summary"]._rebuild()
         return self.env["key.account.kpi.engine"]._cron_run(batch_size=batch_size)

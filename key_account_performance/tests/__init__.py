@@ -34,6 +34,7 @@ from . import test_appraisal_tours
 from . import test_customer_value_companies
 from . import test_account_page_queries
 from . import test_sql_builders
+from . import test_score_summary
 from . import test_appraisal_payout
 from . import test_appraisal_ranking
 from . import test_appraisal_factor

@@ -1,0 +1,31 @@
+from odoo import models
+
+from ..sql import summary as sql_summary
+
+
+class ResPartner(models.Model):
+    """The score-history summary follows each account's current key account
+    manager (the history's record rules do): a change of manager moves the
+    account's rows to the new manager's, a deleted account takes its rows
+    with it (``key.account.score.summary``)."""
+
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
+
+    def write(self, vals):
+        if "key_account_manager_id" not in vals or not self:
+            return super().write(vals)
+        Summary = self.env["key.account.score.summary"]
+        self.flush_recordset(["key_account_manager_id"])
+        Summary._add(-1, sql_summary.rows_of_partners(self.ids))
+        result = super().write(vals)
+        self.flush_recordset(["key_account_manager_id"])
+        Summary._add(1, sql_summary.rows_of_partners(self.ids))
+        return result
+
+    def unlink(self):
+        if self:
+            self.check_access("unlink")
+            self.env["key.account.score.summary"]._add(
+                -1, sql_summary.rows_of_partners(self.ids)
+            )
+        return super().unlink()

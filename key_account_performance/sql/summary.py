@@ -1,0 +1,157 @@
+"""Statements of the score-history summary (``key.account.score.summary``).
+
+The summary holds signed sums of score-history rows grouped by every column
+a report can group or filter the history by, plus the account's *current*
+key account manager (whom the record rules follow). A change of history
+rows is recorded as two deltas: the rows' contribution before it (sign -1)
+and after it (sign +1). Deltas are only ever inserted, never updated, so
+concurrent transactions never write the same summary row; ``compact`` folds
+a period's rows into one per group and ``rebuild`` recomputes them from the
+history itself (which also repairs any drift).
+"""
+
+from odoo.tools import SQL
+
+# the history columns the summary groups by (same names on both models)
+DIMENSIONS = (
+    "company_id",
+    "date_from",
+    "date_to",
+    "period_label",
+    "is_running",
+    "tier_id",
+    "segment_id",
+    "user_id",
+    "team_id",
+    "grade",
+    "has_previous",
+)
+# the history's measures: a count of values and their sum for each
+MEASURES = ("score", "previous_score", "trend")
+# the summary's own columns besides the dimensions
+COUNTS = (
+    "row_count",
+    *(f"{name}_{kind}" for name in MEASURES for kind in ("count", "sum")),
+)
+_COLUMNS = SQL(", ").join(
+    SQL.identifier(name) for name in (*DIMENSIONS, "account_manager_id", *COUNTS)
+)
+
+
+def _history_rows(sign, where, lock_partners=None):
+    """SELECT of the grouped contribution of the history rows ``where``
+    (on alias h), times ``sign``. ``lock_partners``: ids of accounts whose
+    rows are locked (FOR SHARE) while read, so that a concurrent change of
+    their key account manager fails one of the two transactions instead of
+    recording a stale manager."""
+    dimensions = SQL(", ").join(SQL.identifier("h", name) for name in DIMENSIONS)
+    measures = [SQL("%s * COUNT(*)", sign)]
+    for name in MEASURES:
+        column = SQL.identifier("h", name)
+        measures += [
+            SQL("%s * COUNT(%s)", sign, column),
+            SQL("%s * COALESCE(SUM(%s), 0)", sign, column),
+        ]
+    if lock_partners is None:
+        partners = SQL("res_partner")
+    else:
+        partners = SQL(
+            "(SELECT id, key_account_manager_id FROM res_partner "
+            "WHERE id = ANY(%s) FOR SHARE)",
+            list(lock_partners),
+        )
+    return SQL(
+        """
+        SELECT %(dimensions)s, p.key_account_manager_id, %(measures)s
+          FROM key_account_score_history h
+          JOIN %(partners)s p ON p.id = h.partner_id
+         WHERE %(where)s
+         GROUP BY %(dimensions)s, p.key_account_manager_id
+        """,
+        dimensions=dimensions,
+        measures=SQL(", ").join(measures),
+        partners=partners,
+        where=where,
+    )
+
+
+def add_delta(sign, where, lock_partners=None):
+    """Insert the contribution (times ``sign``: -1 before a change, +1 after
+    it) of the history rows ``where`` (an SQL condition on alias h)."""
+    return SQL(
+        "INSERT INTO key_account_score_summary (%s) %s",
+        _COLUMNS,
+        _history_rows(sign, where, lock_partners),
+    )
+
+
+def rows_of_period(period, partner_ids):
+    """Condition: these accounts' history rows of a (company, from, to) period."""
+    company_id, date_from, date_to = period
+    return SQL(
+        "h.partner_id = ANY(%s) AND h.company_id = %s "
+        "AND h.date_from = %s AND h.date_to = %s",
+        list(partner_ids),
+        company_id,
+        date_from,
+        date_to,
+    )
+
+
+def rows_of_partners(partner_ids):
+    """Condition: every history row of these accounts."""
+    return SQL("h.partner_id = ANY(%s)", list(partner_ids))
+
+
+def rows_with_ids(history_ids):
+    """Condition: these history rows."""
+    return SQL("h.id = ANY(%s)", list(history_ids))
+
+
+def _period_filter(period, alias=None):
+    if period is None:
+        return SQL("TRUE")
+    company_id, date_from, date_to = period
+    return SQL(
+        "%s = %s AND %s = %s AND %s = %s",
+        SQL.identifier(alias, "company_id") if alias else SQL("company_id"),
+        company_id,
+        SQL.identifier(alias, "date_from") if alias else SQL("date_from"),
+        date_from,
+        SQL.identifier(alias, "date_to") if alias else SQL("date_to"),
+        date_to,
+    )
+
+
+def compact(period=None):
+    """Fold the summary rows of a period (of every period: None) into one
+    row per group, dropping the groups whose deltas cancel out."""
+    sums = SQL(", ").join(SQL("SUM(%s)", SQL.identifier(name)) for name in COUNTS)
+    groups = SQL(", ").join(
+        SQL.identifier(name) for name in (*DIMENSIONS, "account_manager_id")
+    )
+    return SQL(
+        """
+        WITH gone AS (
+            DELETE FROM key_account_score_summary WHERE %(filter)s RETURNING *
+        )
+        INSERT INTO key_account_score_summary (%(columns)s)
+        SELECT %(groups)s, %(sums)s FROM gone
+         GROUP BY %(groups)s
+        HAVING SUM(row_count) <> 0
+        """,
+        filter=_period_filter(period),
+        columns=_COLUMNS,
+        groups=groups,
+        sums=sums,
+    )
+
+
+def clear(period=None):
+    """Drop the summary rows of a period (of every period: None)."""
+    return SQL("DELETE FROM key_account_score_summary WHERE %s", _period_filter(period))
+
+
+def fill(period=None):
+    """The summary rows of a period (of every period: None), from the history."""
+    return add_delta(1, _period_filter(period, "h"))
