@@ -527,6 +527,77 @@ HISTORY_PERIODS = 8
 SCREEN_RUNS = 5
 
 
+def bench_kams():
+    """The bench's 20 key account managers (created once, kept)."""
+    Users = env["res.users"].with_context(no_reset_password=True)
+    logins = ["kap_bench_kam_%s" % index for index in range(20)]
+    users = Users.search([("login", "in", logins)], order="id")
+    group = env.ref("key_account_performance.group_key_account_user")
+    users |= Users.create(
+        [
+            {
+                "name": "Bench KAM %s" % login[-2:].strip("_"),
+                "login": login,
+                "groups_id": [Command.link(group.id)],
+            }
+            for login in logins
+            if login not in users.mapped("login")
+        ]
+    )
+    return users
+
+
+def spread_accounts():
+    """The screens' accounts and their score history spread as a team's
+    are: over 20 key account managers in 4 sales teams and 5 account types
+    (the history's rows carry the manager, team and type of their account),
+    the score-history summary rebuilt; committed and vacuumed."""
+    users = bench_kams()
+    Team = env["crm.team"]
+    teams = Team.search([("name", "=like", "Bench team %")], order="name")
+    teams |= Team.create(
+        [{"name": "Bench team %s" % n} for n in range(len(teams) + 1, 5)]
+    )
+    for index, team in enumerate(teams):
+        team.member_ids = [Command.set(users[index * 5 : index * 5 + 5].ids)]
+    Segment = env["key.account.segment"]
+    segments = Segment.search([("name", "=like", "Bench type %")], order="name")
+    segments |= Segment.create(
+        [{"name": "Bench type %s" % n} for n in range(len(segments) + 1, 6)]
+    )
+    env.flush_all()
+    cr.execute(
+        "UPDATE res_partner p SET key_account_manager_id = (%s::int[])[1 + p.id %% 20], "
+        "key_account_segment_id = (%s::int[])[1 + (p.id / 20) %% 5] "
+        "WHERE p.id = ANY(%s)",
+        [users.ids, segments.ids, all_ids],
+    )
+    cr.execute(
+        "UPDATE key_account_score_history h SET user_id = p.key_account_manager_id, "
+        "segment_id = p.key_account_segment_id, team_id = (%s::int[])[1 + (p.id %% 20) / 5] "
+        "FROM res_partner p WHERE p.id = h.partner_id AND p.id = ANY(%s) "
+        "AND (h.user_id, h.segment_id) IS DISTINCT FROM "
+        "(p.key_account_manager_id, p.key_account_segment_id)",
+        [teams.ids, all_ids],
+    )
+    env["key.account.score.summary"]._rebuild()
+    cr.commit()
+    with sql_db.db_connect(cr.dbname).cursor() as vacuum_cr:
+        vacuum_cr._cnx.autocommit = True
+        for table in ("res_partner", "key_account_score_history", "key_account_score_summary"):
+            vacuum_cr.execute("VACUUM (ANALYZE) %s" % table)
+    env.invalidate_all()
+    cr.execute("SELECT detailed, COUNT(*) FROM key_account_score_summary GROUP BY 1")
+    log(
+        "screens: accounts over 20 managers, 4 teams, 5 account types; "
+        "score-history summary rows: %s"
+        % ", ".join(
+            "%s %s" % ("detailed" if detailed else "coarse", count)
+            for detailed, count in sorted(cr.fetchall())
+        )
+    )
+
+
 def time_screens():
     """The screens against Odoo's Contacts (bench/screens.py), with
     HISTORY_PERIODS closed quarters of score history and the quarter's
@@ -550,6 +621,7 @@ def time_screens():
             log("screens: computing %s..%s for the score history" % period)
             env["key.account.kpi.value"].compute_for_period(*period, all_ids)
             cr.commit()
+    spread_accounts()
     cycle = empty_cycle()
     cycle.action_generate_reviews()
     env.flush_all()
@@ -659,21 +731,7 @@ def time_with_kams():
     clear_period(Q_FROM, Q_TO)
     # the KAMs (kept in the bench database) are assigned in a transaction of
     # their own and vacuumed, as in a database where they were set long ago
-    Users = env["res.users"].with_context(no_reset_password=True)
-    logins = ["kap_bench_kam_%s" % index for index in range(20)]
-    users = Users.search([("login", "in", logins)], order="id")
-    group = env.ref("key_account_performance.group_key_account_user")
-    users |= Users.create(
-        [
-            {
-                "name": "Bench KAM %s" % login[-2:].strip("_"),
-                "login": login,
-                "groups_id": [Command.link(group.id)],
-            }
-            for login in logins
-            if login not in users.mapped("login")
-        ]
-    )
+    users = bench_kams()
 
     def assign(user_ids):
         env.flush_all()
@@ -682,6 +740,8 @@ def time_with_kams():
             "(%s::int[])[1 + p.id %% 20] WHERE p.id = ANY(%s)",
             [user_ids or [None] * 20, all_ids],
         )
+        # changed behind the ORM: the score-history summary follows
+        env["key.account.score.summary"]._rebuild()
         cr.commit()
         with sql_db.db_connect(cr.dbname).cursor() as vacuum_cr:
             vacuum_cr._cnx.autocommit = True

@@ -7,7 +7,10 @@ x2many's sub-list): ``web_search_read`` for a kanban's or a list's first
 page, ``web_read_group`` then one ``web_search_read`` per group for a kanban
 grouped by tier, ``web_read`` for a form, ``read_group`` for each cell level
 of a pivot. It runs as the administrator without superuser mode (record
-rules apply), the record cache emptied before each run; each screen and
+rules apply), and the account page and the pivot once more as the account's
+key account manager (whose record rules read the accounts' managers), next
+to the Contacts form and list as that user; the record cache emptied before
+each run; each screen and
 the Contacts screen it is compared with are run in turns, ``runs`` times
 each, after one run that fills Odoo's caches; the best time and the fewest
 queries of each are kept.
@@ -150,6 +153,17 @@ def measure(env, runs, log, accounts_domain):
     )
     row = cr.fetchone()
     account_id = row[0] if row else first_ids[0]
+    # the account's key account manager reads it too (record rules on every
+    # read), with the views as they are rendered for them
+    kam = Partner.sudo().browse(account_id).key_account_manager_id
+    kenv = env(user=kam.id, su=False) if kam else uenv
+    kam_partner = kenv["res.partner"]
+    kam_history = kenv["key.account.score.history"]
+    kam_form = view_spec(kam_partner, "base.view_partner_form", "form", ours)
+    kam_contacts_form = view_spec(
+        kam_partner, "base.view_partner_form", "form", not_ours
+    )
+    kam_contacts_list = view_spec(kam_partner, "base.view_partner_tree", "list")
 
     def kanban_grouped(spec):
         def call():
@@ -168,7 +182,7 @@ def measure(env, runs, log, accounts_domain):
             domain, spec, limit=limit, count_limit=10001
         )
 
-    def pivot():
+    def pivot(history=History):
         # the pivot's cells as the view opens: rows tier, columns quarter,
         # measure score (one read_group per level, as the pivot view asks them)
         domain = [("is_running", "=", False)]
@@ -178,7 +192,7 @@ def measure(env, runs, log, accounts_domain):
             ["tier_id"],
             ["tier_id", "date_from:quarter"],
         ):
-            History.read_group(domain, ["score:avg"], groupby, lazy=False)
+            history.read_group(domain, ["score:avg"], groupby, lazy=False)
 
     queue_domain = [("state", "=", "submitted"), ("approver_id", "=", admin.id)]
     calls = {
@@ -203,6 +217,16 @@ def measure(env, runs, log, accounts_domain):
         ),
         "Contacts form (web_read)": lambda: Partner.browse(account_id).web_read(
             contacts_form
+        ),
+        "account page, as its KAM": lambda: kam_partner.browse(account_id).web_read(
+            kam_form
+        ),
+        "score-history pivot, as a KAM": lambda: pivot(kam_history),
+        "Contacts form, as the KAM": lambda: kam_partner.browse(account_id).web_read(
+            kam_contacts_form
+        ),
+        "Contacts list, as the KAM": first_page(
+            kam_partner, accounts_domain, kam_contacts_list, LIST_LIMIT
         ),
     }
     # each screen and its Contacts screen timed in turns (screen, Contacts,
@@ -242,6 +266,8 @@ BASELINES = [
     ("account page (form web_read)", "Contacts form (web_read)"),
     ("score-history pivot", "Contacts list"),
     ("approval queue", "Contacts list"),
+    ("account page, as its KAM", "Contacts form, as the KAM"),
+    ("score-history pivot, as a KAM", "Contacts list, as the KAM"),
 ]
 
 
