@@ -584,7 +584,11 @@ def spread_accounts():
     cr.commit()
     with sql_db.db_connect(cr.dbname).cursor() as vacuum_cr:
         vacuum_cr._cnx.autocommit = True
-        for table in ("res_partner", "key_account_score_history", "key_account_score_summary"):
+        for table in (
+            "res_partner",
+            "key_account_score_history",
+            "key_account_score_summary",
+        ):
             vacuum_cr.execute("VACUUM (ANALYZE) %s" % table)
     env.invalidate_all()
     cr.execute("SELECT detailed, COUNT(*) FROM key_account_score_summary GROUP BY 1")

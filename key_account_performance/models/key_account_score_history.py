@@ -103,9 +103,12 @@ class KeyAccountScoreHistory(models.Model):
         )
 
     def unlink(self):
-        if self:
-            self.check_access("unlink")
+        """The rows deleted leave the summary with them (in a savepoint: a
+        deletion refused leaves it as it was)."""
+        if not self:
+            return super().unlink()
+        with self.env.cr.savepoint():
             self.env["key.account.score.summary"]._add(
                 -1, sql_summary.rows_with_ids(self.ids)
             )
-        return super().unlink()
+            return super().unlink()

@@ -28,7 +28,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..sql import locks as sql_locks
 from ..sql import summary as sql_summary
-from ..sql.summary import DIMENSIONS, MEASURES
+from ..sql.summary import COARSE, DIMENSIONS, MEASURES
 
 _logger = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class KeyAccountScoreSummary(models.Model):
         readonly=True,
         help="The accounts' key account manager now, whom the record rules follow "
         "(the history keeps the manager of the period).",
+    )
+    detailed = fields.Boolean(
+        readonly=True,
+        help="Summed by every column of the history; else only by period, tier, "
+        "manager and team (the other columns empty).",
     )
     row_count = fields.Integer(string="Rows", readonly=True)
     score_count = fields.Integer(readonly=True)
@@ -198,25 +203,42 @@ class KeyAccountScoreSummary(models.Model):
     @api.model
     def _answerable(self, history, domain, groupby, aggregates, having, order):
         """The domain on the summary that answers this ``_read_group`` of
-        ``history`` (the user's domain and the history's record rules), or
-        None when the summary cannot answer it exactly."""
+        ``history`` (the user's domain and the history's record rules, on
+        the coarse rows when they have every column it reads), or None when
+        the summary cannot answer it exactly."""
         if not self._answers_domain(domain or []):
             return None
         if not all(map(self._answers_groupby, groupby)):
             return None
         if not all(map(self._answers_aggregate, aggregates)):
             return None
+        specs = list(groupby) + list(aggregates)
         for left, _operator, _right in _leaves(having or []):
             if not self._answers_aggregate(left):
                 return None
+            specs.append(left)
         for part in (order or "").split(","):
             term = part.strip().split(" ")[0]
             if term and term not in groupby and not self._answers_aggregate(term):
                 return None
+            specs.append(term)
         rules = self._rule_domain(history)
         if rules is None:
             return None
-        return expression.AND([list(domain or []), rules])
+        read = {
+            parse_read_group_spec(spec)[0]
+            for spec in specs
+            if spec and spec != "__count"
+        }.difference(MEASURES)
+        read.update(
+            left.split(".")[0]
+            for left, _operator, _right in _leaves([*(domain or []), *rules])
+            if isinstance(left, str)
+        )
+        coarse = read <= {*COARSE, "account_manager_id"}
+        return expression.AND(
+            [list(domain or []), rules, [("detailed", "=", not coarse)]]
+        )
 
     @api.model
     def answer(

@@ -7,7 +7,8 @@ class ResPartner(models.Model):
     """The score-history summary follows each account's current key account
     manager (the history's record rules do): a change of manager moves the
     account's rows to the new manager's, a deleted account takes its rows
-    with it (``key.account.score.summary``)."""
+    with it (``key.account.score.summary``). Both in a savepoint: a write or
+    a deletion refused leaves the summary as it was."""
 
     _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
 
@@ -15,17 +16,19 @@ class ResPartner(models.Model):
         if "key_account_manager_id" not in vals or not self:
             return super().write(vals)
         Summary = self.env["key.account.score.summary"]
-        self.flush_recordset(["key_account_manager_id"])
-        Summary._add(-1, sql_summary.rows_of_partners(self.ids))
-        result = super().write(vals)
-        self.flush_recordset(["key_account_manager_id"])
-        Summary._add(1, sql_summary.rows_of_partners(self.ids))
+        rows = sql_summary.rows_of_partners(self.ids)
+        with self.env.cr.savepoint():
+            Summary._add(-1, rows)
+            result = super().write(vals)
+            self.flush_recordset(["key_account_manager_id"])
+            Summary._add(1, rows)
         return result
 
     def unlink(self):
-        if self:
-            self.check_access("unlink")
+        if not self:
+            return super().unlink()
+        with self.env.cr.savepoint():
             self.env["key.account.score.summary"]._add(
                 -1, sql_summary.rows_of_partners(self.ids)
             )
-        return super().unlink()
+            return super().unlink()

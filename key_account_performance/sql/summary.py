@@ -26,6 +26,19 @@ DIMENSIONS = (
     "grade",
     "has_previous",
 )
+# the dimensions of the coarse rows, summed over the account type, grade and
+# whether a previous period exists: a few rows per manager, tier and period,
+# which answer the reports as they open (by tier, period, manager, team)
+COARSE = (
+    "company_id",
+    "date_from",
+    "date_to",
+    "period_label",
+    "is_running",
+    "tier_id",
+    "user_id",
+    "team_id",
+)
 # the history's measures: a count of values and their sum for each
 MEASURES = ("score", "previous_score", "trend")
 # the summary's own columns besides the dimensions
@@ -34,17 +47,23 @@ COUNTS = (
     *(f"{name}_{kind}" for name in MEASURES for kind in ("count", "sum")),
 )
 _COLUMNS = SQL(", ").join(
-    SQL.identifier(name) for name in (*DIMENSIONS, "account_manager_id", *COUNTS)
+    SQL.identifier(name)
+    for name in (*DIMENSIONS, "account_manager_id", "detailed", *COUNTS)
 )
 
 
 def _history_rows(sign, where, lock_partners=None):
     """SELECT of the grouped contribution of the history rows ``where``
-    (on alias h), times ``sign``. ``lock_partners``: ids of accounts whose
-    rows are locked (FOR SHARE) while read, so that a concurrent change of
-    their key account manager fails one of the two transactions instead of
-    recording a stale manager."""
+    (on alias h), times ``sign``: detailed rows (every dimension) and coarse
+    rows (``COARSE``; the other dimensions NULL). ``lock_partners``: ids of
+    accounts whose rows are locked (FOR SHARE) while read, so that a
+    concurrent change of their key account manager fails one of the two
+    transactions instead of recording a stale manager."""
     dimensions = SQL(", ").join(SQL.identifier("h", name) for name in DIMENSIONS)
+    coarse = SQL(", ").join(SQL.identifier("h", name) for name in COARSE)
+    finer = SQL(", ").join(
+        SQL.identifier("h", name) for name in DIMENSIONS if name not in COARSE
+    )
     measures = [SQL("%s * COUNT(*)", sign)]
     for name in MEASURES:
         column = SQL.identifier("h", name)
@@ -62,13 +81,18 @@ def _history_rows(sign, where, lock_partners=None):
         )
     return SQL(
         """
-        SELECT %(dimensions)s, p.key_account_manager_id, %(measures)s
+        SELECT %(dimensions)s, p.key_account_manager_id,
+               GROUPING(%(finer)s) = 0, %(measures)s
           FROM key_account_score_history h
           JOIN %(partners)s p ON p.id = h.partner_id
          WHERE %(where)s
-         GROUP BY %(dimensions)s, p.key_account_manager_id
+         GROUP BY GROUPING SETS (
+             (%(dimensions)s, p.key_account_manager_id),
+             (%(coarse)s, p.key_account_manager_id))
         """,
         dimensions=dimensions,
+        coarse=coarse,
+        finer=finer,
         measures=SQL(", ").join(measures),
         partners=partners,
         where=where,
@@ -128,7 +152,7 @@ def compact(period=None):
     row per group, dropping the groups whose deltas cancel out."""
     sums = SQL(", ").join(SQL("SUM(%s)", SQL.identifier(name)) for name in COUNTS)
     groups = SQL(", ").join(
-        SQL.identifier(name) for name in (*DIMENSIONS, "account_manager_id")
+        SQL.identifier(name) for name in (*DIMENSIONS, "account_manager_id", "detailed")
     )
     return SQL(
         """

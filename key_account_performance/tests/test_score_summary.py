@@ -11,6 +11,8 @@ from collections import defaultdict
 from contextlib import contextmanager
 from unittest.mock import patch
 
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
@@ -168,20 +170,28 @@ class TestScoreSummary(ReviewCommon):
                         self.assertFalse(seen["summary"])
 
     def _assert_compact(self):
-        """One row per group, no group whose deltas cancel out."""
+        """One row per group (detailed, and coarse: by period, tier, manager
+        and team), no group whose deltas cancel out."""
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE row_count = 0) "
-            "FROM key_account_score_summary"
+            "SELECT COUNT(*) FILTER (WHERE detailed), COUNT(*) FILTER (WHERE NOT detailed), "
+            "COUNT(*) FILTER (WHERE row_count = 0) FROM key_account_score_summary"
         )
-        rows, empty = self.env.cr.fetchone()
-        self.env.cr.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT h.company_id, h.date_from, "
-            "h.date_to, h.period_label, h.is_running, h.tier_id, h.segment_id, "
-            "h.user_id, h.team_id, h.grade, h.has_previous, p.key_account_manager_id "
-            "FROM key_account_score_history h JOIN res_partner p ON p.id = h.partner_id) g"
-        )
-        self.assertEqual((rows, empty), (self.env.cr.fetchone()[0], 0))
+        counts = self.env.cr.fetchone()
+        groups = []
+        for columns in (
+            "h.segment_id, h.grade, h.has_previous, h.tier_id",
+            "h.tier_id",
+        ):
+            self.env.cr.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT h.company_id, h.date_from, "
+                "h.date_to, h.period_label, h.is_running, h.user_id, h.team_id, "
+                "p.key_account_manager_id, %s FROM key_account_score_history h "
+                "JOIN res_partner p ON p.id = h.partner_id) g" % columns
+            )
+            groups.append(self.env.cr.fetchone()[0])
+        self.assertEqual(counts, (*groups, 0))
+        self.assertGreater(groups[0], groups[1])
 
     def test_reports_read_the_summary_for_every_role(self):
         # what each role sees differs (the test would not tell otherwise)
@@ -194,6 +204,32 @@ class TestScoreSummary(ReviewCommon):
         self.assertGreater(seen["kap_rt_kam2"], 0)
         self._check_every_user()
         self._assert_compact()
+
+    def test_reports_as_they_open_read_the_coarse_rows(self):
+        """By period, tier, manager and team: the coarse rows (a few per
+        manager); by account type, grade or a previous period: the detailed
+        ones. Both give the history's figures (the other tests)."""
+        for user in (self.kam, self.leader, self.admin):
+            History = self.History.with_user(user)
+            for groupby, detailed in (
+                (["tier_id", "date_from:quarter"], False),
+                (["user_id", "team_id"], False),
+                (["segment_id"], True),
+                (["grade"], True),
+            ):
+                domain = self.Summary._answerable(
+                    History,
+                    [("is_running", "=", False)],
+                    groupby,
+                    ["__count", "score:avg"],
+                    [],
+                    None,
+                )
+                self.assertIn(("detailed", "=", detailed), domain)
+            domain = self.Summary._answerable(
+                History, [("grade", "=", "A")], ["tier_id"], ["__count"], [], None
+            )
+            self.assertIn(("detailed", "=", True), domain)
 
     def test_the_pivot_reads_the_same_through_the_web_client_api(self):
         History = self.History.with_user(self.leader)
@@ -222,6 +258,29 @@ class TestScoreSummary(ReviewCommon):
         )
         self.partner_a.key_account_manager_id = False
         self._check_every_user()
+
+    def test_a_refused_change_leaves_the_summary_as_it_was(self):
+        """Caught without a savepoint of the caller's (as an integrator's
+        script may): the refused write and deletion changed nothing."""
+        self.kam.groups_id = [
+            Command.link(self.env.ref("base.group_partner_manager").id)
+        ]
+        with self.assertRaises(UserError):
+            try:
+                self.partner_a.with_user(self.kam).write(
+                    {"key_account_manager_id": self.kam2.id}
+                )
+            except UserError:
+                self._check_every_user()
+                raise
+        rows = self.History.search([("partner_id", "=", self.partner_a.id)])
+        with self.assertRaises(AccessError):
+            try:
+                rows.with_user(self.kam).unlink()
+            except AccessError:
+                self._check_every_user()
+                raise
+        self.assertTrue(rows.exists())
 
     def test_summary_follows_recomputations(self):
         before = answered(self.History, [], [], ["score:avg", "trend:avg"])
@@ -267,9 +326,10 @@ class TestScoreSummary(ReviewCommon):
             self.env.cr.execute(
                 "SELECT company_id, date_from, date_to, is_running, tier_id, "
                 "segment_id, user_id, team_id, grade, has_previous, "
-                "account_manager_id, row_count, score_count, round(score_sum::numeric, 6), "
-                "trend_count, round(trend_sum::numeric, 6) "
-                "FROM key_account_score_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
+                "account_manager_id, detailed, row_count, score_count, "
+                "round(score_sum::numeric, 6), trend_count, round(trend_sum::numeric, 6) "
+                "FROM key_account_score_summary "
+                "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
             )
             return self.env.cr.fetchall()
 
