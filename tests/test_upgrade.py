@@ -314,6 +314,9 @@ def test_score_history_filled_for_existing_scores(upgraded):
     writes when it computes the quarter again, and the quarter before too."""
     working = upgraded["working"]
     assert working["history"] is not None, "key.account.score.history is missing"
+    # the summary filled by the 18.0.1.7.0 migration answers as the history
+    assert working["summary_rows"] > 0
+    assert working["summary_matches_history"] is True
     recomputed = working["recomputed_history"]
     assert len(recomputed) == 4, recomputed
     for row in recomputed:

@@ -396,6 +396,19 @@ def after_upgrade(env):
     out["call_contact_kind"] = sudo.ref(
         "mail.mail_activity_data_call"
     ).key_account_contact_kind
+    # the score-history reports read the summary the migration filled: the
+    # same counts and averages as the history's own rows
+    History = sudo["key.account.score.history"]
+    by_day = {}
+    for row in History.search_read([], ["date_from", "score"]):
+        by_day.setdefault(str(row["date_from"]), []).append(row["score"])
+    out["summary_rows"] = sudo["key.account.score.summary"].search_count([])
+    out["summary_matches_history"] = bool(by_day) and {
+        str(day): [count, _r(average)]
+        for day, count, average in History._read_group(
+            [], ["date_from:day"], ["__count", "score:avg"]
+        )
+    } == {day: [len(v), _r(sum(v) / len(v))] for day, v in by_day.items()}
     # who decided the reviews of the old version (recorded by the migration)
     out["deciders"] = {
         review.partner_id.name: {

@@ -30,7 +30,6 @@ from odoo import fields
 
 from ..sql import columns_of
 from ..sql import history as sql_history
-from ..sql import summary as sql_summary
 from ..sql import values as sql_values
 from ..tools import kpi_math
 from .gathering import Gathering
@@ -470,10 +469,8 @@ class KpiRun:
                     teams.get(info["manager_id"]),
                 )
             )
-        # the score-history summary: these rows' contribution out, then in
-        Summary = self.env["key.account.score.summary"]
-        these_rows = sql_summary.rows_of_period(self.period, self.partners)
-        Summary._add(-1, these_rows, lock_partners=self.partners)
+        # each statement records the rows it changes in the score-history
+        # summary; the period's deltas are folded at the end
         self.env.execute_query(
             sql_history.upsert_history(
                 self.period,
@@ -481,38 +478,35 @@ class KpiRun:
                 kpi_math.period_label(None, self.date_from, self.date_to),
                 self.date_to >= self.today,
                 fields.Datetime.now(),
+                [row[0] for row in rows],
             )
         )
         gone = [pid for pid in self.partners if pid not in self.scores]
-        self.env.execute_query(sql_history.delete_history(self.period, gone))
-        Summary._add(1, these_rows)
+        if gone:
+            self.env.execute_query(sql_history.delete_history(self.period, gone))
         History.invalidate_model()
         periods = [self.period]
         if next_period:
             periods.append(self._refresh_next_period_trend())
-        Summary._compact(periods)
+        self.env["key.account.score.summary"]._compact(periods)
 
     def _refresh_next_period_trend(self):
         """The period after this one compares with this one: when it is already
         computed (periods computed out of order, or this one recomputed), its
         previous score and trend, in the score history and on the accounts that
-        show it, follow this period's new scores. Two statements, and the
-        summary's two deltas; returns the next period."""
+        show it, follow this period's new scores. Two statements; returns
+        the next period."""
         next_period = (
             self.env.company.id,
             *kpi_math.next_period(self.date_from, self.date_to),
         )
         pids = list(self.partners)
         self.env["key.account.score.history"].flush_model()
-        Summary = self.env["key.account.score.summary"]
-        next_rows = sql_summary.rows_of_period(next_period, pids)
-        Summary._add(-1, next_rows)
         self.env.execute_query(
             sql_history.refresh_next_history(
                 next_period, pids, [self.scores.get(pid) for pid in pids]
             )
         )
-        Summary._add(1, next_rows)
         self.env.execute_query(
             sql_history.refresh_next_partner_trend(next_period, pids)
         )

@@ -93,7 +93,7 @@ class KeyAccountScoreHistory(models.Model):
         when they give exactly the same figures under the same record
         rules: the reports' groupings by period, tier, manager, ... read a
         few thousand rows instead of every account's."""
-        rows = self.env["key.account.score.summary"].answer(
+        rows = self.env["key.account.score.summary"]._answer(
             self, domain, groupby, aggregates, having, offset, limit, order
         )
         if rows is not None:

@@ -6,7 +6,7 @@ account (160,000 rows at 20,000 accounts and eight quarters): four such
 keeps the same rows summed by every column the history can be grouped or
 filtered by, and by the account's current key account manager, so that
 ``key.account.score.history._read_group`` answers from a few thousand rows
-when it can (``answer``), with exactly the history's figures and record
+when it can (``_answer``), with exactly the history's figures and record
 rules, and from the history itself otherwise (grouped by account, filtered
 on a score, custom record rules, ...).
 
@@ -241,7 +241,7 @@ class KeyAccountScoreSummary(models.Model):
         )
 
     @api.model
-    def answer(
+    def _answer(
         self, history, domain, groupby, aggregates, having, offset, limit, order
     ):
         """``history._read_group(...)`` from the summary, or None when the
@@ -299,10 +299,22 @@ class KeyAccountScoreSummary(models.Model):
     @api.model
     def _rebuild(self):
         """Recompute every summary row from the score history (daily, on
-        upgrade): repairs whatever a change outside the addon's writes left."""
+        upgrade): repairs whatever a change outside the addon's writes left.
+        Skipped (False) while another transaction compacts, or when one did
+        since this transaction began (its deltas are right as they are)."""
         self.env["key.account.score.history"].flush_model()
         self.env["res.partner"].flush_model(["key_account_manager_id"])
-        self.env.execute_query(sql_locks.wait_xact_lock(_LOCK))
-        self.env.execute_query(sql_summary.clear())
-        self.env.execute_query(sql_summary.fill())
-        self.invalidate_model()
+        if not self.env.execute_query(sql_locks.try_xact_lock(_LOCK))[0][0]:
+            _logger.info("Score summary: rebuild skipped, a compaction is running")
+            return False
+        with (
+            suppress(psycopg2.errors.SerializationFailure),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            self.env.execute_query(sql_summary.clear())
+            self.env.execute_query(sql_summary.fill())
+            self.invalidate_model()
+            return True
+        _logger.info("Score summary: rebuild left to the next day (concurrent compaction)")
+        return False

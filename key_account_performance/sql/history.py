@@ -2,16 +2,25 @@
 
 from odoo.tools import SQL
 
+from . import summary
+
 # columns of a history row, in the order the engine builds them
 HISTORY_COLUMNS = ("p", "s", "g", "ps", "hp", "tr", "ti", "sg", "u", "tm")
 
 
-def upsert_history(period, arrays, label, running, now):
+def upsert_history(period, arrays, label, running, now, partner_ids):
     """Insert or update the history rows of a period (``arrays``: {column of
-    HISTORY_COLUMNS: array literal}); unchanged rows are left alone."""
+    HISTORY_COLUMNS: array literal}); unchanged rows are left alone. The
+    rows changed are recorded in the score-history summary by the same
+    statement (their managers' partners locked while read)."""
     company_id, date_from, date_to = period
     return SQL(
         """
+        WITH old AS (
+            SELECT h.* FROM key_account_score_history h
+             WHERE h.partner_id = ANY(%(p)s::int[]) AND h.company_id = %(company)s
+               AND h.date_from = %(date_from)s AND h.date_to = %(date_to)s
+        ), up AS (
         INSERT INTO key_account_score_history AS h (
             partner_id, score, grade, previous_score, has_previous, trend,
             tier_id, segment_id, user_id, team_id,
@@ -40,7 +49,11 @@ def upsert_history(period, arrays, label, running, now):
                EXCLUDED.has_previous, EXCLUDED.trend, EXCLUDED.tier_id,
                EXCLUDED.segment_id, EXCLUDED.user_id, EXCLUDED.team_id,
                EXCLUDED.company_id, EXCLUDED.period_label, EXCLUDED.is_running)
+        RETURNING h.*
+        )
+        %(summary)s
         """,
+        summary=summary.insert_changes(summary.REWRITTEN, partner_ids),
         company=company_id,
         date_from=date_from,
         date_to=date_to,
@@ -52,27 +65,39 @@ def upsert_history(period, arrays, label, running, now):
 
 
 def delete_history(period, partner_ids):
-    """Drop the history rows of these accounts in a period (no score any more)."""
+    """Drop the history rows of these accounts in a period (no score any
+    more), and their contribution to the score-history summary."""
     company_id, date_from, date_to = period
     return SQL(
         """
-        DELETE FROM key_account_score_history
-         WHERE partner_id = ANY(%s) AND company_id = %s
-           AND date_from = %s AND date_to = %s
+        WITH gone AS (
+            DELETE FROM key_account_score_history
+             WHERE partner_id = ANY(%s) AND company_id = %s
+               AND date_from = %s AND date_to = %s
+            RETURNING *
+        )
+        %s
         """,
         list(partner_ids),
         company_id,
         date_from,
         date_to,
+        summary.insert_changes(summary.DELETED),
     )
 
 
 def refresh_next_history(next_period, partner_ids, scores):
     """The history of the next period compares with these ``scores`` (one
-    per partner id, None for no score): its previous score and trend."""
+    per partner id, None for no score): its previous score and trend; the
+    rows changed recorded in the score-history summary."""
     company_id, next_from, next_to = next_period
     return SQL(
         """
+        WITH old AS (
+            SELECT h.* FROM key_account_score_history h
+             WHERE h.partner_id = ANY(%(p)s::int[]) AND h.company_id = %(company)s
+               AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
+        ), up AS (
         UPDATE key_account_score_history h
            SET previous_score = x.s, has_previous = x.s IS NOT NULL,
                trend = CASE WHEN x.s IS NULL THEN 0 ELSE h.score - x.s END
@@ -80,7 +105,11 @@ def refresh_next_history(next_period, partner_ids, scores):
          WHERE h.partner_id = x.id AND h.company_id = %(company)s
            AND h.date_from = %(next_from)s AND h.date_to = %(next_to)s
            AND (h.previous_score, h.has_previous) IS DISTINCT FROM (x.s, x.s IS NOT NULL)
+        RETURNING h.*
+        )
+        %(summary)s
         """,
+        summary=summary.insert_changes(summary.REWRITTEN),
         p=list(partner_ids),
         s=list(scores),
         company=company_id,

@@ -3,8 +3,9 @@
 The summary holds signed sums of score-history rows grouped by every column
 a report can group or filter the history by, plus the account's *current*
 key account manager (whom the record rules follow). A change of history
-rows is recorded as two deltas: the rows' contribution before it (sign -1)
-and after it (sign +1). Deltas are only ever inserted, never updated, so
+rows is recorded as deltas: the rows' contribution before it (sign -1) and
+after it (sign +1); the engine's statements record only the rows they
+changed, in the same statement (``insert_changes`` after a WITH clause). Deltas are only ever inserted, never updated, so
 concurrent transactions never write the same summary row; ``compact`` folds
 a period's rows into one per group and ``rebuild`` recomputes them from the
 history itself (which also repairs any drift).
@@ -52,61 +53,82 @@ _COLUMNS = SQL(", ").join(
 )
 
 
-def _history_rows(sign, where, lock_partners=None):
-    """SELECT of the grouped contribution of the history rows ``where``
-    (on alias h), times ``sign``: detailed rows (every dimension) and coarse
-    rows (``COARSE``; the other dimensions NULL). ``lock_partners``: ids of
-    accounts whose rows are locked (FOR SHARE) while read, so that a
-    concurrent change of their key account manager fails one of the two
-    transactions instead of recording a stale manager."""
+def _partners(lock_partners):
+    """The accounts' managers: every partner, or these ones locked (FOR
+    SHARE) while read, so that a concurrent change of their key account
+    manager fails one of the two transactions instead of recording a stale
+    manager."""
+    if lock_partners is None:
+        return SQL("res_partner")
+    return SQL(
+        "(SELECT id, key_account_manager_id FROM res_partner "
+        "WHERE id = ANY(%s) FOR SHARE)",
+        list(lock_partners),
+    )
+
+
+def insert_changes(changes, lock_partners=None):
+    """Insert the contribution of ``changes`` (an SQL query of history rows,
+    ``h.*``, each with a ``sign``: -1 for a row as it was, +1 as it is now),
+    grouped: detailed rows (every dimension) and coarse rows (``COARSE``;
+    the other dimensions NULL). May follow a WITH clause that defines what
+    ``changes`` reads (the statement that changes the history, RETURNING
+    its rows)."""
     dimensions = SQL(", ").join(SQL.identifier("h", name) for name in DIMENSIONS)
     coarse = SQL(", ").join(SQL.identifier("h", name) for name in COARSE)
     finer = SQL(", ").join(
         SQL.identifier("h", name) for name in DIMENSIONS if name not in COARSE
     )
-    measures = [SQL("%s * COUNT(*)", sign)]
+    measures = [SQL("SUM(h.sign)")]
     for name in MEASURES:
         column = SQL.identifier("h", name)
         measures += [
-            SQL("%s * COUNT(%s)", sign, column),
-            SQL("%s * COALESCE(SUM(%s), 0)", sign, column),
+            SQL("SUM(h.sign * (%s IS NOT NULL)::int)", column),
+            SQL("SUM(h.sign * COALESCE(%s, 0))", column),
         ]
-    if lock_partners is None:
-        partners = SQL("res_partner")
-    else:
-        partners = SQL(
-            "(SELECT id, key_account_manager_id FROM res_partner "
-            "WHERE id = ANY(%s) FOR SHARE)",
-            list(lock_partners),
-        )
     return SQL(
         """
+        INSERT INTO key_account_score_summary (%(columns)s)
         SELECT %(dimensions)s, p.key_account_manager_id,
                GROUPING(%(finer)s) = 0, %(measures)s
-          FROM key_account_score_history h
+          FROM (%(changes)s) h
           JOIN %(partners)s p ON p.id = h.partner_id
-         WHERE %(where)s
          GROUP BY GROUPING SETS (
              (%(dimensions)s, p.key_account_manager_id),
              (%(coarse)s, p.key_account_manager_id))
         """,
+        columns=_COLUMNS,
         dimensions=dimensions,
         coarse=coarse,
         finer=finer,
         measures=SQL(", ").join(measures),
-        partners=partners,
-        where=where,
+        changes=changes,
+        partners=_partners(lock_partners),
     )
 
 
 def add_delta(sign, where, lock_partners=None):
     """Insert the contribution (times ``sign``: -1 before a change, +1 after
     it) of the history rows ``where`` (an SQL condition on alias h)."""
-    return SQL(
-        "INSERT INTO key_account_score_summary (%s) %s",
-        _COLUMNS,
-        _history_rows(sign, where, lock_partners),
+    return insert_changes(
+        SQL(
+            "SELECT %s AS sign, h.* FROM key_account_score_history h WHERE %s",
+            sign,
+            where,
+        ),
+        lock_partners,
     )
+
+
+# the changes of a statement ``up`` (RETURNING the history rows it wrote)
+# whose rows read before it are ``old``: the old version of each row it
+# changed out, the new one in (an inserted row has no old version)
+REWRITTEN = SQL(
+    "SELECT -1 AS sign, old.* FROM old JOIN up ON up.id = old.id "
+    "UNION ALL SELECT 1 AS sign, up.* FROM up"
+)
+# the rows a statement ``gone`` deleted (RETURNING them)
+DELETED = SQL("SELECT -1 AS sign, gone.* FROM gone")
 
 
 def rows_of_period(period, partner_ids):

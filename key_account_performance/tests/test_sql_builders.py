@@ -154,9 +154,11 @@ class TestSqlBuilders(KpiCommon):
                     "label",
                     False,
                     now,
+                    [self.partner_a.id],
                 )
             )
             History.invalidate_model()
+            self._assert_summary_matches()
 
         upsert(JAN, 60.0, None)
         upsert(FEB, 70.0, 60.0)
@@ -172,10 +174,32 @@ class TestSqlBuilders(KpiCommon):
         )
         History.invalidate_model()
         self.assertEqual((feb.previous_score, feb.trend), (65.0, 5.0))
+        self._assert_summary_matches()
         self.env.execute_query(
             sql_history.delete_history((self.company.id, *FEB), [self.partner_a.id])
         )
         self.assertFalse(feb.exists())
+        self._assert_summary_matches()
+
+    def _assert_summary_matches(self):
+        """The score-history summary, written by the same statements, sums
+        the history's rows (by month: count, score and trend)."""
+        History = self.env["key.account.score.history"].sudo()
+        expected = {}
+        for row in History.search_read([], ["date_from", "score", "trend"]):
+            month = row["date_from"].replace(day=1)
+            count, score, trend = expected.get(month, (0, 0.0, 0.0))
+            expected[month] = (count + 1, score + row["score"], trend + row["trend"])
+        got = {
+            month: (count, score, trend)
+            for month, count, score, trend in History._read_group(
+                [], ["date_from:month"], ["__count", "score:sum", "trend:sum"]
+            )
+        }
+        self.assertEqual(
+            {k: (c, round(s, 6), round(t, 6)) for k, (c, s, t) in got.items()},
+            {k: (c, round(s, 6), round(t, 6)) for k, (c, s, t) in expected.items()},
+        )
 
     def test_locks_and_arrays(self):
         key = "kap-test-lock"
