@@ -316,5 +316,7 @@ class KeyAccountScoreSummary(models.Model):
             self.env.execute_query(sql_summary.fill())
             self.invalidate_model()
             return True
-        _logger.info("Score summary: rebuild left to the next day (concurrent compaction)")
+        _logger.info(
+            "Score summary: rebuild left to the next day (concurrent compaction)"
+        )
         return False

@@ -5,10 +5,11 @@ a report can group or filter the history by, plus the account's *current*
 key account manager (whom the record rules follow). A change of history
 rows is recorded as deltas: the rows' contribution before it (sign -1) and
 after it (sign +1); the engine's statements record only the rows they
-changed, in the same statement (``insert_changes`` after a WITH clause). Deltas are only ever inserted, never updated, so
-concurrent transactions never write the same summary row; ``compact`` folds
-a period's rows into one per group and ``rebuild`` recomputes them from the
-history itself (which also repairs any drift).
+changed, in the same statement (``insert_changes`` after a WITH clause).
+Deltas are only ever inserted, never updated, so concurrent transactions
+never write the same summary row; ``compact`` folds a period's rows into
+one per group and ``rebuild`` recomputes them from the history itself
+(which also repairs any drift).
 """
 
 from odoo.tools import SQL
