@@ -602,6 +602,25 @@ def spread_accounts():
     )
 
 
+def unspread_accounts():
+    """Undo ``spread_accounts``: the engine's timings are of accounts without
+    a manager (one row times them with a KAM on every account)."""
+    env.flush_all()
+    cr.execute(
+        "UPDATE res_partner SET key_account_manager_id = NULL, "
+        "key_account_segment_id = NULL WHERE id = ANY(%s)",
+        [all_ids],
+    )
+    cr.execute(
+        "UPDATE key_account_score_history SET user_id = NULL, segment_id = NULL, "
+        "team_id = NULL WHERE partner_id = ANY(%s)",
+        [all_ids],
+    )
+    env["key.account.score.summary"]._rebuild()
+    cr.commit()
+    env.invalidate_all()
+
+
 def time_screens():
     """The screens against Odoo's Contacts (bench/screens.py), with
     HISTORY_PERIODS closed quarters of score history and the quarter's
@@ -643,6 +662,7 @@ def time_screens():
     )
     cr.rollback()
     env.invalidate_all()
+    unspread_accounts()
     log(
         "screens: %s accounts, %s closed score-history rows, %s reviews in the "
         "approval queue"
