@@ -571,6 +571,15 @@ def main():
                             ".o_action_manager .o_view_controller",
                         )
                     )
+                    # the score-history pivot as it opens (tier x quarter),
+                    # answered from the score-history summary
+                    shots.append(
+                        (
+                            "score_history",
+                            "%s/odoo/key-account-scores?view_type=pivot" % args.url,
+                            ".o_pivot table .o_pivot_cell_value",
+                        )
+                    )
                     if role == "manager" and dashboard:
                         # the Dashboards app's Key Accounts dashboard (bridge module)
                         shots.append(
