@@ -14,23 +14,9 @@ one per group and ``rebuild`` recomputes them from the history itself
 
 from odoo.tools import SQL
 
-# the history columns the summary groups by (same names on both models)
-DIMENSIONS = (
-    "company_id",
-    "date_from",
-    "date_to",
-    "period_label",
-    "is_running",
-    "tier_id",
-    "segment_id",
-    "user_id",
-    "team_id",
-    "grade",
-    "has_previous",
-)
-# the dimensions of the coarse rows, summed over the account type, grade and
-# whether a previous period exists: a few rows per manager, tier and period,
-# which answer the reports as they open (by tier, period, manager, team)
+# the dimensions of the coarse rows: a few rows per manager, tier and
+# period, which answer the reports as they open (by tier, period, manager,
+# team)
 COARSE = (
     "company_id",
     "date_from",
@@ -41,6 +27,10 @@ COARSE = (
     "user_id",
     "team_id",
 )
+# the history columns the summary groups by (same names on both models):
+# the detailed rows add the account type, the grade and whether a previous
+# period exists (the coarse rows sum over them, NULL there)
+DIMENSIONS = (*COARSE, "segment_id", "grade", "has_previous")
 # the history's measures: a count of values and their sum for each
 MEASURES = ("score", "previous_score", "trend")
 # the summary's own columns besides the dimensions

@@ -171,11 +171,15 @@ class TestScoreSummary(ReviewCommon):
 
     def _assert_compact(self):
         """One row per group (detailed, and coarse: by period, tier, manager
-        and team), no group whose deltas cancel out."""
+        and team), no group whose deltas cancel out: in this test's company
+        (a run committed by another suite may have left its deltas to fold,
+        while this transaction held the compaction's lock)."""
         self.env.flush_all()
         self.env.cr.execute(
             "SELECT COUNT(*) FILTER (WHERE detailed), COUNT(*) FILTER (WHERE NOT detailed), "
-            "COUNT(*) FILTER (WHERE row_count = 0) FROM key_account_score_summary"
+            "COUNT(*) FILTER (WHERE row_count = 0) FROM key_account_score_summary "
+            "WHERE company_id = %s",
+            [self.company.id],
         )
         counts = self.env.cr.fetchone()
         groups = []
@@ -187,7 +191,9 @@ class TestScoreSummary(ReviewCommon):
                 "SELECT COUNT(*) FROM (SELECT DISTINCT h.company_id, h.date_from, "
                 "h.date_to, h.period_label, h.is_running, h.user_id, h.team_id, "
                 "p.key_account_manager_id, %s FROM key_account_score_history h "
-                "JOIN res_partner p ON p.id = h.partner_id) g" % columns
+                "JOIN res_partner p ON p.id = h.partner_id "
+                "WHERE h.company_id = %%s) g" % columns,
+                [self.company.id],
             )
             groups.append(self.env.cr.fetchone()[0])
         self.assertEqual(counts, (*groups, 0))
