@@ -102,6 +102,31 @@ class KeyAccountScoreHistory(models.Model):
             domain, groupby, aggregates, having, offset, limit, order
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Rows created through the ORM (by the addon's own code: anyone
+        else is refused) are added to the summary."""
+        records = super().create(vals_list)
+        records.flush_recordset()
+        self.env["key.account.score.summary"]._add(
+            1, sql_summary.rows_with_ids(records.ids)
+        )
+        return records
+
+    def write(self, vals):
+        """Rows changed through the ORM (by the addon's own code) move in the
+        summary; in a savepoint, so that a write refused leaves it as it was."""
+        if not self:
+            return super().write(vals)
+        Summary = self.env["key.account.score.summary"]
+        rows = sql_summary.rows_with_ids(self.ids)
+        with self.env.cr.savepoint():
+            Summary._add(-1, rows)
+            result = super().write(vals)
+            self.flush_recordset()
+            Summary._add(1, rows)
+        return result
+
     def unlink(self):
         """The rows deleted leave the summary with them (in a savepoint: a
         deletion refused leaves it as it was)."""

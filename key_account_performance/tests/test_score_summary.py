@@ -16,6 +16,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
+from ..models.guard import internal
 from .common import ReviewCommon
 
 FIELDS = (
@@ -321,6 +322,32 @@ class TestScoreSummary(ReviewCommon):
         wizard._merge((self.partner_a | self.partner_b).ids, self.partner_b)
         self.assertFalse(self.partner_a.exists())
         self._check_every_user()
+
+    def test_summary_follows_the_addons_own_orm_writes(self):
+        """History rows the addon creates or changes through the ORM (its
+        internal context; anyone else is refused) are summed too."""
+        History = internal(self.History)
+        row = History.create(
+            {
+                "partner_id": self.partner_b.id,
+                "company_id": self.company.id,
+                "date_from": "2020-01-01",
+                "date_to": "2020-03-31",
+                "period_label": "Q1 2020",
+                "score": 42.0,
+                "tier_id": self.tier.id,
+                "user_id": self.kam2.id,
+            }
+        )
+        self._check_every_user()
+        row.write({"score": 64.0, "grade": "C", "segment_id": self.segment.id})
+        self._check_every_user()
+        with self.assertRaises(UserError):
+            try:
+                self.History.browse(row.id).write({"score": 1.0})
+            except UserError:
+                self._check_every_user()
+                raise
 
     def test_rebuild_gives_the_rows_the_deltas_gave(self):
         self.partner_a.key_account_manager_id = self.kam2
