@@ -23,11 +23,10 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         take its name, by which the review lists are sorted. The score
         history moved (or dropped, when the kept partner has its own row for
         the period) follows in the score-history summary."""
-        Summary = self.env["key.account.score.summary"]
-        self.env["res.partner"].flush_model(["key_account_manager_id"])
-        Summary._add(-1, sql_summary.rows_of_partners((src_partners | dst_partner).ids))
-        result = super()._update_foreign_keys(src_partners, dst_partner)
-        Summary._add(1, sql_summary.rows_of_partners(dst_partner.ids))
+        with self.env["key.account.score.summary"]._changing(
+            sql_summary.rows_of_partners((src_partners | dst_partner).ids), dst_partner
+        ):
+            result = super()._update_foreign_keys(src_partners, dst_partner)
         self.env["res.partner"].flush_model(["complete_name"])
         self.env.execute_query(
             SQL(

@@ -118,22 +118,17 @@ class KeyAccountScoreHistory(models.Model):
         summary; in a savepoint, so that a write refused leaves it as it was."""
         if not self:
             return super().write(vals)
-        Summary = self.env["key.account.score.summary"]
-        rows = sql_summary.rows_with_ids(self.ids)
-        with self.env.cr.savepoint():
-            Summary._add(-1, rows)
-            result = super().write(vals)
-            self.flush_recordset()
-            Summary._add(1, rows)
-        return result
+        with self.env["key.account.score.summary"]._changing(
+            sql_summary.rows_with_ids(self.ids), self
+        ):
+            return super().write(vals)
 
     def unlink(self):
         """The rows deleted leave the summary with them (in a savepoint: a
         deletion refused leaves it as it was)."""
         if not self:
             return super().unlink()
-        with self.env.cr.savepoint():
-            self.env["key.account.score.summary"]._add(
-                -1, sql_summary.rows_with_ids(self.ids)
-            )
+        with self.env["key.account.score.summary"]._changing(
+            sql_summary.rows_with_ids(self.ids), self, moved=False
+        ):
             return super().unlink()

@@ -17,7 +17,7 @@ rows; rebuilt from the history by the daily computation and on upgrade.
 """
 
 import logging
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 import psycopg2
 
@@ -272,10 +272,24 @@ class KeyAccountScoreSummary(models.Model):
     # Keeping it up to date
     # ------------------------------------------------------------------
     @api.model
-    def _add(self, sign, where, lock_partners=None):
+    def _add(self, sign, where):
         """Record the contribution of the history rows ``where`` (an SQL
         condition on alias h): sign -1 before they change, +1 after."""
-        self.env.execute_query(sql_summary.add_delta(sign, where, lock_partners))
+        self.env.execute_query(sql_summary.add_delta(sign, where))
+
+    @contextmanager
+    def _changing(self, where, records, moved=True):
+        """Around a change of the history rows ``where`` (an SQL condition on
+        alias h) by the ORM or Merge Contacts: their contribution out before
+        the block and, when ``moved``, back in after it (``records`` flushed
+        first). In a savepoint: a change refused leaves the summary as it
+        was, even for a caller that catches the error without one."""
+        with self.env.cr.savepoint():
+            self._add(-1, where)
+            yield
+            if moved:
+                records.flush_recordset()
+                self._add(1, where)
 
     @api.model
     def _compact(self, periods=(None,)):

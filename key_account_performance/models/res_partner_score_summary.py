@@ -15,20 +15,15 @@ class ResPartner(models.Model):
     def write(self, vals):
         if "key_account_manager_id" not in vals or not self:
             return super().write(vals)
-        Summary = self.env["key.account.score.summary"]
-        rows = sql_summary.rows_of_partners(self.ids)
-        with self.env.cr.savepoint():
-            Summary._add(-1, rows)
-            result = super().write(vals)
-            self.flush_recordset(["key_account_manager_id"])
-            Summary._add(1, rows)
-        return result
+        with self.env["key.account.score.summary"]._changing(
+            sql_summary.rows_of_partners(self.ids), self
+        ):
+            return super().write(vals)
 
     def unlink(self):
         if not self:
             return super().unlink()
-        with self.env.cr.savepoint():
-            self.env["key.account.score.summary"]._add(
-                -1, sql_summary.rows_of_partners(self.ids)
-            )
+        with self.env["key.account.score.summary"]._changing(
+            sql_summary.rows_of_partners(self.ids), self, moved=False
+        ):
             return super().unlink()

@@ -98,7 +98,7 @@ def insert_changes(changes, lock_partners=None):
     )
 
 
-def add_delta(sign, where, lock_partners=None):
+def add_delta(sign, where):
     """Insert the contribution (times ``sign``: -1 before a change, +1 after
     it) of the history rows ``where`` (an SQL condition on alias h)."""
     return insert_changes(
@@ -106,8 +106,7 @@ def add_delta(sign, where, lock_partners=None):
             "SELECT %s AS sign, h.* FROM key_account_score_history h WHERE %s",
             sign,
             where,
-        ),
-        lock_partners,
+        )
     )
 
 
@@ -120,19 +119,6 @@ REWRITTEN = SQL(
 )
 # the rows a statement ``gone`` deleted (RETURNING them)
 DELETED = SQL("SELECT -1 AS sign, gone.* FROM gone")
-
-
-def rows_of_period(period, partner_ids):
-    """Condition: these accounts' history rows of a (company, from, to) period."""
-    company_id, date_from, date_to = period
-    return SQL(
-        "h.partner_id = ANY(%s) AND h.company_id = %s "
-        "AND h.date_from = %s AND h.date_to = %s",
-        list(partner_ids),
-        company_id,
-        date_from,
-        date_to,
-    )
 
 
 def rows_of_partners(partner_ids):
