@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..sql import templates as template_sql
+
 
 class KeyAccountKpiTemplate(models.Model):
     """The KPI set (with weights, targets, thresholds) for a tier x segment."""
@@ -201,24 +203,49 @@ class KeyAccountKpiTemplate(models.Model):
         -> {partner id: template id or None}; ``sources`` as in
         ``_resolve_for_partners``."""
         company = company or self.env.company
-        templates = self.sudo().search([("company_id", "in", [company.id, False])])
-        # own-company templates first, then shared, then by sequence
-        templates = templates.sorted(lambda t: (not t.company_id, t.sequence, t.id))
-        default = templates.filtered("is_company_default")[:1].id or None
+        tier_ids = {tier_id for _own, tier_id, _segment in rows.values() if tier_id}
+        # one statement (the page of an account resolves its template on
+        # every read): the active templates with their active tiers and
+        # account types, as the ORM's many2many reads them
+        self.env["key.account.tier"].flush_model(["active", "template_id"])
+        self.env["key.account.segment"].flush_model(["active"])
+        self.flush_model(
+            [
+                "active",
+                "company_id",
+                "sequence",
+                "is_company_default",
+                "tier_ids",
+                "segment_ids",
+            ]
+        )
+        candidates = self.env.execute_query(
+            template_sql.candidates(company.id, sorted(tier_ids))
+        )
+        default = None
         by_tier_segment = {}
         by_tier = {}
-        for template in templates:
-            for tier in template.tier_ids:
-                if template.segment_ids:
-                    for segment in template.segment_ids:
-                        by_tier_segment.setdefault((tier.id, segment.id), template.id)
+        tier_default = {}
+        for (
+            template_id,
+            _shared,
+            _seq,
+            is_default,
+            tiers,
+            segments,
+            defaults,
+        ) in candidates:
+            tier_default = {int(key): value for key, value in defaults.items()}
+            if template_id is None:
+                continue
+            if is_default and default is None:
+                default = template_id
+            for tier_id in tiers:
+                if segments:
+                    for segment_id in segments:
+                        by_tier_segment.setdefault((tier_id, segment_id), template_id)
                 else:
-                    by_tier.setdefault(tier.id, template.id)
-        tier_ids = {tier_id for _own, tier_id, _segment in rows.values() if tier_id}
-        tier_default = {
-            tier.id: tier.template_id.id
-            for tier in self.env["key.account.tier"].sudo().browse(tier_ids)
-        }
+                    by_tier.setdefault(tier_id, template_id)
         result = {}
         for pid, (own, tier_id, segment_id) in rows.items():
             template_id, source = own, "own"

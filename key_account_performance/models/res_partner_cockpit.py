@@ -229,6 +229,7 @@ class ResPartner(models.Model):
         # sudo: whether a review exists, not what it says
         return self.env["key.account.review"].sudo()._search(domain)
 
+    @api.depends("commercial_partner_id")
     def _compute_key_account_reviewed(self):
         # the reviews of these accounts only, not every review of the period
         commercial = {partner.id: partner.commercial_partner_id.id for partner in self}
@@ -316,6 +317,7 @@ class ResPartner(models.Model):
         for partner in self:
             partner.key_account_compute_error = failed.get(partner.id, (False,))[0]
 
+    @api.depends("commercial_partner_id")
     def _compute_key_account_reviews(self):
         """Reviews and open improvement actions of these partners, in two
         queries for any number of partners: the counts are the partner's

@@ -128,6 +128,11 @@ class ResPartner(models.Model):
         company_dependent=True,
         copy=False,
         groups=KAM_GROUP,
+        # read with the fields of the page that shows the sentence (a read's
+        # first query fetches the stored dependencies of the computed fields
+        # it reads only when they are in the default prefetch group), not by
+        # a second query of the company-dependent group
+        prefetch=True,
     )
     key_account_churn_reason = fields.Char(
         string="Why at Risk",

@@ -80,6 +80,7 @@ class ResPartner(models.Model):
             ("key_account_manager_id.crm_team_ids", "in", shared),
         ]
 
+    @api.depends("commercial_partner_id")
     @api.depends_context("uid", "company")
     def _compute_key_account_visible(self):
         domain = self._key_account_visible_domain()
@@ -190,21 +191,29 @@ class ResPartner(models.Model):
         ]
         if not hidden_fields or self.env.su or not result:
             return result
-        domain = self._key_account_visible_domain()
-        if not domain:
-            return result
-        ids = [row["id"] for row in result if isinstance(row.get("id"), int)]
-        commercial = {p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)}
-        # one query, whatever the accounts' KAMs and their teams (filtering in
-        # Python would read each KAM's teams)
-        visible = set(
-            self.sudo()
-            .with_context(active_test=False)
-            ._search([("id", "in", list(set(commercial.values()))), *domain])
-        )
+        if "key_account_visible" in fnames:
+            # read with them (the account page): the same rule, already applied
+            visible_ids = {
+                row["id"] for row in result if row.get("key_account_visible")
+            }
+        else:
+            domain = self._key_account_visible_domain()
+            if not domain:
+                return result
+            ids = [row["id"] for row in result if isinstance(row.get("id"), int)]
+            commercial = {
+                p.id: p.commercial_partner_id.id for p in self.sudo().browse(ids)
+            }
+            # one query, whatever the accounts' KAMs and their teams (filtering
+            # in Python would read each KAM's teams)
+            visible = set(
+                self.sudo()
+                .with_context(active_test=False)
+                ._search([("id", "in", list(set(commercial.values()))), *domain])
+            )
+            visible_ids = {pid for pid, cid in commercial.items() if cid in visible}
         for row in result:
-            pid = row.get("id")
-            if commercial.get(pid) in visible:
+            if row.get("id") in visible_ids:
                 continue
             for name in hidden_fields:
                 if name in row:

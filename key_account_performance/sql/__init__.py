@@ -14,7 +14,10 @@ of a computation does not grow with the number of accounts.
   scores stored for a period, the accounts' score fields, the KPIs' last run;
 - ``history``: the score history of a period and the next period's trend;
 - ``locks``: the advisory locks of a computation;
-- ``reviews``: bulk generation of the reviews of a cycle.
+- ``reviews``: bulk generation of the reviews of a cycle;
+- ``templates``: the templates an account can resolve to, with their active
+  tiers and account types (the account page resolves its template on every
+  read).
 """
 
 import json

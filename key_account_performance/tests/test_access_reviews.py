@@ -330,7 +330,20 @@ class TestOneVisibilityRule(ReviewCommon):
     DATA = ("key_account_score", "key_account_grade", "key_account_breakdown_ids")
 
     def _data(self, user, partner):
-        return partner.with_user(user).read([*self.DATA, "key_account_tier_id"])[0]
+        """The row ``user`` reads, the same whether the read also asks for
+        ``key_account_visible`` (the account page: the visibility of the
+        read is then that field's) or not (a list, an RPC)."""
+        names = [*self.DATA, "key_account_tier_id"]
+        rows = []
+        for extra in ([], ["key_account_visible"]):
+            self.env.invalidate_all()
+            rows.append(partner.with_user(user).read(names + extra)[0])
+        self.assertEqual(
+            {name: rows[0][name] for name in names},
+            {name: rows[1][name] for name in names},
+            user.login,
+        )
+        return rows[0]
 
     def test_colleague_sees_the_partner_as_sales_does(self):
         self.assertTrue(self.partner_a.key_account_score)

@@ -446,6 +446,78 @@ class TestKpiEngine(KpiCommon):
             Template._resolve_for_partners(partner)[partner.id], self.template
         )
 
+    def test_template_resolution_reads_active_own_then_shared(self):
+        """The resolution (one statement) follows what the ORM shows: an
+        archived template, tier or account type does not match, the
+        company's own templates come before shared ones, then by sequence;
+        another company's templates never match; the source says why."""
+        Template = self.env["key.account.kpi.template"]
+        Tier = self.env["key.account.tier"]
+        segment = self.env["key.account.segment"].create({"name": "Utilities"})
+        gone_segment = self.env["key.account.segment"].create({"name": "Gone"})
+        tier = Tier.create({"name": "Resolution tier"})
+        other_company = self.env["res.company"].create({"name": "Elsewhere Ltd"})
+        Template.create(
+            {
+                "name": "Elsewhere",
+                "company_id": other_company.id,
+                "sequence": 0,
+                "tier_ids": [Command.set(tier.ids)],
+            }
+        )
+        shared = Template.create(
+            {"name": "Shared", "sequence": 1, "tier_ids": [Command.set(tier.ids)]}
+        )
+        own = Template.create(
+            {
+                "name": "Own",
+                "company_id": self.env.company.id,
+                "sequence": 5,
+                "tier_ids": [Command.set(tier.ids)],
+            }
+        )
+        by_segment = Template.create(
+            {
+                "name": "By segment",
+                "company_id": self.env.company.id,
+                "sequence": 9,
+                "tier_ids": [Command.set(tier.ids)],
+                "segment_ids": [Command.set((segment | gone_segment).ids)],
+            }
+        )
+        partner = self.env["res.partner"].create(
+            {"name": "Resolved", "is_company": True, "key_account_tier_id": tier.id}
+        )
+
+        def resolved():
+            sources = {}
+            template = Template._resolve_for_partners(partner, sources=sources)[
+                partner.id
+            ]
+            return template, sources[partner.id]
+
+        self.assertEqual(resolved(), (own, "tier_segment"))
+        partner.key_account_segment_id = segment
+        self.assertEqual(resolved(), (by_segment, "tier_segment"))
+        partner.key_account_segment_id = gone_segment
+        self.assertEqual(resolved(), (by_segment, "tier_segment"))
+        gone_segment.active = False
+        self.assertEqual(resolved(), (own, "tier_segment"))
+        own.active = False
+        self.assertEqual(resolved(), (shared, "tier_segment"))
+        shared.active = False
+        tier.template_id = own  # a tier's default is used even when archived
+        self.assertEqual(resolved(), (own, "tier"))
+        tier.template_id = False
+        default = Template.search([("is_company_default", "=", True)], limit=1)
+        self.assertEqual(
+            resolved(), (default, "company") if default else (Template, False)
+        )
+        # an archived tier matches no template of its own
+        own.active = True
+        tier.active = False
+        self.assertEqual(resolved()[1], "company" if default else False)
+
     def test_query_count_independent_of_partner_count(self):
         partners = self.env["res.partner"]
         for index in range(100):
