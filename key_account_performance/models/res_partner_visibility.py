@@ -71,14 +71,37 @@ class ResPartner(models.Model):
         managed = self._key_account_managed_domain()
         if not managed or not user.has_group(KAM_GROUP):
             return managed
+        if user.has_group(KAM_MANAGER_GROUP):
+            # a manager manages their teams' accounts: the shared ones among them
+            return managed
         shared = user.crm_team_ids.filtered("key_account_shared").ids
-        return [
-            "|",
-            "|",
-            *managed,
-            ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-            ("key_account_manager_id.crm_team_ids", "in", shared),
-        ]
+        return self._key_account_of_kams(
+            [
+                ("id", "=", user.id),
+                ("crm_team_ids.user_id", "=", user.id),
+                ("crm_team_ids", "in", shared),
+            ]
+        )
+
+    @api.model
+    def _key_account_of_kams(self, kams, unassigned=False):
+        """The accounts whose KAM meets one of the conditions ``kams`` (on
+        res.users, archived users included, as a path through the manager
+        reads them), and the unassigned ones when ``unassigned``. The
+        managers are found first (one query of the users): a condition on
+        the accounts' manager by id is answered from its index and estimated
+        right, where a path through the manager is a scan of every partner."""
+        kam_ids = (
+            self.env["res.users"]
+            .sudo()
+            .with_context(active_test=False)
+            ._search(["|"] * (len(kams) - 1) + list(kams))
+            .get_result_ids()
+        )
+        domain = [("key_account_manager_id", "in", list(kam_ids))]
+        if unassigned:
+            domain = ["|", ("key_account_manager_id", "=", False), *domain]
+        return domain
 
     @api.depends("commercial_partner_id")
     @api.depends_context("uid", "company")
@@ -236,15 +259,14 @@ class ResPartner(models.Model):
         if self.env.su or user.has_group(KAM_ADMIN_GROUP):
             return []
         if user.has_group(KAM_MANAGER_GROUP):
-            return [
-                "|",
-                "|",
-                "|",
-                ("key_account_manager_id", "=", user.id),
-                ("key_account_manager_id", "=", False),
-                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-                ("key_account_manager_id.crm_team_ids", "in", user.crm_team_ids.ids),
-            ]
+            return self._key_account_of_kams(
+                [
+                    ("id", "=", user.id),
+                    ("crm_team_ids.user_id", "=", user.id),
+                    ("crm_team_ids", "in", user.crm_team_ids.ids),
+                ],
+                unassigned=True,
+            )
         if user.has_group(KAM_GROUP):
             return [("key_account_manager_id", "=", user.id)]
         return [(0, "=", 1)]

@@ -529,6 +529,127 @@ class TestNoSearchOracle(ReviewCommon):
 
 @tagged("post_install", "-at_install")
 class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
+    def test_visibility_is_the_rules_path_by_manager_ids(self):
+        """The visibility domains name the accounts' managers by id (one
+        indexed condition) and select exactly the accounts the record rules'
+        paths through the manager select, for every role, with shared and
+        unshared teams, an archived KAM and unassigned accounts."""
+        Partner = self.env["res.partner"]
+        third = self.env["res.users"].create(
+            {
+                "name": "Review KAM 3",
+                "login": "kap_rt_kam3",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "key_account_performance.group_key_account_user"
+                        ).id
+                    )
+                ],
+            }
+        )
+        # kam2 leads a team (not shared) of the third KAM, and is a member of
+        # a team that shares its accounts with the manager
+        self.env["crm.team"].create(
+            {
+                "name": "Led by KAM 2",
+                "user_id": self.kam2.id,
+                "member_ids": [Command.set(third.ids)],
+            }
+        )
+        sharing = self.env["crm.team"].create(
+            {
+                "name": "Sharing team",
+                "key_account_shared": True,
+                "member_ids": [Command.set((self.kam2 | self.manager).ids)],
+            }
+        )
+        accounts = Partner.create(
+            [
+                {
+                    "name": "Visibility %s" % (kam.login if kam else "unassigned"),
+                    "is_company": True,
+                    "key_account_tier_id": self.tier.id,
+                    "key_account_manager_id": kam.id,
+                }
+                for kam in (self.kam, self.kam2, third, self.manager, Partner.browse())
+            ]
+        )
+        third.active = False  # an archived KAM's accounts stay visible to the team
+        accounts |= self.partner_a | self.partner_b
+        for user in (self.kam, self.kam2, self.leader, self.manager, self.admin):
+            scoped = Partner.with_user(user)
+            teams = user.crm_team_ids
+            for domain, paths in (
+                (
+                    scoped._key_account_managed_domain(),
+                    [
+                        "|",
+                        "|",
+                        "|",
+                        ("key_account_manager_id", "=", user.id),
+                        ("key_account_manager_id", "=", False),
+                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                        ("key_account_manager_id.crm_team_ids", "in", teams.ids),
+                    ]
+                    if user in (self.leader, self.manager)
+                    else [("key_account_manager_id", "=", user.id)],
+                ),
+                (
+                    scoped._key_account_visible_domain(),
+                    [
+                        "|",
+                        "|",
+                        "|",
+                        ("key_account_manager_id", "=", user.id),
+                        ("key_account_manager_id", "=", False),
+                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                        ("key_account_manager_id.crm_team_ids", "in", teams.ids),
+                    ]
+                    if user in (self.leader, self.manager)
+                    else [
+                        "|",
+                        "|",
+                        ("key_account_manager_id", "=", user.id),
+                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                        (
+                            "key_account_manager_id.crm_team_ids",
+                            "in",
+                            teams.filtered("key_account_shared").ids,
+                        ),
+                    ],
+                ),
+            ):
+                if user == self.admin:
+                    self.assertEqual(domain, [])
+                    continue
+                self.assertFalse(
+                    [
+                        leaf
+                        for leaf in domain
+                        if isinstance(leaf, tuple) and "." in leaf[0]
+                    ],
+                    user.login,
+                )
+                restrict = [("id", "in", accounts.ids)]
+                self.assertEqual(
+                    Partner.with_context(active_test=False).search(restrict + domain),
+                    Partner.with_context(active_test=False).search(restrict + paths),
+                    user.login,
+                )
+        # kam2 sees their own accounts, the archived KAM's of the team they
+        # lead and the manager's through the sharing team
+        self.assertIn(sharing, self.kam2.crm_team_ids)
+        self.assertEqual(
+            Partner.search(
+                [("id", "in", accounts.ids)]
+                + Partner.with_user(self.kam2)._key_account_visible_domain()
+            ),
+            accounts[1] | accounts[2] | accounts[3] | self.partner_b,
+        )
+
     def test_manager_outside_the_team_cannot_take_an_account(self):
         outsider = self.env["res.users"].create(
             {
