@@ -12,6 +12,9 @@ from .res_partner import (
     KEY_ACCOUNT_PUBLIC_FIELDS,
 )
 
+# up to how many visible accounts a search on figures names them by id
+SCOPE_IDS_LIMIT = 5000
+
 
 # one concern of the account per file (see res_partner.py)
 class ResPartner(models.Model):
@@ -163,6 +166,20 @@ class ResPartner(models.Model):
         visible = self._key_account_visible_domain()
         if not visible:
             return []
+        # the visible accounts by id when they are a KAM's or a team's few
+        # thousands: PostgreSQL then reads the condition on the figures
+        # (company-dependent values, not indexed) for those accounts only,
+        # where a subquery made it read it for every partner first
+        accounts = (
+            self.sudo()
+            .with_context(active_test=False)
+            ._search(visible, limit=SCOPE_IDS_LIMIT + 1, order="id")
+            .get_result_ids()
+        )
+        # (none visible: the subquery still, which keeps the search's other
+        # conditions checked, where an empty list would skip them)
+        if 0 < len(accounts) <= SCOPE_IDS_LIMIT:
+            return [("commercial_partner_id", "in", list(accounts))]
         return [("commercial_partner_id", "any", visible)]
 
     @api.model

@@ -5,10 +5,13 @@ manage; and a plain user searching restricted figures or setting home
 actions. Each test fails on the tree before the fix (issue "Close the
 holes", items 2-5, 8, 13-15; "Numbers people can trust", item 4)."""
 
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models import res_partner_visibility as visibility
 from .common import ReviewCommon
 
 
@@ -474,6 +477,16 @@ class TestNoSearchOracle(ReviewCommon):
         )
 
     def test_colleague_cannot_search_or_group_figures(self):
+        """The same with the visible accounts named by id (a KAM's few) and
+        as a subquery (more than SCOPE_IDS_LIMIT of them)."""
+        for limit in (visibility.SCOPE_IDS_LIMIT, 0):
+            with (
+                self.subTest(limit=limit),
+                patch.object(visibility, "SCOPE_IDS_LIMIT", limit),
+            ):
+                self._check_colleague_cannot_search_or_group_figures()
+
+    def _check_colleague_cannot_search_or_group_figures(self):
         grade_b = self.partner_b.key_account_grade
         self.assertTrue(grade_b)
         Partner = self.env["res.partner"].with_user(self.kam)
