@@ -27,7 +27,8 @@ that early warnings have something to compare with), times:
    cockpit kanban (first page, grouped by tier), the key-account list, the
    account page, the score-history pivot and the approval queue, read with
    the views' own field specifications, next to Odoo's Contacts kanban, list
-   and form for the same partners, as ratios; with eight closed quarters of
+   and form for the same partners, as ratios; the account page, the pivot and
+   the list filtered At Risk and sorted by score once more as a KAM; with eight closed quarters of
    score history (computed once, kept) and every account's review of the
    quarter waiting for approval (rolled back). ``./kap bench --screens``
    runs this part alone.

@@ -8,8 +8,10 @@ page, ``web_read_group`` then one ``web_search_read`` per group for a kanban
 grouped by tier, ``web_read`` for a form, ``read_group`` for each cell level
 of a pivot. It runs as the administrator without superuser mode (record
 rules apply), and the account page and the pivot once more as the account's
-key account manager (whose record rules read the accounts' managers), next
-to the Contacts form and list as that user; the record cache emptied before
+key account manager (whose record rules read the accounts' managers), with
+that KAM's key-account list filtered At Risk and sorted by score (conditions
+on the figures, scoped to the accounts the KAM may see), next to the
+Contacts form and list as that user; the record cache emptied before
 each run; each screen and
 the Contacts screen it is compared with are run in turns, ``runs`` times
 each, after one run that fills Odoo's caches; the best time and the fewest
@@ -164,6 +166,9 @@ def measure(env, runs, log, accounts_domain):
         kam_partner, "base.view_partner_form", "form", not_ours
     )
     kam_contacts_list = view_spec(kam_partner, "base.view_partner_tree", "list")
+    kam_list = view_spec(
+        kam_partner, "key_account_performance.res_partner_view_list_key_account", "list"
+    )
 
     def kanban_grouped(spec):
         def call():
@@ -228,6 +233,22 @@ def measure(env, runs, log, accounts_domain):
         "Contacts list, as the KAM": first_page(
             kam_partner, accounts_domain, kam_contacts_list, LIST_LIMIT
         ),
+        # the KAM's own questions of the list: which of my accounts are at
+        # risk, which score lowest (conditions on the figures, scoped to the
+        # accounts the KAM may see)
+        "key-account list At Risk, as its KAM": first_page(
+            kam_partner,
+            accounts_domain + [("key_account_at_risk", "=", True)],
+            kam_list,
+            LIST_LIMIT,
+        ),
+        "key-account list by score, as its KAM": lambda: kam_partner.web_search_read(
+            accounts_domain,
+            kam_list,
+            limit=LIST_LIMIT,
+            count_limit=10001,
+            order="key_account_score",
+        ),
     }
     # each screen and its Contacts screen timed in turns (screen, Contacts,
     # screen, ...), so that a ratio compares runs of the same seconds on a
@@ -268,6 +289,8 @@ BASELINES = [
     ("approval queue", "Contacts list"),
     ("account page, as its KAM", "Contacts form, as the KAM"),
     ("score-history pivot, as a KAM", "Contacts list, as the KAM"),
+    ("key-account list At Risk, as its KAM", "Contacts list, as the KAM"),
+    ("key-account list by score, as its KAM", "Contacts list, as the KAM"),
 ]
 
 
