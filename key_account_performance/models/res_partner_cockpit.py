@@ -112,7 +112,10 @@ class ResPartner(models.Model):
         for grade in (
             self.env["key.account.grade"]
             .sudo()
-            .search([("company_id", "in", [self.env.company.id, False])])
+            .search_fetch(
+                [("company_id", "in", [self.env.company.id, False])],
+                ["name", "color", "company_id"],
+            )
         ):
             # the company's own band wins over a shared one of the same name
             if grade.company_id or grade.name not in colors:
@@ -281,6 +284,9 @@ class ResPartner(models.Model):
         company = self.env.company
         bands = self.env["key.account.grade"]._get_bands(company)
         lowest = min(bands, key=lambda band: band[1])[0] if bands else False
+        # the one column, not the company's hundred (a search on At Risk
+        # reads it)
+        company.fetch(["key_account_score_drop_step"])
         return lowest, company.key_account_score_drop_step or 10.0
 
     def _search_key_account_at_risk(self, operator, value):

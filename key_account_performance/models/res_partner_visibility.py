@@ -77,7 +77,23 @@ class ResPartner(models.Model):
         if user.has_group(KAM_MANAGER_GROUP):
             # a manager manages their teams' accounts: the shared ones among them
             return managed
-        shared = user.crm_team_ids.filtered("key_account_shared").ids
+        # the user's teams that share their key accounts (user.crm_team_ids:
+        # active teams of the user's active memberships), as a subquery of
+        # the users' query below
+        shared = (
+            self.env["crm.team"]
+            .sudo()
+            ._search(
+                [
+                    ("key_account_shared", "=", True),
+                    (
+                        "crm_team_member_ids",
+                        "any",
+                        [("user_id", "=", user.id), ("active", "=", True)],
+                    ),
+                ]
+            )
+        )
         return self._key_account_of_kams(
             [
                 ("id", "=", user.id),
