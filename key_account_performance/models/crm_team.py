@@ -1,4 +1,10 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+# what the record rules of the key-account data read of a user's teams when
+# they are evaluated (``user.crm_team_ids``, shared or not): Odoo caches a
+# rule's evaluated domain per user, so a change of these must clear it
+TEAM_RULE_FIELDS = {"key_account_shared", "active"}
+MEMBER_RULE_FIELDS = {"user_id", "crm_team_id", "active"}
 
 
 class CrmTeam(models.Model):
@@ -10,3 +16,35 @@ class CrmTeam(models.Model):
         "history, reviews, improvement actions and early warnings (read only). The team "
         "leader sees them in any case; only an account's own KAM fills its reviews.",
     )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if TEAM_RULE_FIELDS & set(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+
+class CrmTeamMember(models.Model):
+    _inherit = "crm.team.member"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        members = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return members
+
+    def write(self, vals):
+        result = super().write(vals)
+        if MEMBER_RULE_FIELDS & set(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

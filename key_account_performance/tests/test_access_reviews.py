@@ -384,6 +384,22 @@ class TestOneVisibilityRule(ReviewCommon):
             .search([("partner_id", "=", self.partner_a.id)])
         )
 
+    def test_rules_follow_sharing_and_membership_at_once(self):
+        """The record rules name the user's sharing teams: a team that starts
+        or stops sharing, and a member who joins or leaves, change what the
+        member reads at once, not after the rules' cache is next cleared."""
+        Value = self.env["key.account.kpi.value"].with_user(self.kam2)
+        domain = [("partner_id", "=", self.partner_a.id)]
+        self.assertFalse(Value.search(domain))  # fills the rules' cache
+        self.team2.key_account_shared = True
+        self.assertTrue(Value.search(domain))
+        self.team2.member_ids = [Command.unlink(self.kam2.id)]
+        self.assertFalse(Value.search(domain))
+        self.team2.member_ids = [Command.link(self.kam2.id)]
+        self.assertTrue(Value.search(domain))
+        self.team2.key_account_shared = False
+        self.assertFalse(Value.search(domain))
+
     def test_team_leader_and_shared_team_read(self):
         # the leader of the KAM's team sees the account
         leader = self._data(self.leader, self.partner_a)
