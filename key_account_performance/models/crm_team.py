@@ -2,9 +2,15 @@ from odoo import api, fields, models
 
 # what the record rules of the key-account data read of a user's teams when
 # they are evaluated (``user.crm_team_ids``, shared or not): Odoo caches a
-# rule's evaluated domain per user, so a change of these must clear it
-TEAM_RULE_FIELDS = {"key_account_shared", "active"}
+# rule's evaluated domain per user, so a change of these must clear it (and
+# the accounts' visibility flag computed in this transaction)
+TEAM_RULE_FIELDS = {"key_account_shared", "active", "user_id"}
 MEMBER_RULE_FIELDS = {"user_id", "crm_team_id", "active"}
+
+
+def _rules_changed(env):
+    env.registry.clear_cache()
+    env["res.partner"].invalidate_model(["key_account_visible"])
 
 
 class CrmTeam(models.Model):
@@ -20,12 +26,12 @@ class CrmTeam(models.Model):
     def write(self, vals):
         result = super().write(vals)
         if TEAM_RULE_FIELDS & set(vals):
-            self.env.registry.clear_cache()
+            _rules_changed(self.env)
         return result
 
     def unlink(self):
         result = super().unlink()
-        self.env.registry.clear_cache()
+        _rules_changed(self.env)
         return result
 
 
@@ -35,16 +41,16 @@ class CrmTeamMember(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         members = super().create(vals_list)
-        self.env.registry.clear_cache()
+        _rules_changed(self.env)
         return members
 
     def write(self, vals):
         result = super().write(vals)
         if MEMBER_RULE_FIELDS & set(vals):
-            self.env.registry.clear_cache()
+            _rules_changed(self.env)
         return result
 
     def unlink(self):
         result = super().unlink()
-        self.env.registry.clear_cache()
+        _rules_changed(self.env)
         return result

@@ -77,29 +77,41 @@ class ResPartner(models.Model):
         if user.has_group(KAM_MANAGER_GROUP):
             # a manager manages their teams' accounts: the shared ones among them
             return managed
-        # the user's teams that share their key accounts (user.crm_team_ids:
-        # active teams of the user's active memberships), as a subquery of
-        # the users' query below
-        shared = (
-            self.env["crm.team"]
-            .sudo()
-            ._search(
-                [
-                    ("key_account_shared", "=", True),
-                    (
-                        "crm_team_member_ids",
-                        "any",
-                        [("user_id", "=", user.id), ("active", "=", True)],
-                    ),
-                ]
-            )
-        )
         return self._key_account_of_kams(
             [
                 ("id", "=", user.id),
-                ("crm_team_ids.user_id", "=", user.id),
-                ("crm_team_ids", "in", shared),
+                self._key_account_team_kams([("user_id", "=", user.id)]),
+                self._key_account_team_kams(
+                    [
+                        ("key_account_shared", "=", True),
+                        self._key_account_team_member(user),
+                    ]
+                ),
             ]
+        )
+
+    @api.model
+    def _key_account_team_member(self, user):
+        """Condition on crm.team: ``user`` is one of its members (an active
+        membership, as ``user.crm_team_ids`` reads them)."""
+        return (
+            "crm_team_member_ids",
+            "any",
+            [("user_id", "=", user.id), ("active", "=", True)],
+        )
+
+    @api.model
+    def _key_account_team_kams(self, teams):
+        """Condition on res.users: an active member of an active team that
+        meets ``teams`` (a domain on crm.team), as ``user.crm_team_ids``
+        reads a user's teams (a removed member's membership is archived)."""
+        return (
+            "crm_team_member_ids",
+            "any",
+            [
+                ("active", "=", True),
+                ("crm_team_id", "any", [("active", "=", True), *teams]),
+            ],
         )
 
     @api.model
@@ -107,12 +119,13 @@ class ResPartner(models.Model):
         """The accounts whose KAM meets one of the conditions ``kams`` (on
         res.users, archived users included, as a path through the manager
         reads them), and the unassigned ones when ``unassigned``. The
-        managers are found first (one query of the users): a condition on
-        the accounts' manager by id is answered from its index and estimated
-        right, where a path through the manager is a scan of every partner."""
+        managers are found first (one query of the users, in the user's
+        environment: the teams' company rule applies, as it did to the paths
+        through the manager): a condition on the accounts' manager by id is
+        answered from its index and estimated right, where a path through
+        the manager is a scan of every partner."""
         kam_ids = (
             self.env["res.users"]
-            .sudo()
             .with_context(active_test=False)
             ._search(["|"] * (len(kams) - 1) + list(kams))
             .get_result_ids()
@@ -122,7 +135,7 @@ class ResPartner(models.Model):
             domain = ["|", ("key_account_manager_id", "=", False), *domain]
         return domain
 
-    @api.depends("commercial_partner_id")
+    @api.depends("commercial_partner_id.key_account_manager_id")
     @api.depends_context("uid", "company")
     def _compute_key_account_visible(self):
         domain = self._key_account_visible_domain()
@@ -186,9 +199,10 @@ class ResPartner(models.Model):
         # thousands: PostgreSQL then reads the condition on the figures
         # (company-dependent values, not indexed) for those accounts only,
         # where a subquery made it read it for every partner first
+        # (in the user's environment, as the subquery below: the partners'
+        # record rules apply to the visible accounts too)
         accounts = (
-            self.sudo()
-            .with_context(active_test=False)
+            self.with_context(active_test=False)
             ._search(visible, limit=SCOPE_IDS_LIMIT + 1, order="id")
             .get_result_ids()
         )
@@ -295,8 +309,8 @@ class ResPartner(models.Model):
             return self._key_account_of_kams(
                 [
                     ("id", "=", user.id),
-                    ("crm_team_ids.user_id", "=", user.id),
-                    ("crm_team_ids", "in", user.crm_team_ids.ids),
+                    self._key_account_team_kams([("user_id", "=", user.id)]),
+                    self._key_account_team_kams([self._key_account_team_member(user)]),
                 ],
                 unassigned=True,
             )

@@ -384,6 +384,30 @@ class TestOneVisibilityRule(ReviewCommon):
             .search([("partner_id", "=", self.partner_a.id)])
         )
 
+    def test_visibility_flag_follows_a_new_manager_at_once(self):
+        """The account page's visibility (which also decides what a read
+        of the page hides) follows a change of the account's manager in the
+        same transaction, and a change of a team."""
+        account = self.partner_a.with_user(self.kam2)
+        self.assertFalse(account.key_account_visible)
+        self.assertFalse(
+            account.read(["key_account_visible", "key_account_score"])[0][
+                "key_account_score"
+            ]
+        )
+        self.partner_a.key_account_manager_id = self.kam2
+        self.assertTrue(account.key_account_visible)
+        self.assertEqual(
+            account.read(["key_account_visible", "key_account_score"])[0][
+                "key_account_score"
+            ],
+            self.partner_a.key_account_score,
+        )
+        self.partner_a.key_account_manager_id = self.kam
+        self.assertFalse(account.key_account_visible)
+        self.team2.key_account_shared = True  # kam2 is a member of kam's team
+        self.assertTrue(account.key_account_visible)
+
     def test_rules_follow_sharing_and_membership_at_once(self):
         """The record rules name the user's sharing teams: a team that starts
         or stops sharing, and a member who joins or leaves, change what the
@@ -560,9 +584,11 @@ class TestNoSearchOracle(ReviewCommon):
 class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
     def test_visibility_is_the_rules_path_by_manager_ids(self):
         """The visibility domains name the accounts' managers by id (one
-        indexed condition) and select exactly the accounts the record rules'
-        paths through the manager select, for every role, with shared and
-        unshared teams, an archived KAM and unassigned accounts."""
+        indexed condition) and select exactly the accounts that the paths
+        through the manager select as the ORM reads them (a user's teams:
+        active teams of active memberships), for every role, with shared
+        and unshared teams, an archived KAM, unassigned accounts, a removed
+        member and an archived team; the visibility flag follows at once."""
         Partner = self.env["res.partner"]
         third = self.env["res.users"].create(
             {
@@ -581,7 +607,7 @@ class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
         )
         # kam2 leads a team (not shared) of the third KAM, and is a member of
         # a team that shares its accounts with the manager
-        self.env["crm.team"].create(
+        led = self.env["crm.team"].create(
             {
                 "name": "Led by KAM 2",
                 "user_id": self.kam2.id,
@@ -608,75 +634,86 @@ class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
         )
         third.active = False  # an archived KAM's accounts stay visible to the team
         accounts |= self.partner_a | self.partner_b
-        for user in (self.kam, self.kam2, self.leader, self.manager, self.admin):
-            scoped = Partner.with_user(user)
+
+        def paths(user, shared_only):
             teams = user.crm_team_ids
-            for domain, paths in (
+            if user in (self.leader, self.manager):
+                return [
+                    "|",
+                    "|",
+                    "|",
+                    ("key_account_manager_id", "=", user.id),
+                    ("key_account_manager_id", "=", False),
+                    ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
+                    ("key_account_manager_id.crm_team_ids", "in", teams.ids),
+                ]
+            if not shared_only:
+                return [("key_account_manager_id", "=", user.id)]
+            return [
+                "|",
+                "|",
+                ("key_account_manager_id", "=", user.id),
+                ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
                 (
-                    scoped._key_account_managed_domain(),
-                    [
-                        "|",
-                        "|",
-                        "|",
-                        ("key_account_manager_id", "=", user.id),
-                        ("key_account_manager_id", "=", False),
-                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-                        ("key_account_manager_id.crm_team_ids", "in", teams.ids),
-                    ]
-                    if user in (self.leader, self.manager)
-                    else [("key_account_manager_id", "=", user.id)],
+                    "key_account_manager_id.crm_team_ids",
+                    "in",
+                    teams.filtered("key_account_shared").ids,
                 ),
-                (
-                    scoped._key_account_visible_domain(),
-                    [
-                        "|",
-                        "|",
-                        "|",
-                        ("key_account_manager_id", "=", user.id),
-                        ("key_account_manager_id", "=", False),
-                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-                        ("key_account_manager_id.crm_team_ids", "in", teams.ids),
-                    ]
-                    if user in (self.leader, self.manager)
-                    else [
-                        "|",
-                        "|",
-                        ("key_account_manager_id", "=", user.id),
-                        ("key_account_manager_id.crm_team_ids.user_id", "=", user.id),
-                        (
-                            "key_account_manager_id.crm_team_ids",
-                            "in",
-                            teams.filtered("key_account_shared").ids,
+            ]
+
+        def check():
+            for user in (self.kam, self.kam2, self.leader, self.manager, self.admin):
+                scoped = Partner.with_user(user)
+                for domain, oracle in (
+                    (scoped._key_account_managed_domain(), paths(user, False)),
+                    (scoped._key_account_visible_domain(), paths(user, True)),
+                ):
+                    if user == self.admin:
+                        self.assertEqual(domain, [])
+                        continue
+                    self.assertFalse(
+                        [
+                            leaf
+                            for leaf in domain
+                            if isinstance(leaf, tuple) and "." in leaf[0]
+                        ],
+                        user.login,
+                    )
+                    # the oracle as the ORM reads it (user.crm_team_ids)
+                    expected = accounts.sudo().filtered_domain(oracle)
+                    self.assertEqual(
+                        Partner.with_context(active_test=False).search(
+                            [("id", "in", accounts.ids)] + domain
                         ),
-                    ],
-                ),
-            ):
-                if user == self.admin:
-                    self.assertEqual(domain, [])
-                    continue
-                self.assertFalse(
-                    [
-                        leaf
-                        for leaf in domain
-                        if isinstance(leaf, tuple) and "." in leaf[0]
-                    ],
-                    user.login,
-                )
-                restrict = [("id", "in", accounts.ids)]
+                        expected,
+                        user.login,
+                    )
+                    self.assertEqual(accounts.sudo().filtered_domain(domain), expected)
+                visible = accounts.with_user(user).filtered("key_account_visible")
                 self.assertEqual(
-                    Partner.with_context(active_test=False).search(restrict + domain),
-                    Partner.with_context(active_test=False).search(restrict + paths),
+                    visible.ids,
+                    accounts.sudo().filtered_domain(paths(user, True)).ids
+                    if user != self.admin
+                    else accounts.ids,
                     user.login,
                 )
+
+        check()
         # kam2 sees their own accounts, the archived KAM's of the team they
         # lead and the manager's through the sharing team
         self.assertIn(sharing, self.kam2.crm_team_ids)
         self.assertEqual(
-            Partner.search(
-                [("id", "in", accounts.ids)]
-                + Partner.with_user(self.kam2)._key_account_visible_domain()
-            ),
+            accounts.with_user(self.kam2).filtered("key_account_visible"),
             accounts[1] | accounts[2] | accounts[3] | self.partner_b,
+        )
+        # the third KAM leaves the team kam2 leads (the membership is
+        # archived), the sharing team is archived: kam2 sees their own only
+        led.member_ids = [Command.unlink(third.id)]
+        sharing.active = False
+        check()
+        self.assertEqual(
+            accounts.with_user(self.kam2).filtered("key_account_visible"),
+            accounts[1] | self.partner_b,
         )
 
     def test_manager_outside_the_team_cannot_take_an_account(self):
