@@ -54,3 +54,27 @@ class CrmTeamMember(models.Model):
         result = super().unlink()
         _rules_changed(self.env)
         return result
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    def _search_crm_team_ids(self, operator, value):
+        """A user's teams as the field reads them (``user.crm_team_ids``:
+        active teams of active memberships), whatever the search's
+        active_test. The record rules of the key-account data go through
+        the account's manager, a path Odoo searches with active_test off:
+        sales_team's search then counted archived memberships, and the
+        leader of a team kept reading the accounts of a KAM removed from it
+        (the membership is archived, not deleted)."""
+        return [
+            (
+                "crm_team_member_ids",
+                "any",
+                [
+                    ("crm_team_id", operator, value),
+                    ("active", "=", True),
+                    ("crm_team_id.active", "=", True),
+                ],
+            )
+        ]

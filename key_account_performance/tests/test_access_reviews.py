@@ -424,6 +424,31 @@ class TestOneVisibilityRule(ReviewCommon):
         self.team2.key_account_shared = False
         self.assertFalse(Value.search(domain))
 
+    def test_removed_member_is_no_longer_read_by_the_leader(self):
+        """A KAM removed from a team (sales_team archives the membership),
+        or a team archived: its leader no longer reads the KAM's accounts'
+        figures (the record rules count active memberships of active teams, as
+        the user's teams read)."""
+        self.team2.member_ids = [Command.link(self.kam2.id)]
+        domain = [("partner_id", "=", self.partner_b.id)]  # kam2's account
+        for model in ("key.account.kpi.value", "key.account.score.history"):
+            Model = self.env[model].with_user(self.leader)
+            self.assertTrue(Model.search(domain), model)
+        self.team2.member_ids = [Command.unlink(self.kam2.id)]
+        self.assertFalse(
+            self.env["crm.team.member"].search([("user_id", "=", self.kam2.id)])
+        )
+        for model in ("key.account.kpi.value", "key.account.score.history"):
+            Model = self.env[model].with_user(self.leader)
+            self.assertFalse(Model.search(domain), model)
+        self.assertFalse(self.partner_b.with_user(self.leader).key_account_visible)
+        # back in the team, then the team archived
+        self.team2.member_ids = [Command.link(self.kam2.id)]
+        Value = self.env["key.account.kpi.value"].with_user(self.leader)
+        self.assertTrue(Value.search(domain))
+        self.team2.active = False
+        self.assertFalse(Value.search(domain))
+
     def test_team_leader_and_shared_team_read(self):
         # the leader of the KAM's team sees the account
         leader = self._data(self.leader, self.partner_a)
