@@ -1,10 +1,11 @@
 from odoo import api, fields, models
 
-# what the record rules of the key-account data read of a user's teams when
-# they are evaluated (``user.crm_team_ids``, shared or not): Odoo caches a
-# rule's evaluated domain per user, so a change of these must clear it (and
-# the accounts' visibility flag computed in this transaction)
-TEAM_RULE_FIELDS = {"key_account_shared", "active", "user_id"}
+# what the record rules of the key-account data and the visibility read of a
+# user's teams when they are evaluated (leaders, members, sharing): Odoo
+# caches a rule's evaluated domain per user, and the addon the visible KAMs
+# per user (res_partner_visibility.py), so a change of these must clear both
+# (and the accounts' visibility flag computed in this transaction)
+TEAM_RULE_FIELDS = {"key_account_shared", "active", "user_id", "company_id"}
 MEMBER_RULE_FIELDS = {"user_id", "crm_team_id", "active"}
 
 
@@ -78,3 +79,27 @@ class ResUsers(models.Model):
                 ],
             )
         ]
+
+    def _key_account_team_kam_ids(self, shared_only=True):
+        """For the record rules of the key-account data: the ids of the KAMs
+        (archived ones included) whose accounts this user reads through a
+        sales team: the active members of the active teams they lead, and of
+        the active teams they belong to (only those that share their key
+        accounts when ``shared_only``, for a KAM; all of them for a
+        key-account manager). The rules name the accounts' managers by id:
+        PostgreSQL answers from the index on the manager, where the paths
+        through the manager's teams were compiled on every search. Read as
+        the rules read paths (sudo, active memberships of active teams);
+        Odoo caches the evaluated rules per user, and a change of a team's
+        leader, sharing or members clears that cache (``_rules_changed``)."""
+        self.ensure_one()
+        Partner = self.env["res.partner"].sudo()
+        member = [Partner._key_account_team_member(self)]
+        if shared_only:
+            member.insert(0, ("key_account_shared", "=", True))
+        return Partner._key_account_kam_ids(
+            [
+                Partner._key_account_team_kams([("user_id", "=", self.id)]),
+                Partner._key_account_team_kams(member),
+            ]
+        )

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..tools import kpi_math
@@ -34,28 +34,75 @@ class KeyAccountGrade(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        grades = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return grades
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+    @api.model
+    @tools.ormcache("company_id", "self.env.lang")
+    def _grade_rows(self, company_id):
+        """The active bands of a company and the shared ones, in their order:
+        a tuple of (name, min_score, color, incentive_rate, own) in the
+        language of the environment. Cached: the screens that show an
+        account's grade read the bands (its colour, whether it is the lowest)
+        on every read; a change of any band clears the cache."""
+        return tuple(
+            (
+                grade.name,
+                grade.min_score,
+                grade.color,
+                grade.incentive_rate,
+                bool(grade.company_id),
+            )
+            for grade in self.sudo().search_fetch(
+                [("company_id", "in", [company_id, False])],
+                ["name", "min_score", "color", "incentive_rate", "company_id"],
+            )
+        )
+
+    @api.model
+    def _company_grade_rows(self, company=None):
+        """The rows of ``_grade_rows`` that count for the company: its own
+        bands, else the shared ones."""
+        rows = self._grade_rows((company or self.env.company).id)
+        return [row for row in rows if row[4]] or list(rows)
+
     @api.model
     def _get_bands(self, company=None):
         """Bands [(name, min_score)] of the company (its own, else shared, else defaults)."""
-        company = company or self.env.company
-        # one query: the screens that show an account's grade read the bands
-        grades = self.sudo().search_fetch(
-            [("company_id", "in", [company.id, False])],
-            ["name", "min_score", "company_id"],
-        )
-        own = grades.filtered(lambda g: g.company_id == company)
-        grades = own or grades
-        if not grades:
+        rows = self._company_grade_rows(company)
+        if not rows:
             return list(kpi_math.DEFAULT_GRADE_BANDS)
-        return [(g.name, g.min_score) for g in grades]
+        return [(row[0], row[1]) for row in rows]
 
     @api.model
     def _get_incentive_rates(self, company=None):
         """{grade name: incentive rate (%)} of the bands ``_get_bands`` uses."""
-        company = company or self.env.company
-        grades = self.sudo().search([("company_id", "in", [company.id, False])])
-        own = grades.filtered(lambda g: g.company_id == company)
-        return {g.name: g.incentive_rate for g in (own or grades)}
+        return {row[0]: row[3] for row in self._company_grade_rows(company)}
+
+    @api.model
+    def _get_colors(self, company=None):
+        """{grade name: colour}: the company's own band wins over a shared
+        one of the same name."""
+        colors = {}
+        for name, _min, color, _rate, own in self._grade_rows(
+            (company or self.env.company).id
+        ):
+            if own or name not in colors:
+                colors[name] = color
+        return colors
 
     @api.model
     def _grade_for(self, score, company=None, bands=None):

@@ -266,7 +266,14 @@ class KeyAccountKpiTemplate(models.Model):
     def _kpi_bands(self):
         """{template id: {kpi id: (target, threshold, weight)}} in one read."""
         bands = {template.id: {} for template in self}
-        for line in self.sudo().line_ids:
+        for line in (
+            self.env["key.account.kpi.template.line"]
+            .sudo()
+            .search_fetch(
+                [("template_id", "in", self.ids)],
+                ["template_id", "kpi_id", "target", "threshold", "weight"],
+            )
+        ):
             bands[line.template_id.id][line.kpi_id.id] = (
                 line.target,
                 line.threshold,

@@ -133,7 +133,18 @@ class ResPartner(models.Model):
                 ("company_id", "=", self.env.company.id),
             ]
             + period_domain,
-            ["partner_id", "kpi_id", "date_from", "date_to", "value", "score"],
+            # (with what the page's list of the breakdown shows of them)
+            [
+                "partner_id",
+                "kpi_id",
+                "date_from",
+                "date_to",
+                "value",
+                "score",
+                "status",
+                "weight",
+                "company_id",
+            ],
         )
         by_period = {}
         for record in values:

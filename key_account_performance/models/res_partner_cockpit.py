@@ -108,18 +108,7 @@ class ResPartner(models.Model):
                 )
             ):
                 history[row.partner_id.id, row.date_to] = row.has_previous
-        colors = {}
-        for grade in (
-            self.env["key.account.grade"]
-            .sudo()
-            .search_fetch(
-                [("company_id", "in", [self.env.company.id, False])],
-                ["name", "color", "company_id"],
-            )
-        ):
-            # the company's own band wins over a shared one of the same name
-            if grade.company_id or grade.name not in colors:
-                colors[grade.name] = grade.color
+        colors = self.env["key.account.grade"]._get_colors()
         for partner in self:
             known = history.get((partner.id, partner.key_account_score_date))
             has_previous = (

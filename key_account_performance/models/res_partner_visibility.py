@@ -1,7 +1,7 @@
 """Who sees an account's key-account data: the one visibility rule, applied
 to reading, searching, grouping and sorting the partner."""
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
 
@@ -77,17 +77,39 @@ class ResPartner(models.Model):
         if user.has_group(KAM_MANAGER_GROUP):
             # a manager manages their teams' accounts: the shared ones among them
             return managed
-        return self._key_account_of_kams(
-            [
-                ("id", "=", user.id),
-                self._key_account_team_kams([("user_id", "=", user.id)]),
-                self._key_account_team_kams(
-                    [
-                        ("key_account_shared", "=", True),
-                        self._key_account_team_member(user),
-                    ]
-                ),
-            ]
+        return [
+            (
+                "key_account_manager_id",
+                "in",
+                list(self._key_account_visible_kam_ids(every_team=False)),
+            )
+        ]
+
+    @api.model
+    @tools.ormcache(
+        "self.env.uid", "tuple(sorted(self.env.companies.ids))", "every_team"
+    )
+    def _key_account_visible_kam_ids(self, every_team):
+        """The ids of the KAMs whose accounts the current user sees: themself,
+        the members of the teams they lead and of the teams they belong to
+        (only those that share their key accounts unless ``every_team``, for
+        a key-account manager). One query of the users, in the user's
+        environment (the teams' company rule applies), cached per user and
+        allowed companies: every read of an account's page asks it, and a
+        change of a team's leader, sharing, company or members clears the
+        cache (crm_team.py)."""
+        user = self.env.user
+        member = [self._key_account_team_member(user)]
+        if not every_team:
+            member.insert(0, ("key_account_shared", "=", True))
+        return tuple(
+            self._key_account_kam_ids(
+                [
+                    ("id", "=", user.id),
+                    self._key_account_team_kams([("user_id", "=", user.id)]),
+                    self._key_account_team_kams(member),
+                ]
+            )
         )
 
     @api.model
@@ -115,25 +137,19 @@ class ResPartner(models.Model):
         )
 
     @api.model
-    def _key_account_of_kams(self, kams, unassigned=False):
-        """The accounts whose KAM meets one of the conditions ``kams`` (on
-        res.users, archived users included, as a path through the manager
-        reads them), and the unassigned ones when ``unassigned``. The
-        managers are found first (one query of the users, in the user's
-        environment: the teams' company rule applies, as it did to the paths
-        through the manager): a condition on the accounts' manager by id is
-        answered from its index and estimated right, where a path through
-        the manager is a scan of every partner."""
-        kam_ids = (
+    def _key_account_kam_ids(self, kams):
+        """The ids of the users (archived ones included, as a path through an
+        account's manager reads them) who meet one of the conditions
+        ``kams`` (on res.users), in one query, in the environment's rights.
+        The visibility names the accounts' managers by id: a condition on
+        the manager by id is answered from its index and estimated right,
+        where a path through the manager is a scan of every partner."""
+        return list(
             self.env["res.users"]
             .with_context(active_test=False)
             ._search(["|"] * (len(kams) - 1) + list(kams))
             .get_result_ids()
         )
-        domain = [("key_account_manager_id", "in", list(kam_ids))]
-        if unassigned:
-            domain = ["|", ("key_account_manager_id", "=", False), *domain]
-        return domain
 
     @api.depends("commercial_partner_id.key_account_manager_id")
     @api.depends_context("uid", "company")
@@ -306,14 +322,15 @@ class ResPartner(models.Model):
         if self.env.su or user.has_group(KAM_ADMIN_GROUP):
             return []
         if user.has_group(KAM_MANAGER_GROUP):
-            return self._key_account_of_kams(
-                [
-                    ("id", "=", user.id),
-                    self._key_account_team_kams([("user_id", "=", user.id)]),
-                    self._key_account_team_kams([self._key_account_team_member(user)]),
-                ],
-                unassigned=True,
-            )
+            return [
+                "|",
+                ("key_account_manager_id", "=", False),
+                (
+                    "key_account_manager_id",
+                    "in",
+                    list(self._key_account_visible_kam_ids(every_team=True)),
+                ),
+            ]
         if user.has_group(KAM_GROUP):
             return [("key_account_manager_id", "=", user.id)]
         return [(0, "=", 1)]

@@ -5,6 +5,8 @@ manage; and a plain user searching restricted figures or setting home
 actions. Each test fails on the tree before the fix (issue "Close the
 holes", items 2-5, 8, 13-15; "Numbers people can trust", item 4)."""
 
+import importlib.util
+import pathlib
 from unittest.mock import patch
 
 from odoo import Command
@@ -423,6 +425,49 @@ class TestOneVisibilityRule(ReviewCommon):
         self.assertTrue(Value.search(domain))
         self.team2.key_account_shared = False
         self.assertFalse(Value.search(domain))
+
+    def test_team_rules_migration_names_the_kams_by_id(self):
+        """18.0.1.8.0 names the KAMs of a leader's and a sharing team by id in
+        the team rules (noupdate data, which an update does not reload): the
+        migration gives the rules that still have the shipped path the
+        domain the module ships, and leaves a rule an administrator changed."""
+        module = "key_account_performance"
+        names = (
+            "rule_key_account_kpi_value_team_read",
+            "rule_key_account_score_history_team_read",
+            "rule_key_account_review_team_read",
+            "rule_key_account_review_line_team_read",
+            "rule_key_account_improvement_action_team_read",
+            "rule_key_account_warning_team_read",
+            "rule_key_account_contact_activity_user",
+            "rule_key_account_retention_cohort_kam",
+        )
+        rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
+        shipped = [rule.domain_force for rule in rules]
+        self.assertTrue(all("user._key_account_team_kam_ids()" in d for d in shipped))
+        old = (
+            "['|', ('partner_id.key_account_manager_id.crm_team_ids.user_id', '=', "
+            "user.id), ('partner_id.key_account_manager_id.crm_team_ids', 'in', "
+            "user.crm_team_ids.filtered('key_account_shared').ids)]"
+        )
+        changed = (
+            "[('partner_id.key_account_manager_id.crm_team_ids.user_id', '=', user.id)]"
+        )
+        for rule in rules:
+            rule.domain_force = old
+        rules[0].domain_force = changed
+        spec = importlib.util.spec_from_file_location(
+            "kap_post_team_rules",
+            pathlib.Path(__file__).parents[1]
+            / "migrations"
+            / "18.0.1.8.0"
+            / "post-team-rules.py",
+        )
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        self.assertEqual(set(script.shipped_team_rules()), set(names))
+        script.migrate(self.env.cr, "18.0.1.7.0")
+        self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
 
     def test_removed_member_is_no_longer_read_by_the_leader(self):
         """A KAM removed from a team (sales_team archives the membership),

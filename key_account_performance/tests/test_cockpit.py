@@ -316,6 +316,36 @@ class TestCockpit(ReviewCommon):
         self.assertTrue(grade)
         self.assertEqual(self.partner_a.key_account_grade_color, grade.color)
 
+    def test_grade_bands_are_read_anew_after_a_change(self):
+        """The bands are cached (every read of an account shows its grade's
+        colour and whether it is the lowest): a change of a band shows at
+        once, in the same transaction."""
+        Grade = self.env["key.account.grade"]
+        partner = self.partner_a
+        grade = Grade.search([("name", "=", partner.key_account_grade)], limit=1)
+        self.assertTrue(grade)
+        self.assertEqual(partner.key_account_grade_color, grade.color)
+        grade.color = (grade.color + 3) % 12
+        partner.invalidate_recordset(["key_account_grade_color"])
+        self.assertEqual(partner.key_account_grade_color, grade.color)
+        # the company's own bands replace the shared ones as soon as one exists
+        bands = Grade._get_bands()
+        own = Grade.create(
+            {"name": "Own band", "min_score": 0.0, "company_id": self.env.company.id}
+        )
+        self.assertEqual(Grade._get_bands(), [("Own band", 0.0)])
+        own.min_score = 5.0
+        self.assertEqual(Grade._get_bands(), [("Own band", 5.0)])
+        own.active = False
+        self.assertEqual(Grade._get_bands(), bands)
+        self.assertEqual(
+            Grade._get_incentive_rates(),
+            {
+                name: Grade.search([("name", "=", name)], limit=1).incentive_rate
+                for name, _min in bands
+            },
+        )
+
     def test_compute_now_notifies(self):
         # a manual value in the closed period (entered in a review)
         self.env["key.account.kpi.value"].create(
