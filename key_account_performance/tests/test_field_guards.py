@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from ..models.res_partner import KEY_ACCOUNT_ENGINE_FIELDS
+from ..models.res_partner import KAM_GROUP, KEY_ACCOUNT_ENGINE_FIELDS
 from .edge_common import EdgeCaseCommon
 
 
@@ -131,6 +131,25 @@ class TestFieldGuards(EdgeCaseCommon):
             {"key_account_tier_id": other_tier.id}
         )
         self.assertEqual(self.partner_a.key_account_tier_id, other_tier)
+
+    def test_kam_reading_key_account_fields_still_checks_the_others(self):
+        """The account asks the key-account group once for all its fields
+        (check_field_access_rights): the other fields named with them are
+        still checked one by one."""
+        partner = self.partner_a.with_user(self.kam)
+        hidden = [
+            name
+            for name, field in partner._fields.items()
+            if field.groups
+            and field.groups != KAM_GROUP
+            and not field.is_accessible(partner.env)
+        ]
+        self.assertTrue(hidden, "a partner field the KAM may not read")
+        row = partner.read(["key_account_score", "key_account_grade", "name"])[0]
+        self.assertEqual(row["name"], self.partner_a.name)
+        for name in hidden[:3]:
+            with self.assertRaises(AccessError, msg=name):
+                partner.read(["key_account_score", name])
 
     def test_key_account_fields_hidden_from_plain_and_portal_users(self):
         partner = self.partner_a
