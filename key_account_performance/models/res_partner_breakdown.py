@@ -166,7 +166,11 @@ class ResPartner(models.Model):
             .sudo()
             .browse({kpi_id for band in bands.values() for kpi_id in band})
         )
-        kpis.fetch(["code", "name", "unit"])
+        # (with what the list of the breakdown reads of them: the mode, the
+        # unit shown)
+        kpis.fetch(
+            ["code", "name", "unit", "computation_mode", "model_id", "value_field"]
+        )
         result = {}
         for key, (prev_from, prev_to) in bounds.items():
             pid, date_from, date_to = key

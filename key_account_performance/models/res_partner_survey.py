@@ -75,12 +75,13 @@ class ResPartner(models.Model):
             ]
         )
         accounts = self.commercial_partner_id
-        inputs = self.env["survey.user_input"].search(
+        inputs = self.env["survey.user_input"].search_fetch(
             [
                 ("survey_id", "in", surveys.ids),
                 ("state", "=", "done"),
                 ("partner_id.commercial_partner_id", "in", accounts.ids),
             ],
+            ["partner_id", "create_date"],
             order="create_date desc, id desc",
         )
         nps_question = self.env["survey.question"].browse(
