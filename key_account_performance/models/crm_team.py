@@ -61,13 +61,15 @@ class ResUsers(models.Model):
     _inherit = "res.users"
 
     def _search_crm_team_ids(self, operator, value):
-        """A user's teams as the field reads them (``user.crm_team_ids``:
-        active teams of active memberships), whatever the search's
+        """A user's teams for the record rules and the visibility: the
+        active teams of their active memberships, whatever the search's
         active_test. The record rules of the key-account data go through
         the account's manager, a path Odoo searches with active_test off:
         sales_team's search then counted archived memberships, and the
         leader of a team kept reading the accounts of a KAM removed from it
-        (the membership is archived, not deleted)."""
+        (the membership is archived, not deleted). An archived team gives
+        nothing either, as in the visibility (sales_team's computed
+        ``crm_team_ids`` still lists it)."""
         return [
             (
                 "crm_team_member_ids",

@@ -50,6 +50,17 @@ class KeyAccountGrade(models.Model):
         self.env.registry.clear_cache()
         return result
 
+    def _update_field_translations(
+        self, field_name, translations, digest=None, source_lang=None
+    ):
+        # a band renamed in another language (the translation dialog writes
+        # the names without write())
+        result = super()._update_field_translations(
+            field_name, translations, digest=digest, source_lang=source_lang
+        )
+        self.env.registry.clear_cache()
+        return result
+
     @api.model
     @tools.ormcache("company_id", "self.env.lang")
     def _grade_rows(self, company_id):
@@ -57,7 +68,8 @@ class KeyAccountGrade(models.Model):
         a tuple of (name, min_score, color, incentive_rate, own) in the
         language of the environment. Cached: the screens that show an
         account's grade read the bands (its colour, whether it is the lowest)
-        on every read; a change of any band clears the cache."""
+        on every read; a change of any band clears the cache. Active bands
+        only, whatever the caller's active_test (the cache serves everyone)."""
         return tuple(
             (
                 grade.name,
@@ -66,7 +78,9 @@ class KeyAccountGrade(models.Model):
                 grade.incentive_rate,
                 bool(grade.company_id),
             )
-            for grade in self.sudo().search_fetch(
+            for grade in self.sudo()
+            .with_context(active_test=True)
+            .search_fetch(
                 [("company_id", "in", [company_id, False])],
                 ["name", "min_score", "color", "incentive_rate", "company_id"],
             )

@@ -429,8 +429,9 @@ class TestOneVisibilityRule(ReviewCommon):
     def test_team_rules_migration_names_the_kams_by_id(self):
         """18.0.1.8.0 names the KAMs of a leader's and a sharing team by id in
         the team rules (noupdate data, which an update does not reload): the
-        migration gives the rules that still have the shipped path the
-        domain the module ships, and leaves a rule an administrator changed."""
+        migration gives the rules that still have the domain an earlier
+        version shipped (white space aside) the domain the module ships now,
+        and leaves a rule an administrator changed in any way."""
         module = "key_account_performance"
         names = (
             "rule_key_account_kpi_value_team_read",
@@ -445,17 +446,6 @@ class TestOneVisibilityRule(ReviewCommon):
         rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
         shipped = [rule.domain_force for rule in rules]
         self.assertTrue(all("user._key_account_team_kam_ids()" in d for d in shipped))
-        old = (
-            "['|', ('partner_id.key_account_manager_id.crm_team_ids.user_id', '=', "
-            "user.id), ('partner_id.key_account_manager_id.crm_team_ids', 'in', "
-            "user.crm_team_ids.filtered('key_account_shared').ids)]"
-        )
-        changed = (
-            "[('partner_id.key_account_manager_id.crm_team_ids.user_id', '=', user.id)]"
-        )
-        for rule in rules:
-            rule.domain_force = old
-        rules[0].domain_force = changed
         spec = importlib.util.spec_from_file_location(
             "kap_post_team_rules",
             pathlib.Path(__file__).parents[1]
@@ -466,6 +456,13 @@ class TestOneVisibilityRule(ReviewCommon):
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         self.assertEqual(set(script.shipped_team_rules()), set(names))
+        self.assertEqual(set(script.OLD), set(names))
+        # the domains as the earlier versions' files wrote them (spaced out)
+        for name, rule in zip(names, rules):
+            rule.domain_force = script.OLD[name].replace(",", ", ")
+        # an administrator added a condition to one of them
+        changed = "['&', ('create_uid', '!=', False)] + " + script.OLD[names[0]]
+        rules[0].domain_force = changed
         script.migrate(self.env.cr, "18.0.1.7.0")
         self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
 

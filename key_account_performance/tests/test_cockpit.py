@@ -337,7 +337,16 @@ class TestCockpit(ReviewCommon):
         own.min_score = 5.0
         self.assertEqual(Grade._get_bands(), [("Own band", 5.0)])
         own.active = False
+        # the cache serves everyone: active bands only, whoever fills it
+        self.assertEqual(Grade.with_context(active_test=False)._get_bands(), bands)
         self.assertEqual(Grade._get_bands(), bands)
+        # a band renamed in another language (the translation dialog)
+        self.env["res.lang"]._activate_lang("zh_CN")
+        zh = Grade.with_context(lang="zh_CN")
+        self.assertIn(grade.with_context(lang="zh_CN").name, zh._get_colors())
+        grade.update_field_translations("name", {"zh_CN": "新等级名"})
+        self.assertIn("新等级名", zh._get_colors())
+        self.assertEqual(dict(zh._get_bands())["新等级名"], grade.min_score)
         self.assertEqual(
             Grade._get_incentive_rates(),
             {

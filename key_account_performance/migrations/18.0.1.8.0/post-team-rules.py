@@ -2,8 +2,9 @@
 members of a sharing team read the accounts of the team's KAMs name the KAMs
 by id (``res.users._key_account_team_kam_ids``) instead of a path through
 the manager's teams. They are noupdate data, which an update does not
-reload: the rules that still have the shipped path are given the domain the
-module's files now ship; a rule an administrator changed is left alone."""
+reload: the rules that still have the domain an earlier version shipped
+are given the one the module's files now ship; a rule an administrator
+changed in any way is left alone."""
 
 import logging
 
@@ -21,8 +22,41 @@ FILES = (
     "security/key_account_contact_activity_security.xml",
     "security/key_account_customer_value_security.xml",
 )
-# what only the shipped path of the earlier versions reads
-OLD_PATH = "crm_team_ids.filtered('key_account_shared')"
+# the domains the earlier versions shipped (the same in every one of them),
+# compared without white space
+_PATH = (
+    "['|',('{p}.key_account_manager_id.crm_team_ids.user_id','=',user.id),"
+    "('{p}.key_account_manager_id.crm_team_ids','in',"
+    "user.crm_team_ids.filtered('key_account_shared').ids)]"
+)
+OLD = {
+    **{
+        "rule_key_account_%s_team_read" % model: _PATH.format(p="partner_id")
+        for model in (
+            "kpi_value",
+            "score_history",
+            "review",
+            "improvement_action",
+            "warning",
+        )
+    },
+    "rule_key_account_review_line_team_read": _PATH.format(p="review_id.partner_id"),
+    "rule_key_account_contact_activity_user": (
+        "['|','|','|',('partner_id.key_account_manager_id','=',user.id),"
+        "('user_ids','in',[user.id]),"
+        "('partner_id.key_account_manager_id.crm_team_ids.user_id','=',user.id),"
+        "('partner_id.key_account_manager_id.crm_team_ids','in',"
+        "user.crm_team_ids.filtered('key_account_shared').ids)]"
+    ),
+    "rule_key_account_retention_cohort_kam": (
+        "['|','|',('user_id','=',user.id),('user_id.crm_team_ids.user_id','=',user.id),"
+        "('user_id.crm_team_ids','in',user.crm_team_ids.filtered('key_account_shared').ids)]"
+    ),
+}
+
+
+def _bare(domain):
+    return "".join((domain or "").split())
 
 
 def shipped_team_rules():
@@ -51,7 +85,7 @@ def migrate(cr, version):
         rule = env.ref("%s.%s" % (MODULE, xmlid), raise_if_not_found=False)
         if not rule or rule.domain_force == domain:
             continue
-        if OLD_PATH in (rule.domain_force or ""):
+        if _bare(rule.domain_force) == OLD.get(xmlid):
             rule.domain_force = domain
         else:
             _logger.info("%s: the rule was changed, it is left as it is", xmlid)
