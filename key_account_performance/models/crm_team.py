@@ -96,12 +96,6 @@ class ResUsers(models.Model):
         leader, sharing or members clears that cache (``_rules_changed``)."""
         self.ensure_one()
         Partner = self.env["res.partner"].sudo()
-        member = [Partner._key_account_team_member(self)]
-        if shared_only:
-            member.insert(0, ("key_account_shared", "=", True))
         return Partner._key_account_kam_ids(
-            [
-                Partner._key_account_team_kams([("user_id", "=", self.id)]),
-                Partner._key_account_team_kams(member),
-            ]
+            Partner._key_account_through_teams(self, every_team=not shared_only)
         )

@@ -120,18 +120,30 @@ class ResPartner(models.Model):
         change of a team's leader, sharing, company or members clears the
         cache (crm_team.py)."""
         user = self.env.user
-        member = [self._key_account_team_member(user)]
-        if not every_team:
-            member.insert(0, ("key_account_shared", "=", True))
         return tuple(
             self._key_account_kam_ids(
                 [
                     ("id", "=", user.id),
-                    self._key_account_team_kams([("user_id", "=", user.id)]),
-                    self._key_account_team_kams(member),
+                    *self._key_account_through_teams(user, every_team),
                 ]
             )
         )
+
+    @api.model
+    def _key_account_through_teams(self, user, every_team):
+        """The conditions on res.users (to be OR-ed) of the KAMs whose
+        accounts ``user`` reads through a sales team: the members of the
+        teams they lead, and of the teams they belong to (only those that
+        share their key accounts unless ``every_team``). The visibility and
+        the team record rules (res.users._key_account_team_kam_ids) both
+        read them here."""
+        member = [self._key_account_team_member(user)]
+        if not every_team:
+            member.insert(0, ("key_account_shared", "=", True))
+        return [
+            self._key_account_team_kams([("user_id", "=", user.id)]),
+            self._key_account_team_kams(member),
+        ]
 
     @api.model
     def _key_account_team_member(self, user):
