@@ -63,7 +63,9 @@ class ResPartner(models.Model):
             for name in field_names
             if name in fields and fields[name].groups == KAM_GROUP
         }
-        if not ours or not self.env.user.has_group(KAM_GROUP):
+        # (_has_group: has_group's checks are for asking about another user
+        # or the debug-mode group, neither of which applies here)
+        if not ours or not self.env.user._has_group(KAM_GROUP):
             return super().check_field_access_rights(operation, field_names)
         others = [name for name in field_names if name not in ours]
         if others:
@@ -268,14 +270,40 @@ class ResPartner(models.Model):
             for leaf in domain or ()
             if isinstance(leaf, (list, tuple)) and leaf and isinstance(leaf[0], str)
         ]
-        names += [
-            part.strip().split(" ", 1)[0].split(".", 1)[0]
-            for part in (order or "").split(",")
-        ]
-        scope = self._key_account_scope_domain(names)
+        scope = self._key_account_scope_domain(
+            names + self._key_account_order_names(order)
+        )
         if scope:
             domain = ["&", *scope, *domain] if domain else scope
         return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def _key_account_order_names(self, order):
+        """The field names (first component of a path) an ordering uses."""
+        return [
+            part.strip().split(" ", 1)[0].split(".", 1)[0]
+            for part in (order or "").split(",")
+        ]
+
+    @api.model
+    def web_search_read(
+        self, domain, specification, offset=0, limit=None, order=None, count_limit=None
+    ):
+        """A list sorted by a key-account figure holds the visible accounts
+        only (see ``_search``): its count, which Odoo makes without the
+        ordering, counts them only too (the pager of a KAM's list sorted by
+        score said 10001 with a thousand accounts to show)."""
+        scope = self._key_account_scope_domain(self._key_account_order_names(order))
+        if scope:
+            domain = ["&", *scope, *domain] if domain else scope
+        return super().web_search_read(
+            domain,
+            specification,
+            offset=offset,
+            limit=limit,
+            order=order,
+            count_limit=count_limit,
+        )
 
     @api.model
     def _read_group(

@@ -624,6 +624,17 @@ class TestNoSearchOracle(ReviewCommon):
             order="key_account_score desc",
         )
         self.assertEqual(ordered, self.partner_a)
+        # and the list's count, made without the ordering, counts them only
+        page = Partner.web_search_read(
+            [("id", "in", (self.partner_a | self.partner_b).ids)],
+            {"display_name": {}},
+            limit=1,
+            order="key_account_score desc",
+        )
+        self.assertEqual(
+            (page["length"], [row["id"] for row in page["records"]]),
+            (1, self.partner_a.ids),
+        )
         # their own account: found, grouped
         own_grade = self.partner_a.key_account_grade
         self.assertEqual(
