@@ -110,7 +110,12 @@ class KeyAccountKpi(models.Model):
         ondelete="cascade",
         domain=[("transient", "=", False)],
     )
-    model_name = fields.Char(related="model_id.model", string="Source Model Name")
+    # stored: the account page shows the unit of every KPI in its breakdown,
+    # which needs the source model's name (a model's technical name never
+    # changes, so the copy is never stale)
+    model_name = fields.Char(
+        related="model_id.model", string="Source Model Name", store=True
+    )
     domain = fields.Char(default="[]", help="Filter on the source records.")
     partner_field = fields.Char(
         default="partner_id",

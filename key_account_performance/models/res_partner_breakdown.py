@@ -169,7 +169,7 @@ class ResPartner(models.Model):
         # (with what the list of the breakdown reads of them: the mode, the
         # unit shown)
         kpis.fetch(
-            ["code", "name", "unit", "computation_mode", "model_id", "value_field"]
+            ["code", "name", "unit", "computation_mode", "model_name", "value_field"]
         )
         result = {}
         for key, (prev_from, prev_to) in bounds.items():
