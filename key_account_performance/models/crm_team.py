@@ -82,6 +82,23 @@ class ResUsers(models.Model):
             )
         ]
 
+    def _key_account_team_leaders(self):
+        """The leaders of this user's active teams (active memberships), who
+        read and decide the user's appraisals: sales_team's ``sale_team_id``
+        and computed ``crm_team_ids`` still name a team once it is archived."""
+        self.ensure_one()
+        user = self.sudo()
+        return (user.sale_team_id | user.crm_team_ids).filtered("active").user_id
+
+    def _key_account_main_team(self):
+        """The user's main sales team as sales_team chooses it
+        (``sale_team_id``), unless archived: then their first active team."""
+        self.ensure_one()
+        user = self.sudo()
+        if user.sale_team_id.active:
+            return user.sale_team_id
+        return user.crm_team_ids.filtered("active")[:1]
+
     def _key_account_team_kam_ids(self, shared_only=True):
         """For the record rules of the key-account data: the ids of the KAMs
         (archived ones included) whose accounts this user reads through a

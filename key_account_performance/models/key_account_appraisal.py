@@ -292,9 +292,7 @@ class KeyAccountAppraisal(models.Model):
             return False
         if user.has_group(MANAGER_GROUP):
             return True
-        person = self.user_id.sudo()
-        leaders = person.sale_team_id.user_id | person.crm_team_ids.user_id
-        return user in leaders
+        return user in self.user_id._key_account_team_leaders()
 
     def _check_decider(self):
         for appraisal in self:

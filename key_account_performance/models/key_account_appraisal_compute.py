@@ -219,7 +219,7 @@ class KeyAccountAppraisal(models.Model):
             vals.update(
                 cycle_id=cycle.id,
                 period_label=label,
-                team_id=user.sale_team_id.id,
+                team_id=user._key_account_main_team().id,
                 computed_date=now,
                 name="%s · %s" % (user.name, label),
             )

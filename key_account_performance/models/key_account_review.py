@@ -299,7 +299,7 @@ class KeyAccountReview(models.Model):
         managers = None
         result = {}
         for kam in kams:
-            leader = kam.sudo().sale_team_id.user_id
+            leader = kam._key_account_main_team().user_id if kam else kam
             if leader and leader != kam:
                 result[kam] = leader
                 continue

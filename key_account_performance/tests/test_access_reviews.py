@@ -466,6 +466,34 @@ class TestOneVisibilityRule(ReviewCommon):
         script.migrate(self.env.cr, "18.0.1.7.0")
         self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
 
+    def test_appraisal_rules_migration_drops_the_main_team(self):
+        """18.0.1.9.0: the rules by which a leader reads the team's
+        appraisals no longer go through ``sale_team_id`` (it still names an
+        archived team); the migration rewrites the rules that still have the
+        domain earlier versions shipped and leaves a changed one."""
+        module = "key_account_performance"
+        spec = importlib.util.spec_from_file_location(
+            "kap_post_appraisal_team_rules",
+            pathlib.Path(__file__).parents[1]
+            / "migrations"
+            / "18.0.1.9.0"
+            / "post-appraisal-team-rules.py",
+        )
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        names = sorted(script.OLD)
+        self.assertEqual(set(script.shipped_rules()), set(names))
+        self.assertEqual(len(names), 8)
+        rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
+        shipped = [rule.domain_force for rule in rules]
+        self.assertFalse([d for d in shipped if "sale_team_id" in d])
+        for name, rule in zip(names, rules):
+            rule.domain_force = script.OLD[name].replace(",", ", ")
+        changed = "['&', ('create_uid', '!=', False)] + " + script.OLD[names[0]]
+        rules[0].domain_force = changed
+        script.migrate(self.env.cr, "18.0.1.8.0")
+        self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
+
     def test_removed_member_is_no_longer_read_by_the_leader(self):
         """A KAM removed from a team (sales_team archives the membership),
         or a team archived: its leader no longer reads the KAM's accounts'

@@ -526,6 +526,76 @@ class TestAppraisal(AppraisalCommon):
         theirs.with_user(todo.user_id).action_approve()
         self.assertFalse(theirs.activity_ids)
 
+    def test_archived_team_leader_neither_reads_nor_decides(self):
+        """The leader of a KAM's team reads and decides the KAM's appraisal
+        (and its lines, disputes, versions) while the team is active; once
+        the team is archived (sales_team's ``sale_team_id`` still names it)
+        they no longer do, and the to-do of a submission goes to a
+        key-account manager instead."""
+        lead = self.env["res.users"].create(
+            {
+                "name": "Appraisal Team Lead",
+                "login": "kap_ap_team_lead",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "key_account_performance.group_key_account_user"
+                        ).id
+                    )
+                ],
+            }
+        )
+        team = self.env["crm.team"].create(
+            {
+                "name": "Appraisal lead's team",
+                "user_id": lead.id,
+                "member_ids": [Command.set(self.kam2.ids)],
+            }
+        )
+        self.assertEqual(self.kam2.sale_team_id, team)
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        theirs = self._appraisal(self.kam2)
+        self.assertEqual(theirs.team_id, team)
+        Appraisal = self.Appraisal.with_user(lead)
+        self.assertEqual(Appraisal.search([("id", "=", theirs.id)]), theirs)
+        self.assertEqual(
+            self.env["key.account.review"]._default_approvers(
+                {self.kam2}, self.company
+            )[self.kam2],
+            lead,
+        )
+        as_lead = theirs.with_env(theirs.env(user=lead.id, su=True))
+        self.assertTrue(as_lead._is_decider())
+        theirs.with_user(self.kam2).action_submit()
+        theirs.with_user(lead).action_reject(reason="Check account B")
+        self.assertEqual(theirs.state, "rejected")
+        theirs.with_user(self.kam2).action_submit()
+
+        team.active = False
+        self.env.invalidate_all()
+        self.assertEqual(self.kam2.sale_team_id, team)  # (sales_team keeps it)
+        self.assertFalse(Appraisal.search([("id", "=", theirs.id)]))
+        self.assertFalse(as_lead._is_decider())
+        with self.assertRaises(AccessError):
+            theirs.with_user(lead).read(["score"])
+        with self.assertRaises(AccessError):
+            theirs.line_ids.with_user(lead).read(["account_score"])
+        with self.assertRaises(AccessError):
+            theirs.with_user(lead).action_approve()
+        approver = self.env["key.account.review"]._default_approvers(
+            {self.kam2}, self.company
+        )[self.kam2]
+        self.assertNotEqual(approver, lead)
+        self.assertTrue(
+            approver.has_group("key_account_performance.group_key_account_manager")
+        )
+        # a recomputed draft no longer names the archived team
+        theirs.with_user(self.manager).action_reject(reason="Recompute")
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        self.assertFalse(self._appraisal(self.kam2).team_id)
+
     def test_bad_dates(self):
         with self.assertRaises(UserError):
             self.Appraisal.compute_appraisals("2024-13-01", self.date_to)
