@@ -82,22 +82,43 @@ class ResUsers(models.Model):
             )
         ]
 
-    def _key_account_team_leaders(self):
-        """The leaders of this user's active teams (active memberships), who
-        read and decide the user's appraisals: sales_team's ``sale_team_id``
-        and computed ``crm_team_ids`` still name a team once it is archived."""
+    def _key_account_active_teams(self):
+        """The active teams of this user's active memberships, whatever the
+        caller's context (sales_team's ``crm_team_ids`` lists an archived
+        team, and with ``active_test`` off an archived membership too)."""
         self.ensure_one()
-        user = self.sudo()
-        return (user.sale_team_id | user.crm_team_ids).filtered("active").user_id
+        memberships = (
+            self.sudo().with_context(active_test=False).crm_team_member_ids
+        ).filtered(lambda m: m.active and m.crm_team_id.active)
+        return memberships.crm_team_id
+
+    def _key_account_team_leaders(self):
+        """The leaders of this user's active teams, who decide the user's
+        appraisals (as the appraisal rules, ``_key_account_led_member_ids``,
+        let them read them)."""
+        return self._key_account_active_teams().user_id
 
     def _key_account_main_team(self):
         """The user's main sales team as sales_team chooses it
-        (``sale_team_id``), unless archived: then their first active team."""
+        (``sale_team_id``) while it is one of their active teams, else their
+        first active team (``sale_team_id`` still names an archived team)."""
+        teams = self._key_account_active_teams()
+        main = self.sudo().sale_team_id
+        return main if main in teams else teams[:1]
+
+    def _key_account_led_member_ids(self):
+        """For the appraisal rules: the ids of the users with an active
+        membership of an active team this user leads. By id, not through
+        ``user_id.crm_team_ids``: Odoo checks a record's access in Python
+        (``filtered_domain``), where that path followed the caller's
+        ``active_test`` and counted an archived team or membership. Odoo
+        caches the evaluated rules per user; a change of a team's leader,
+        active flag or members clears that cache (``_rules_changed``)."""
         self.ensure_one()
-        user = self.sudo()
-        if user.sale_team_id.active:
-            return user.sale_team_id
-        return user.crm_team_ids.filtered("active")[:1]
+        Partner = self.env["res.partner"].sudo()
+        return Partner._key_account_kam_ids(
+            [Partner._key_account_team_kams([("user_id", "=", self.id)])]
+        )
 
     def _key_account_team_kam_ids(self, shared_only=True):
         """For the record rules of the key-account data: the ids of the KAMs

@@ -487,6 +487,7 @@ class TestOneVisibilityRule(ReviewCommon):
         rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
         shipped = [rule.domain_force for rule in rules]
         self.assertFalse([d for d in shipped if "sale_team_id" in d])
+        self.assertTrue(all("user._key_account_led_member_ids()" in d for d in shipped))
         for name, rule in zip(names, rules):
             rule.domain_force = script.OLD[name].replace(",", ", ")
         changed = "['&', ('create_uid', '!=', False)] + " + script.OLD[names[0]]

@@ -573,17 +573,32 @@ class TestAppraisal(AppraisalCommon):
         self.assertEqual(theirs.state, "rejected")
         theirs.with_user(self.kam2).action_submit()
 
-        team.active = False
+        def assert_lead_is_out():
+            self.env.invalidate_all()
+            self.assertFalse(Appraisal.search([("id", "=", theirs.id)]))
+            self.assertFalse(as_lead._is_decider())
+            # whatever the caller's context: Odoo checks a record's access in
+            # Python, where a path through the teams followed active_test
+            for context in ({}, {"active_test": False}):
+                record = theirs.with_user(lead).with_context(**context)
+                self.assertFalse(record.has_access("read"), context)
+                lines = theirs.line_ids.with_user(lead).with_context(**context)
+                self.assertFalse(lines.has_access("read"), context)
+                with self.assertRaises(AccessError):
+                    record.read(["score"])
+                with self.assertRaises(AccessError):
+                    record.action_approve()
+
+        # KAM 2 removed from the team (sales_team archives the membership)
+        team.member_ids = [Command.unlink(self.kam2.id)]
+        assert_lead_is_out()
+        # back in the team, then the team archived
+        team.member_ids = [Command.link(self.kam2.id)]
         self.env.invalidate_all()
+        self.assertTrue(theirs.with_user(lead).has_access("read"))
+        team.active = False
         self.assertEqual(self.kam2.sale_team_id, team)  # (sales_team keeps it)
-        self.assertFalse(Appraisal.search([("id", "=", theirs.id)]))
-        self.assertFalse(as_lead._is_decider())
-        with self.assertRaises(AccessError):
-            theirs.with_user(lead).read(["score"])
-        with self.assertRaises(AccessError):
-            theirs.line_ids.with_user(lead).read(["account_score"])
-        with self.assertRaises(AccessError):
-            theirs.with_user(lead).action_approve()
+        assert_lead_is_out()
         approver = self.env["key.account.review"]._default_approvers(
             {self.kam2}, self.company
         )[self.kam2]

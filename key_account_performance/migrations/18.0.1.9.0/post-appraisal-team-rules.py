@@ -1,14 +1,16 @@
 """Since 18.0.1.9.0 the record rules by which a team leader reads the
 appraisals of the team's members (their lines, development plans, pay
-targets, disputes and their comments, versions, contact activities) go
-through the members' active teams only (``crm_team_ids``, which the addon
-searches as active memberships of active teams). They also went through
-sales_team's ``sale_team_id``, a stored field that still names a team once
-it is archived: the leader of an archived team kept reading the appraisals
-of its former members. The rules are noupdate data, which an update does not
-reload: the rules that still have the domain an earlier version shipped are
-given the one the module's files now ship; a rule an administrator changed
-in any way is left alone."""
+targets, disputes and their comments, versions, contact activities) name
+the members by id (``res.users._key_account_led_member_ids``: active
+members of the active teams the user leads). They went through sales_team's
+``sale_team_id``, a stored field that still names a team once it is
+archived, and through ``crm_team_ids``, which Odoo's check of a record's
+access follows in Python with the caller's ``active_test``: the leader of an
+archived team, or of a team a member was removed from, kept reading and
+deciding their appraisals. The rules are noupdate data, which an update does
+not reload: the rules that still have the domain an earlier version shipped
+are given the one the module's files now ship; a rule an administrator
+changed in any way is left alone."""
 
 import logging
 
