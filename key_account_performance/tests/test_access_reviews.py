@@ -466,31 +466,42 @@ class TestOneVisibilityRule(ReviewCommon):
         script.migrate(self.env.cr, "18.0.1.7.0")
         self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
 
-    def test_appraisal_rules_migration_drops_the_main_team(self):
-        """18.0.1.9.0: the rules by which a leader reads the team's
-        appraisals no longer go through ``sale_team_id`` (it still names an
-        archived team); the migration rewrites the rules that still have the
+    def test_team_rules_by_id_migration(self):
+        """18.0.1.9.0: the rules that let a user read through a sales team
+        (a leader the team's appraisals, a key-account manager the team's
+        figures) name the users by id, no longer through ``sale_team_id`` or
+        ``crm_team_ids``; the migration rewrites the rules that still have a
         domain earlier versions shipped and leaves a changed one."""
         module = "key_account_performance"
         spec = importlib.util.spec_from_file_location(
-            "kap_post_appraisal_team_rules",
+            "kap_post_team_rules_by_id",
             pathlib.Path(__file__).parents[1]
             / "migrations"
             / "18.0.1.9.0"
-            / "post-appraisal-team-rules.py",
+            / "post-team-rules-by-id.py",
         )
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         names = sorted(script.OLD)
         self.assertEqual(set(script.shipped_rules()), set(names))
-        self.assertEqual(len(names), 8)
+        self.assertEqual(len(names), 16)
         rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
         shipped = [rule.domain_force for rule in rules]
-        self.assertFalse([d for d in shipped if "sale_team_id" in d])
-        self.assertTrue(all("user._key_account_led_member_ids()" in d for d in shipped))
+        # no rule of the addon goes through a user's teams any more
+        every_rule = self.env["ir.rule"].search(
+            [("model_id.model", "=like", "key.account.%")]
+        )
+        self.assertFalse(
+            [
+                rule.domain_force
+                for rule in every_rule
+                if "crm_team_ids" in (rule.domain_force or "")
+                or "sale_team_id" in (rule.domain_force or "")
+            ]
+        )
         for name, rule in zip(names, rules):
-            rule.domain_force = script.OLD[name].replace(",", ", ")
-        changed = "['&', ('create_uid', '!=', False)] + " + script.OLD[names[0]]
+            rule.domain_force = script.OLD[name][-1].replace(",", ", ")
+        changed = "['&', ('create_uid', '!=', False)] + " + script.OLD[names[0]][0]
         rules[0].domain_force = changed
         script.migrate(self.env.cr, "18.0.1.8.0")
         self.assertEqual([rule.domain_force for rule in rules], [changed] + shipped[1:])
@@ -499,26 +510,42 @@ class TestOneVisibilityRule(ReviewCommon):
         """A KAM removed from a team (sales_team archives the membership),
         or a team archived: its leader no longer reads the KAM's accounts'
         figures (the record rules count active memberships of active teams, as
-        the user's teams read)."""
-        self.team2.member_ids = [Command.link(self.kam2.id)]
+        the user's teams read), whether searched (SQL) or checked on a record
+        (Python, ``filtered_domain``) and whatever the caller's active_test."""
         domain = [("partner_id", "=", self.partner_b.id)]  # kam2's account
-        for model in ("key.account.kpi.value", "key.account.score.history"):
-            Model = self.env[model].with_user(self.leader)
-            self.assertTrue(Model.search(domain), model)
+        # (a submitted review is read by every key-account manager)
+        models = ("key.account.kpi.value", "key.account.score.history")
+        records = {model: self.env[model].search(domain) for model in models}
+        self.assertTrue(all(records.values()))
+
+        def assert_leader_reads(expected):
+            self.env.invalidate_all()
+            for model, found in records.items():
+                for context in ({}, {"active_test": False}):
+                    mine = found.with_user(self.leader).with_context(**context)
+                    self.assertEqual(
+                        bool(mine._filtered_access("read")), expected, (model, context)
+                    )
+                Model = self.env[model].with_user(self.leader)
+                self.assertEqual(
+                    bool(Model.search([("id", "in", found.ids)])), expected, model
+                )
+            self.assertEqual(
+                self.partner_b.with_user(self.leader).key_account_visible, expected
+            )
+
+        self.team2.member_ids = [Command.link(self.kam2.id)]
+        assert_leader_reads(True)
         self.team2.member_ids = [Command.unlink(self.kam2.id)]
         self.assertFalse(
             self.env["crm.team.member"].search([("user_id", "=", self.kam2.id)])
         )
-        for model in ("key.account.kpi.value", "key.account.score.history"):
-            Model = self.env[model].with_user(self.leader)
-            self.assertFalse(Model.search(domain), model)
-        self.assertFalse(self.partner_b.with_user(self.leader).key_account_visible)
+        assert_leader_reads(False)
         # back in the team, then the team archived
         self.team2.member_ids = [Command.link(self.kam2.id)]
-        Value = self.env["key.account.kpi.value"].with_user(self.leader)
-        self.assertTrue(Value.search(domain))
+        assert_leader_reads(True)
         self.team2.active = False
-        self.assertFalse(Value.search(domain))
+        assert_leader_reads(False)
 
     def test_team_leader_and_shared_team_read(self):
         # the leader of the KAM's team sees the account

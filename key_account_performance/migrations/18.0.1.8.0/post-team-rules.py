@@ -68,8 +68,11 @@ def shipped_team_rules():
             tree = etree.parse(handle)
         for record in tree.iter("record"):
             domain = record.find("field[@name='domain_force']")
+            # (the rules this version changed: 18.0.1.9.0 names the KAMs by
+            # id in more of them, its own migration rewrites those)
             if (
                 record.get("model") == "ir.rule"
+                and record.get("id") in OLD
                 and domain is not None
                 and "_key_account_team_kam_ids" in domain.text
             ):
