@@ -138,6 +138,16 @@ class _DemoLoader(SalesSteps, ServiceSteps, ContactSteps, ReviewSteps):
             self.env["base.language.install"].create(
                 {"lang_ids": [Command.set(zh_cn.ids)]}
             ).lang_install()
+        # this addon's Chinese terms now, not only once its install is done:
+        # the chatter that the story's Chinese-speaking users leave names the
+        # documents in their language ("大客户评审 创建"), where Odoo's
+        # creation message said "Key Account Review 创建"
+        if "zh_CN" in dict(Lang.get_installed()):
+            self.env["ir.module.module"]._load_module_terms(
+                ["key_account_performance"], ["zh_CN"]
+            )
+            self.env.invalidate_all()
+            self.env.registry.clear_cache()
         self.env["ir.default"].set("res.partner", "lang", "en_US")
         # the administrator reads English and lands on the Key Accounts app too
         admin = self.ref("base.user_admin")

@@ -12,6 +12,14 @@ from .story import (
 _logger = logging.getLogger(__name__)
 
 
+def as_user(records, user):
+    """``records`` as ``user`` acts on them, in the user's language: Odoo's
+    messages then come out in one language (its creation message read the
+    document's name in the context's language, English when none was set,
+    and its verb in the user's: "Key Account Review 创建")."""
+    return records.with_user(user).with_context(lang=user.lang or "en_US")
+
+
 class ReviewSteps:
     """The demo story's KPI computation, review cycles, improvement actions and appraisals."""
 
@@ -33,7 +41,7 @@ class ReviewSteps:
     def _fill(self, review, complete=True):
         """As the KAM: manual values (where missing) and a comment."""
         rng = self.rng
-        review = review.with_user(review.user_id)
+        review = as_user(review, review.user_id)
         if complete:
             for line in review.line_ids.filtered(
                 lambda ln: ln.is_manual and not ln.has_value
@@ -65,9 +73,9 @@ class ReviewSteps:
             name, expected = self.rng.choice(ACTION_IDEAS[line.kpi_id.code])
             user = review.user_id
             action = Action.browse(
-                line.with_user(user).action_create_improvement_action()["res_id"]
+                as_user(line, user).action_create_improvement_action()["res_id"]
             )
-            action.with_user(user).write(
+            as_user(action, user).write(
                 {
                     "name": name,
                     "expected_result": expected,
@@ -87,7 +95,7 @@ class ReviewSteps:
             for partner, spec in self.accounts
             if spec["story"]
         }
-        Cycle = self.env["key.account.review.cycle"].with_user(leader)
+        Cycle = as_user(self.env["key.account.review.cycle"], leader)
         last, before = self.quarters[-2], self.quarters[-3]
 
         cycle_before = Cycle.create(
@@ -97,10 +105,10 @@ class ReviewSteps:
         old_actions = self.env["key.account.improvement.action"]
         for review in cycle_before.review_ids.sorted("id"):
             self._fill(review).action_submit()
-            review.with_user(leader).action_approve()
+            as_user(review, leader).action_approve()
             old_actions |= self._actions_from(review, 1)
         for index, action in enumerate(old_actions):
-            action = action.with_user(action.user_id)
+            action = as_user(action, action.user_id)
             if index % 5 == 4:
                 action.action_cancel()
             else:
@@ -150,9 +158,9 @@ class ReviewSteps:
                 self._mark_external_factor(review)
             review.action_submit()
             if state == "approved":
-                review.with_user(leader).action_approve()
+                as_user(review, leader).action_approve()
             elif state == "rejected":
-                review.with_user(leader).action_reject(
+                as_user(review, leader).action_reject(
                     reason="Please back the relationship score with the minutes of the last "
                     "steering meeting, and explain the drop in orders."
                 )
@@ -187,25 +195,25 @@ class ReviewSteps:
         approved by the team leader, the last quarter's computed as drafts
         (one submitted), so that My Appraisal and the team ranking tell the
         story: one KAM's score saved by an accepted external factor."""
-        Appraisal = self.env["key.account.appraisal"].with_user(self.manager)
+        Appraisal = as_user(self.env["key.account.appraisal"], self.manager)
         last, before = self.quarters[-2], self.quarters[-3]
         older = Appraisal.browse(Appraisal.compute_appraisals(*before))
         for appraisal in older:
-            appraisal.with_user(appraisal.user_id).action_submit()
+            as_user(appraisal, appraisal.user_id).action_submit()
             appraisal.action_approve()
         current = Appraisal.browse(Appraisal.compute_appraisals(*last))
         # the one who needs coaching: the leader plans it on their weakest KPIs
         weakest = current.sorted(lambda a: (a.score, a.id))[:1]
         if weakest:
-            plan = weakest.with_user(self.manager).action_plan_coaching()["context"]
-            weakest.with_user(self.manager).activity_schedule(
+            plan = as_user(weakest, self.manager).action_plan_coaching()["context"]
+            as_user(weakest, self.manager).activity_schedule(
                 activity_type_id=plan["default_activity_type_id"],
                 user_id=weakest.user_id.id,
                 summary=plan["default_summary"],
                 note=plan["default_note"],
             )
         for appraisal in (current - weakest).sorted("id")[:1]:
-            appraisal.with_user(appraisal.user_id).action_submit()
+            as_user(appraisal, appraisal.user_id).action_submit()
         self.counts["appraisals"] = len(older) + len(current)
 
     def _move_actions(self, actions):
@@ -219,7 +227,7 @@ class ReviewSteps:
             "cancelled",
         ]
         for index, action in enumerate(actions):
-            action = action.with_user(action.user_id)
+            action = as_user(action, action.user_id)
             state = action_states[index % len(action_states)]
             if index == 0:  # one overdue, reminded by the scheduled action
                 action.date_deadline = self.today - datetime.timedelta(days=5)

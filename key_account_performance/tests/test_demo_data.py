@@ -107,6 +107,25 @@ class TestDemoStory(KeyAccountCase):
             "the home action has a Chinese name",
         )
 
+    def test_chatter_in_one_language_per_message(self):
+        """Odoo logs "<document> created" in the creating user's language:
+        the Chinese-speaking demo users' messages name the document in
+        Chinese too (the addon's terms are loaded before the story runs)."""
+        messages = self.env["mail.message"].search(
+            [
+                ("model", "=like", "key.account.%"),
+                ("message_type", "=", "notification"),
+                ("body", "ilike", "创建"),
+            ]
+        )
+        self.assertTrue(messages)
+        mixed = messages.filtered(
+            lambda m: re.search(
+                r"[A-Za-z]", str(m.body).replace("<p>", "").replace("</p>", "")
+            )
+        )
+        self.assertFalse(mixed.mapped("body"))
+
     def test_home_action_default_filter_shows_each_users_accounts(self):
         """Each demo user lands on the home action with its default filters
         (My Accounts) and sees accounts: the KAM their own, the manager the
