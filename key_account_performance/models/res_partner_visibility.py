@@ -292,17 +292,34 @@ class ResPartner(models.Model):
         """A list sorted by a key-account figure holds the visible accounts
         only (see ``_search``): its count, which Odoo makes without the
         ordering, counts them only too (the pager of a KAM's list sorted by
-        score said 10001 with a thousand accounts to show)."""
-        scope = self._key_account_scope_domain(self._key_account_order_names(order))
-        if scope:
-            domain = ["&", *scope, *domain] if domain else scope
-        return super().web_search_read(
+        score said 10001 with a thousand accounts to show). The search
+        itself is left to ``_search``: the scope added twice made PostgreSQL
+        plan the list five times slower."""
+        model = self
+        if not self.env.su and self._key_account_hidden(
+            self._key_account_order_names(order)
+        ):
+            model = self.with_context(key_account_count_order=order)
+        return super(ResPartner, model).web_search_read(
             domain,
             specification,
             offset=offset,
             limit=limit,
             order=order,
             count_limit=count_limit,
+        )
+
+    @api.model
+    def _format_web_search_read_results(
+        self, domain, records, offset=0, limit=None, count_limit=None
+    ):
+        order = self.env.context.get("key_account_count_order")
+        if order:
+            scope = self._key_account_scope_domain(self._key_account_order_names(order))
+            if scope:
+                domain = ["&", *scope, *domain] if domain else scope
+        return super()._format_web_search_read_results(
+            domain, records, offset=offset, limit=limit, count_limit=count_limit
         )
 
     @api.model
