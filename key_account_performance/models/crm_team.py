@@ -82,29 +82,62 @@ class ResUsers(models.Model):
             )
         ]
 
-    def _key_account_active_teams(self):
-        """The active teams of this user's active memberships, whatever the
-        caller's context (sales_team's ``crm_team_ids`` lists an archived
-        team, and with ``active_test`` off an archived membership too)."""
-        self.ensure_one()
+    def _key_account_active_team_ids(self):
+        """{user id: [team ids]}: the active teams of these users' active
+        memberships, oldest membership first, in one query whatever the
+        number of users and the caller's context (sales_team's
+        ``crm_team_ids`` lists an archived team, and with ``active_test``
+        off an archived membership too)."""
+        teams = {user_id: [] for user_id in self.ids}
         memberships = (
-            self.sudo().with_context(active_test=False).crm_team_member_ids
-        ).filtered(lambda m: m.active and m.crm_team_id.active)
-        return memberships.crm_team_id
+            self.env["crm.team.member"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_fetch(
+                [
+                    ("user_id", "in", self.ids),
+                    ("active", "=", True),
+                    ("crm_team_id.active", "=", True),
+                ],
+                ["user_id", "crm_team_id"],
+                order="create_date, id",
+            )
+        )
+        for membership in memberships:
+            team_ids = teams[membership.user_id.id]
+            if membership.crm_team_id.id not in team_ids:
+                team_ids.append(membership.crm_team_id.id)
+        return teams
+
+    def _key_account_active_teams(self):
+        """The active teams of this user's active memberships."""
+        self.ensure_one()
+        return self.env["crm.team"].browse(self._key_account_active_team_ids()[self.id])
 
     def _key_account_team_leaders(self):
         """The leaders of this user's active teams, who decide the user's
         appraisals (as the appraisal rules, ``_key_account_led_member_ids``,
         let them read them)."""
-        return self._key_account_active_teams().user_id
+        return self._key_account_active_teams().sudo().user_id
+
+    def _key_account_main_teams(self):
+        """{user id: main sales team}: the one sales_team chooses
+        (``sale_team_id``) while it is one of the user's active teams, else
+        their first active team (``sale_team_id`` still names an archived
+        team); a few queries for any number of users."""
+        Team = self.env["crm.team"].sudo()
+        active = self._key_account_active_team_ids()
+        result = {}
+        for user in self.sudo():
+            team_ids = active[user.id]
+            main = user.sale_team_id.id
+            result[user.id] = Team.browse(main if main in team_ids else team_ids[:1])
+        return result
 
     def _key_account_main_team(self):
-        """The user's main sales team as sales_team chooses it
-        (``sale_team_id``) while it is one of their active teams, else their
-        first active team (``sale_team_id`` still names an archived team)."""
-        teams = self._key_account_active_teams()
-        main = self.sudo().sale_team_id
-        return main if main in teams else teams[:1]
+        """The user's main sales team (see ``_key_account_main_teams``)."""
+        self.ensure_one()
+        return self._key_account_main_teams()[self.id]
 
     def _key_account_led_member_ids(self):
         """For the appraisal rules: the ids of the users with an active

@@ -194,6 +194,7 @@ class KeyAccountAppraisal(models.Model):
         }
         facts["previous_weak"] = self._previous_weak([a.id for a in previous.values()])
         users = self.env["res.users"].browse(list(people))
+        main_teams = users._key_account_main_teams()
         now = fields.Datetime.now()
         to_create, to_refresh, new_lines, old_lines = [], {}, {}, {}
         for user in users:
@@ -219,7 +220,7 @@ class KeyAccountAppraisal(models.Model):
             vals.update(
                 cycle_id=cycle.id,
                 period_label=label,
-                team_id=user._key_account_main_team().id,
+                team_id=main_teams[user.id].id,
                 computed_date=now,
                 name="%s · %s" % (user.name, label),
             )

@@ -298,8 +298,10 @@ class KeyAccountReview(models.Model):
         company who is not the KAM."""
         managers = None
         result = {}
+        users = self.env["res.users"].browse({kam.id for kam in kams if kam})
+        teams = users._key_account_main_teams()
         for kam in kams:
-            leader = kam._key_account_main_team().user_id if kam else kam
+            leader = teams[kam.id].user_id if kam else kam
             if leader and leader != kam:
                 result[kam] = leader
                 continue

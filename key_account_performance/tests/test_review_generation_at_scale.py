@@ -309,3 +309,51 @@ class TestReviewGenerationAtScale(KpiOrdersCommon):
         self.assertTrue(tracking)
         self.assertIn(review_a.score, tracking.mapped("new_value_float"))
         check(reviews)
+
+    def test_default_approvers_queries_do_not_depend_on_the_number_of_kams(self):
+        """The default approver of each KAM (the leader of their main active
+        team) is found in as many queries for two KAMs as for eight."""
+        Users = self.env["res.users"]
+        group = self.env.ref("key_account_performance.group_key_account_user")
+
+        def team_of(count, tag):
+            users = Users.create(
+                [
+                    {
+                        "name": "Approver test %s %s" % (tag, index),
+                        "login": "kap_da_%s_%s" % (tag, index),
+                        "groups_id": [Command.link(group.id)],
+                    }
+                    for index in range(count + 1)
+                ]
+            )
+            leader, members = users[0], users[1:]
+            self.env["crm.team"].create(
+                {
+                    "name": "Approver test team %s" % tag,
+                    "user_id": leader.id,
+                    "member_ids": [Command.set(members.ids)],
+                }
+            )
+            return leader, members
+
+        Review = self.env["key.account.review"]
+
+        def approvers(members):
+            # each KAM its own record, as the generation gathers them
+            kams = {Users.browse(member.id) for member in members}
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            result = Review._default_approvers(kams, self.env.company)
+            return self.cr.sql_log_count - before, {
+                kam.id: approver.id for kam, approver in result.items()
+            }
+
+        small_leader, small = team_of(2, "s")
+        large_leader, large = team_of(8, "l")
+        approvers(small)  # warm-up (caches)
+        small_count, small_result = approvers(small)
+        large_count, large_result = approvers(large)
+        self.assertEqual(small_result, dict.fromkeys(small.ids, small_leader.id))
+        self.assertEqual(large_result, dict.fromkeys(large.ids, large_leader.id))
+        self.assertEqual(small_count, large_count)
