@@ -125,8 +125,15 @@ class ResUsers(models.Model):
         (``sale_team_id``) while it is one of the user's active teams, else
         their first active team (``sale_team_id`` still names an archived
         team); a few queries for any number of users."""
-        Team = self.env["crm.team"].sudo()
         active = self._key_account_active_team_ids()
+        # (one prefetch for all the teams: their leaders in one query)
+        Team = (
+            self.env["crm.team"]
+            .sudo()
+            .with_prefetch(
+                tuple({team_id for team_ids in active.values() for team_id in team_ids})
+            )
+        )
         result = {}
         for user in self.sudo():
             team_ids = active[user.id]

@@ -220,14 +220,13 @@ class KeyAccountAppraisal(models.Model):
     @api.depends_context("uid")
     @api.depends("state", "user_id")
     def _compute_ui_flags(self):
+        deciders = self.filtered(lambda a: a.state == "submitted")._deciders()
         for appraisal in self:
             appraisal.can_submit = appraisal.state in EDITABLE_STATES and (
                 appraisal.user_id == self.env.user
                 or self.env.user.has_group(MANAGER_GROUP)
             )
-            appraisal.can_decide = (
-                appraisal.state == "submitted" and appraisal._is_decider()
-            )
+            appraisal.can_decide = appraisal.id in deciders
 
     # ------------------------------------------------------------------
     # ORM: derived fields for nobody, frozen once submitted
@@ -287,14 +286,34 @@ class KeyAccountAppraisal(models.Model):
     def _is_decider(self):
         """The person's team leader or a key-account manager, never the person."""
         self.ensure_one()
+        return self.id in self._deciders()
+
+    def _deciders(self):
+        """The ids of these appraisals the current user may decide on: as
+        the person's team leader (an active team of an active membership) or
+        a key-account manager, never their own; one query of the
+        memberships for any number of appraisals."""
         user = self.env.user
-        if user == self.user_id:
-            return False
-        if user.has_group(MANAGER_GROUP):
-            return True
-        return user in self.user_id._key_account_team_leaders()
+        others = self.filtered(lambda appraisal: appraisal.user_id != user)
+        if not others or user.has_group(MANAGER_GROUP):
+            return set(others.ids)
+        people = others.user_id
+        teams = people._key_account_active_team_ids()
+        led = set(
+            self.env["crm.team"]
+            .sudo()
+            .browse({team_id for team_ids in teams.values() for team_id in team_ids})
+            .filtered(lambda team: team.user_id == user)
+            .ids
+        )
+        return {
+            appraisal.id
+            for appraisal in others
+            if led.intersection(teams[appraisal.user_id.id])
+        }
 
     def _check_decider(self):
+        deciders = self._deciders()
         for appraisal in self:
             if self.env.user == appraisal.user_id:
                 raise AccessError(
@@ -303,7 +322,7 @@ class KeyAccountAppraisal(models.Model):
                         name=appraisal.name,
                     )
                 )
-            if not appraisal._is_decider():
+            if appraisal.id not in deciders:
                 raise AccessError(
                     self.env._(
                         "Only the team leader of %(person)s or a key-account manager can "

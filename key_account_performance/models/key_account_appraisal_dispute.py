@@ -85,6 +85,9 @@ class KeyAccountAppraisal(models.Model):
     @api.depends_context("uid")
     @api.depends("state", "ack_state", "user_id", "dispute_deadline")
     def _compute_ack_flags(self):
+        deciders = self.filtered(
+            lambda a: a.state == "approved" and a.ack_state == "disputed"
+        )._deciders()
         for appraisal in self:
             appraisal.can_acknowledge = (
                 appraisal.state == "approved"
@@ -95,11 +98,7 @@ class KeyAccountAppraisal(models.Model):
                 not appraisal.dispute_deadline
                 or appraisal._person_today() <= appraisal.dispute_deadline
             )
-            appraisal.can_resolve = (
-                appraisal.state == "approved"
-                and appraisal.ack_state == "disputed"
-                and appraisal._is_decider()
-            )
+            appraisal.can_resolve = appraisal.id in deciders
 
     def _person_today(self):
         """Today in the appraised person's time zone: the deadline is theirs."""
@@ -194,6 +193,7 @@ class KeyAccountAppraisal(models.Model):
                 )
 
     def _check_resolver(self):
+        deciders = self._deciders()
         for appraisal in self:
             if appraisal.ack_state != "disputed":
                 raise UserError(
@@ -201,7 +201,7 @@ class KeyAccountAppraisal(models.Model):
                         "Appraisal %(name)s is not disputed.", name=appraisal.name
                     )
                 )
-            if not appraisal._is_decider():
+            if appraisal.id not in deciders:
                 raise AccessError(
                     self.env._(
                         "Only the team leader of %(person)s or a key-account manager "

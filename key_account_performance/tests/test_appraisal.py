@@ -611,6 +611,52 @@ class TestAppraisal(AppraisalCommon):
         self.Appraisal.compute_appraisals(self.date_from, self.date_to)
         self.assertFalse(self._appraisal(self.kam2).team_id)
 
+    def test_deciders_in_one_query_for_many_appraisals(self):
+        """Whom a team leader (not a key-account manager) decides for is
+        found for a list of appraisals in as many queries as for one."""
+        lead = self.env["res.users"].create(
+            {
+                "name": "Deciding Lead",
+                "login": "kap_ap_deciding_lead",
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "key_account_performance.group_key_account_user"
+                        ).id
+                    )
+                ],
+            }
+        )
+        self.env["crm.team"].create(
+            {
+                "name": "Deciding team",
+                "user_id": lead.id,
+                "member_ids": [Command.set(self.kam2.ids)],
+            }
+        )
+        self.env["crm.team"].create(
+            {
+                "name": "Deciding team 2",
+                "user_id": lead.id,
+                "member_ids": [Command.link(self.kam.id)],
+            }
+        )
+        self.Appraisal.compute_appraisals(self.date_from, self.date_to)
+        both = self._appraisal(self.kam) | self._appraisal(self.kam2)
+
+        def deciders(appraisals):
+            mine = appraisals.with_user(lead)
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            result = mine._deciders()
+            return self.cr.sql_log_count - before, result
+
+        deciders(both)  # warm-up
+        one_count, one = deciders(both[:1])
+        both_count, found = deciders(both)
+        self.assertEqual((one, found), (set(both[:1].ids), set(both.ids)))
+        self.assertEqual(one_count, both_count)
+
     def test_bad_dates(self):
         with self.assertRaises(UserError):
             self.Appraisal.compute_appraisals("2024-13-01", self.date_to)

@@ -225,9 +225,10 @@ class KeyAccountAppraisalDevelopment(models.Model):
 
     def _check_enrol_rights(self):
         """The appraised person, their team leader or a key-account manager."""
+        deciders = self.appraisal_id._deciders()
         for dev in self:
             appraisal = dev.appraisal_id
-            if self.env.user != appraisal.user_id and not appraisal._is_decider():
+            if self.env.user != appraisal.user_id and appraisal.id not in deciders:
                 raise AccessError(
                     self.env._(
                         "Only %(person)s, their team leader or a key-account manager can "
