@@ -515,7 +515,12 @@ class KpiRun:
         return next_period
 
     def _manager_teams(self):
-        """{user id: sales team id} of the accounts' managers (a few users)."""
+        """{user id: sales team id} of the accounts' managers (a few users):
+        their main active team, as their appraisals record it (sales_team's
+        ``sale_team_id`` still names an archived team)."""
         user_ids = {info["manager_id"] for info in self.partners.values()} - {None}
         users = self.env["res.users"].sudo().browse([uid for uid in user_ids if uid])
-        return {user.id: user.sale_team_id.id or None for user in users}
+        return {
+            user_id: team.id or None
+            for user_id, team in users._key_account_main_teams().items()
+        }

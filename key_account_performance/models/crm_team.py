@@ -89,6 +89,8 @@ class ResUsers(models.Model):
         ``crm_team_ids`` lists an archived team, and with ``active_test``
         off an archived membership too)."""
         teams = {user_id: [] for user_id in self.ids}
+        if not self:
+            return teams
         memberships = (
             self.env["crm.team.member"]
             .sudo()

@@ -289,6 +289,31 @@ class TestScoreSummary(ReviewCommon):
                 raise
         self.assertTrue(rows.exists())
 
+    def test_history_records_the_kams_active_team(self):
+        """The history row's team is the KAM's main active team: once it is
+        archived (sales_team's ``sale_team_id`` still names it) a
+        recomputation records none, as the KAM's appraisal does."""
+
+        def team_recorded():
+            self.Value.compute_for_period(*self.P)
+            self.env.flush_all()
+            return (
+                self.History.sudo()
+                .search(
+                    [
+                        ("partner_id", "=", self.partner_a.id),
+                        ("date_from", "=", self.P[0]),
+                    ]
+                )
+                .team_id
+            )
+
+        self.assertEqual(team_recorded(), self.team)
+        self.team.active = False
+        self.assertEqual(self.kam.sale_team_id, self.team)
+        self.assertFalse(team_recorded())
+        self._check_every_user()
+
     def test_summary_follows_recomputations(self):
         before = answered(self.History, [], [], ["score:avg", "trend:avg"])
         self._order(self.partner_b, 5000.0, self._day(self.P, 20))
