@@ -77,9 +77,24 @@ class KeyAccountCase(TransactionCase):
 
 class ReviewCommon(KeyAccountCase):
     @classmethod
+    def _new_user(cls, login, name, group="group_key_account_user"):
+        """A user of the test company in one of the addon's groups."""
+        return cls.env["res.users"].create(
+            {
+                "name": name,
+                "login": login,
+                "email": "%s@example.com" % login,
+                "company_id": cls.company.id,
+                "company_ids": [Command.set(cls.company.ids)],
+                "groups_id": [
+                    Command.link(cls.env.ref("key_account_performance.%s" % group).id)
+                ],
+            }
+        )
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        ref = cls.env.ref
         cls.company = cls.env["res.company"].create({"name": "Review Test Company"})
         cls.env.user.company_ids = [Command.link(cls.company.id)]
         cls.env = cls.env(
@@ -106,21 +121,7 @@ class ReviewCommon(KeyAccountCase):
         cls.P0 = kpi_math.previous_period(*cls.P)
         cls.N = kpi_math.period_bounds(cls.today, "quarter")
 
-        Users = cls.env["res.users"]
-
-        def user(login, name, group):
-            return Users.create(
-                {
-                    "name": name,
-                    "login": login,
-                    "email": "%s@example.com" % login,
-                    "company_id": cls.company.id,
-                    "company_ids": [Command.set(cls.company.ids)],
-                    "groups_id": [
-                        Command.link(ref("key_account_performance.%s" % group).id)
-                    ],
-                }
-            )
+        user = cls._new_user
 
         cls.kam = user("kap_rt_kam", "Review KAM", "group_key_account_user")
         cls.kam2 = user("kap_rt_kam2", "Review KAM 2", "group_key_account_user")

@@ -17,6 +17,17 @@ from ..models import res_partner_visibility as visibility
 from .common import ReviewCommon
 
 
+def _migration_script(version, name):
+    """A migration script of the addon, loaded as Odoo loads it."""
+    spec = importlib.util.spec_from_file_location(
+        "kap_migration_%s_%s" % (version.replace(".", "_"), name.replace("-", "_")),
+        pathlib.Path(__file__).parents[1] / "migrations" / version / ("%s.py" % name),
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
 @tagged("post_install", "-at_install")
 class TestReviewDerivedFields(ReviewCommon):
     @classmethod
@@ -446,15 +457,7 @@ class TestOneVisibilityRule(ReviewCommon):
         rules = [self.env.ref("%s.%s" % (module, name)) for name in names]
         shipped = [rule.domain_force for rule in rules]
         self.assertTrue(all("user._key_account_team_kam_ids()" in d for d in shipped))
-        spec = importlib.util.spec_from_file_location(
-            "kap_post_team_rules",
-            pathlib.Path(__file__).parents[1]
-            / "migrations"
-            / "18.0.1.8.0"
-            / "post-team-rules.py",
-        )
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
+        script = _migration_script("18.0.1.8.0", "post-team-rules")
         self.assertEqual(set(script.shipped_team_rules()), set(names))
         self.assertEqual(set(script.OLD), set(names))
         # the domains as the earlier versions' files wrote them (spaced out)
@@ -473,15 +476,7 @@ class TestOneVisibilityRule(ReviewCommon):
         ``crm_team_ids``; the migration rewrites the rules that still have a
         domain earlier versions shipped and leaves a changed one."""
         module = "key_account_performance"
-        spec = importlib.util.spec_from_file_location(
-            "kap_post_team_rules_by_id",
-            pathlib.Path(__file__).parents[1]
-            / "migrations"
-            / "18.0.1.9.0"
-            / "post-team-rules-by-id.py",
-        )
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
+        script = _migration_script("18.0.1.9.0", "post-team-rules-by-id")
         names = sorted(script.OLD)
         self.assertEqual(set(script.shipped_rules()), set(names))
         self.assertEqual(len(names), 16)
@@ -724,21 +719,7 @@ class TestManagerReclassifiesOwnTeamOnly(ReviewCommon):
         and unshared teams, an archived KAM, unassigned accounts, a removed
         member and an archived team; the visibility flag follows at once."""
         Partner = self.env["res.partner"]
-        third = self.env["res.users"].create(
-            {
-                "name": "Review KAM 3",
-                "login": "kap_rt_kam3",
-                "company_id": self.company.id,
-                "company_ids": [Command.set(self.company.ids)],
-                "groups_id": [
-                    Command.link(
-                        self.env.ref(
-                            "key_account_performance.group_key_account_user"
-                        ).id
-                    )
-                ],
-            }
-        )
+        third = self._new_user("kap_rt_kam3", "Review KAM 3")
         # kam2 leads a team (not shared) of the third KAM, and is a member of
         # a team that shares its accounts with the manager
         led = self.env["crm.team"].create(

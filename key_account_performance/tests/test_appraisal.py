@@ -532,21 +532,7 @@ class TestAppraisal(AppraisalCommon):
         the team is archived (sales_team's ``sale_team_id`` still names it)
         they no longer do, and the to-do of a submission goes to a
         key-account manager instead."""
-        lead = self.env["res.users"].create(
-            {
-                "name": "Appraisal Team Lead",
-                "login": "kap_ap_team_lead",
-                "company_id": self.company.id,
-                "company_ids": [Command.set(self.company.ids)],
-                "groups_id": [
-                    Command.link(
-                        self.env.ref(
-                            "key_account_performance.group_key_account_user"
-                        ).id
-                    )
-                ],
-            }
-        )
+        lead = self._new_user("kap_ap_team_lead", "Appraisal Team Lead")
         team = self.env["crm.team"].create(
             {
                 "name": "Appraisal lead's team",
@@ -614,19 +600,7 @@ class TestAppraisal(AppraisalCommon):
     def test_deciders_in_one_query_for_many_appraisals(self):
         """Whom a team leader (not a key-account manager) decides for is
         found for a list of appraisals in as many queries as for one."""
-        lead = self.env["res.users"].create(
-            {
-                "name": "Deciding Lead",
-                "login": "kap_ap_deciding_lead",
-                "groups_id": [
-                    Command.link(
-                        self.env.ref(
-                            "key_account_performance.group_key_account_user"
-                        ).id
-                    )
-                ],
-            }
-        )
+        lead = self._new_user("kap_ap_deciding_lead", "Deciding Lead")
         self.env["crm.team"].create(
             {
                 "name": "Deciding team",

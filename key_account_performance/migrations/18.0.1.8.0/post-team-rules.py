@@ -6,16 +6,11 @@ reload: the rules that still have the domain an earlier version shipped
 are given the one the module's files now ship; a rule an administrator
 changed in any way is left alone."""
 
-import logging
+from odoo.addons.key_account_performance.tools.rule_migration import (
+    rewrite_rules,
+    shipped_domains,
+)
 
-from lxml import etree
-
-from odoo import SUPERUSER_ID, api
-from odoo.tools.misc import file_open
-
-_logger = logging.getLogger(__name__)
-
-MODULE = "key_account_performance"
 FILES = (
     "security/key_account_performance_security.xml",
     "security/key_account_warning_security.xml",
@@ -55,40 +50,16 @@ OLD = {
 }
 
 
-def _bare(domain):
-    return "".join((domain or "").split())
-
-
 def shipped_team_rules():
-    """{xml id: domain} of the rules that name the team's KAMs by id, as the
-    module's files ship them."""
-    rules = {}
-    for name in FILES:
-        with file_open("%s/%s" % (MODULE, name), "rb") as handle:
-            tree = etree.parse(handle)
-        for record in tree.iter("record"):
-            domain = record.find("field[@name='domain_force']")
-            # (the rules this version changed: 18.0.1.9.0 names the KAMs by
-            # id in more of them, its own migration rewrites those)
-            if (
-                record.get("model") == "ir.rule"
-                and record.get("id") in OLD
-                and domain is not None
-                and "_key_account_team_kam_ids" in domain.text
-            ):
-                rules[record.get("id")] = domain.text
-    return rules
+    """{xml id: domain} of the rules this version changed, as the module's
+    files ship them now (18.0.1.9.0 names the KAMs by id in more rules; its
+    own migration rewrites those)."""
+    return shipped_domains(FILES, OLD)
 
 
 def migrate(cr, version):
     if not version:
         return
-    env = api.Environment(cr, SUPERUSER_ID, {})
-    for xmlid, domain in shipped_team_rules().items():
-        rule = env.ref("%s.%s" % (MODULE, xmlid), raise_if_not_found=False)
-        if not rule or rule.domain_force == domain:
-            continue
-        if _bare(rule.domain_force) == OLD.get(xmlid):
-            rule.domain_force = domain
-        else:
-            _logger.info("%s: the rule was changed, it is left as it is", xmlid)
+    rewrite_rules(
+        cr, shipped_team_rules(), {xmlid: (domain,) for xmlid, domain in OLD.items()}
+    )

@@ -20,16 +20,11 @@ still have a domain an earlier version shipped are given the one the
 module's files now ship; a rule an administrator changed in any way is left
 alone."""
 
-import logging
+from odoo.addons.key_account_performance.tools.rule_migration import (
+    rewrite_rules,
+    shipped_domains,
+)
 
-from lxml import etree
-
-from odoo import SUPERUSER_ID, api
-from odoo.tools.misc import file_open
-
-_logger = logging.getLogger(__name__)
-
-MODULE = "key_account_performance"
 FILES = (
     "security/key_account_appraisal_security.xml",
     "security/key_account_contact_activity_security.xml",
@@ -92,33 +87,13 @@ OLD = {
 }
 
 
-def _bare(domain):
-    return "".join((domain or "").split())
-
-
 def shipped_rules():
     """{xml id: domain} of the rules ``OLD`` names, as the module's files
     ship them now."""
-    rules = {}
-    for name in FILES:
-        with file_open("%s/%s" % (MODULE, name), "rb") as handle:
-            tree = etree.parse(handle)
-        for record in tree.iter("record"):
-            domain = record.find("field[@name='domain_force']")
-            if record.get("id") in OLD and domain is not None:
-                rules[record.get("id")] = domain.text
-    return rules
+    return shipped_domains(FILES, OLD)
 
 
 def migrate(cr, version):
     if not version:
         return
-    env = api.Environment(cr, SUPERUSER_ID, {})
-    for xmlid, domain in shipped_rules().items():
-        rule = env.ref("%s.%s" % (MODULE, xmlid), raise_if_not_found=False)
-        if not rule or rule.domain_force == domain:
-            continue
-        if _bare(rule.domain_force) in OLD[xmlid]:
-            rule.domain_force = domain
-        else:
-            _logger.info("%s: the rule was changed, it is left as it is", xmlid)
+    rewrite_rules(cr, shipped_rules(), OLD)
