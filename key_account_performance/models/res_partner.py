@@ -282,6 +282,18 @@ class ResPartner(models.Model):
             xmlid, raise_if_not_found=False
         )
 
+    def _key_account_readable(self, model, domain, field_names, order=None):
+        """The records of ``model`` matching ``domain`` that the current user
+        may read: what ``search_fetch`` in the user's environment returns,
+        searched as superuser and then checked on the records found
+        (``_filtered_access``: the model's access rights and its record
+        rules, as ``read`` checks them). The account page's lists of an
+        account's few reviews, actions, KPI values and survey answers then
+        pay for the record rules in proportion to what they show, where a
+        search compiled every rule into its query at each read of the page."""
+        found = self.env[model].sudo().search_fetch(domain, field_names, order=order)
+        return found.with_env(self.env)._filtered_access("read")
+
     # ------------------------------------------------------------------
     # ORM: engine-only fields, manager-only fields
     # ------------------------------------------------------------------

@@ -127,7 +127,8 @@ class ResPartner(models.Model):
             )
         partner_ids = list({pid for pid, _f, _t in periods})
         # the current company's figures (a shared partner has one set per company)
-        values = self.env["key.account.kpi.value"].search_fetch(
+        values = self._key_account_readable(
+            "key.account.kpi.value",
             [
                 ("partner_id", "in", partner_ids),
                 ("company_id", "=", self.env.company.id),

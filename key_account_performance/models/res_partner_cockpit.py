@@ -322,7 +322,8 @@ class ResPartner(models.Model):
         partner_ids = list(set(self.ids) | set(self.commercial_partner_id.ids))
         review_counts = defaultdict(int)
         latest = {}
-        for review in Review.search_fetch(
+        for review in self._key_account_readable(
+            "key.account.review",
             [("partner_id", "in", partner_ids)],
             ["partner_id"],
             order="date_to desc, id desc",
@@ -330,7 +331,8 @@ class ResPartner(models.Model):
             review_counts[review.partner_id.id] += 1
             latest.setdefault(review.partner_id.id, review)
         open_actions = defaultdict(list)
-        for action in Action.search_fetch(
+        for action in self._key_account_readable(
+            "key.account.improvement.action",
             [
                 ("partner_id", "in", partner_ids),
                 ("state", "in", ("todo", "in_progress")),

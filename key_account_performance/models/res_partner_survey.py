@@ -75,7 +75,8 @@ class ResPartner(models.Model):
             ]
         )
         accounts = self.commercial_partner_id
-        inputs = self.env["survey.user_input"].search_fetch(
+        inputs = self._key_account_readable(
+            "survey.user_input",
             [
                 ("survey_id", "in", surveys.ids),
                 ("state", "=", "done"),

@@ -471,3 +471,79 @@ class TestCockpit(ReviewCommon):
                 answer.ids,
                 user.login,
             )
+
+    def test_account_page_lists_only_what_the_user_may_read(self):
+        """The page's lists (latest review, open actions, breakdown, survey
+        answers) are searched as superuser and checked on what was found:
+        a record a rule hides from the KAM is not listed, and is again once
+        the rule is gone."""
+        self._generate_cycle()
+        action = self.env["key.account.improvement.action"].create(
+            {"name": "Fix invoicing errors", "partner_id": self.partner_a.id}
+        )
+        survey = self.env.ref("key_account_performance.survey_nps")
+        answer = survey._create_answer(partner=self.partner_a)
+        answer._save_lines(
+            self.env.ref("key_account_performance.survey_nps_question"), 9
+        )
+        answer._mark_done()
+        value = self.env["key.account.kpi.value"].search(
+            [
+                ("partner_id", "=", self.partner_a.id),
+                ("kpi_id", "=", self.kpi_revenue.id),
+                ("date_from", "=", self.P[0]),
+            ]
+        )
+        self.assertTrue(value)
+        hidden = {
+            "key.account.review": self.review_a,
+            "key.account.improvement.action": action,
+            "survey.user_input": answer,
+            "key.account.kpi.value": value,
+        }
+        fields = (
+            "key_account_latest_review_id",
+            "key_account_open_action_ids",
+            "key_account_survey_input_ids",
+            "key_account_breakdown_ids",
+            "key_account_review_count",
+            "key_account_action_count",
+        )
+
+        def page():
+            self.env.invalidate_all()
+            partner = self.partner_a.with_user(self.kam)
+            return {name: partner[name] for name in fields}
+
+        shown = page()
+        self.assertEqual(shown["key_account_latest_review_id"], self.review_a)
+        self.assertEqual(shown["key_account_open_action_ids"], action)
+        self.assertEqual(shown["key_account_survey_input_ids"], answer)
+        self.assertIn(value, shown["key_account_breakdown_ids"])
+        self.assertEqual(
+            (shown["key_account_review_count"], shown["key_account_action_count"]),
+            (1, 1),
+        )
+        # a global rule per model that hides the one record from everyone
+        rules = self.env["ir.rule"].create(
+            [
+                {
+                    "name": "test: hide one %s" % model,
+                    "model_id": self.env["ir.model"]._get_id(model),
+                    "domain_force": "[('id', '!=', %d)]" % record.id,
+                }
+                for model, record in hidden.items()
+            ]
+        )
+        shown = page()
+        self.assertFalse(shown["key_account_latest_review_id"])
+        self.assertFalse(shown["key_account_open_action_ids"])
+        self.assertFalse(shown["key_account_survey_input_ids"])
+        self.assertNotIn(value, shown["key_account_breakdown_ids"])
+        self.assertTrue(shown["key_account_breakdown_ids"], "the other KPI's value")
+        self.assertEqual(
+            (shown["key_account_review_count"], shown["key_account_action_count"]),
+            (0, 0),
+        )
+        rules.unlink()
+        self.assertEqual(page()["key_account_open_action_ids"], action)
