@@ -44,7 +44,7 @@ class ResPartner(models.Model):
     key_account_reviewed = fields.Boolean(
         groups=KAM_GROUP,
         string="Reviewed This Period",
-        compute="_compute_key_account_reviewed",
+        compute="_compute_key_account_reviews",
         search="_search_key_account_reviewed",
         help="The account has a review for the last closed review period.",
     )
@@ -203,39 +203,31 @@ class ResPartner(models.Model):
             )
         ]
 
-    def _key_account_reviews_query(self, partner_ids=None):
-        """The reviews of the last closed period of the current company (of
-        the accounts ``partner_ids`` only, when given), as a query."""
+    @api.model
+    def _key_account_review_period(self):
+        """(date_from, date_to) of the current company's last closed review
+        period: the period "reviewed" asks about."""
         company = self.env.company
-        today = kpi_math.company_today(company)
-        date_from, date_to = kpi_math.last_closed_period(
-            today, company.key_account_period_type
+        return kpi_math.last_closed_period(
+            kpi_math.company_today(company), company.key_account_period_type
         )
-        domain = [
-            ("date_from", "=", date_from),
-            ("date_to", "=", date_to),
-            ("company_id", "=", company.id),
-        ]
-        if partner_ids is not None:
-            domain.append(("partner_id", "in", list(partner_ids)))
-        # sudo: whether a review exists, not what it says
-        return self.env["key.account.review"].sudo()._search(domain)
 
-    @api.depends("commercial_partner_id")
-    def _compute_key_account_reviewed(self):
-        # the reviews of these accounts only, not every review of the period
-        commercial = {partner.id: partner.commercial_partner_id.id for partner in self}
-        reviews = self._key_account_reviews_query(
-            [pid for pid in set(commercial.values()) if pid]
-        )
-        reviewed = {
-            pid
-            for [pid] in self.env.execute_query(
-                reviews.select(SQL.identifier(reviews.table, "partner_id"))
+    def _key_account_reviews_query(self):
+        """The reviews of the last closed period of the current company, as a
+        query."""
+        date_from, date_to = self._key_account_review_period()
+        # sudo: whether a review exists, not what it says
+        return (
+            self.env["key.account.review"]
+            .sudo()
+            ._search(
+                [
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                    ("company_id", "=", self.env.company.id),
+                ]
             )
-        }
-        for partner in self:
-            partner.key_account_reviewed = commercial[partner.id] in reviewed
+        )
 
     def _search_key_account_reviewed(self, operator, value):
         self._check_key_account_reader()
@@ -313,21 +305,33 @@ class ResPartner(models.Model):
             partner.key_account_compute_error = failed.get(partner.id, (False,))[0]
 
     @api.depends("commercial_partner_id")
+    @api.depends_context("company")
     def _compute_key_account_reviews(self):
         """Reviews and open improvement actions of these partners, in two
-        queries for any number of partners: the counts are the partner's
-        own, the latest review and the open actions its company's."""
+        searches for any number of partners: the counts are the partner's
+        own, the latest review and the open actions its company's; reviewed
+        whether the company has a review of the last closed period, which
+        the user may read or not (no content is disclosed)."""
         Review = self.env["key.account.review"]
         Action = self.env["key.account.improvement.action"]
+        company = self.env.company
+        period = self._key_account_review_period()
         partner_ids = list(set(self.ids) | set(self.commercial_partner_id.ids))
-        review_counts = defaultdict(int)
-        latest = {}
-        for review in self._key_account_readable(
+        found = self._key_account_search_sudo(
             "key.account.review",
             [("partner_id", "in", partner_ids)],
-            ["partner_id"],
+            ["partner_id", "date_from", "date_to", "company_id", "name"],
             order="date_to desc, id desc",
-        ):
+        )
+        reviewed = {
+            review.partner_id.id
+            for review in found
+            if review.company_id == company
+            and (review.date_from, review.date_to) == period
+        }
+        review_counts = defaultdict(int)
+        latest = {}
+        for review in found.with_env(self.env)._filtered_access("read"):
             review_counts[review.partner_id.id] += 1
             latest.setdefault(review.partner_id.id, review)
         open_actions = defaultdict(list)
@@ -349,3 +353,4 @@ class ResPartner(models.Model):
             partner.key_account_open_action_ids = Action.browse(
                 open_actions[commercial]
             )
+            partner.key_account_reviewed = commercial in reviewed
