@@ -88,7 +88,14 @@ class ResPartner(models.Model):
         "key_account_score_date",
     )
     def _compute_key_account_cockpit(self):
-        dated = self.filtered("key_account_score_date")
+        # a trend other than 0 has a previous period (the engine's trend is 0
+        # without one): the score history is asked only about a flat trend,
+        # which may be an equal score or no previous period
+        dated = self.filtered(
+            lambda partner: (
+                partner.key_account_score_date and not partner.key_account_trend
+            )
+        )
         history = {}
         if dated:
             for row in (

@@ -547,3 +547,29 @@ class TestCockpit(ReviewCommon):
         )
         rules.unlink()
         self.assertEqual(page()["key_account_open_action_ids"], action)
+
+    def test_flat_trend_reads_the_history(self):
+        """A trend of 0 is an equal score (a previous period: "=") or no
+        previous period ("–"); the score history tells them apart. A trend
+        other than 0 always has a previous period."""
+        Value = self.env["key.account.kpi.value"]
+        steady = self._make_account("Review Account Steady", self.kam)
+        self._order(steady, 300.0, self._day(self.P0, 20))
+        self._order(steady, 300.0, self._day(self.P, 20))
+        new = self._make_account("Review Account New", self.kam)
+        self._order(new, 300.0, self._day(self.P, 20))
+        Value.compute_for_period(*self.P0, steady.ids)
+        Value.compute_for_period(*self.P, (steady | new).ids)
+        self.env.invalidate_all()
+        self.assertEqual(steady.key_account_trend, 0.0)
+        self.assertEqual(new.key_account_trend, 0.0)
+        self.assertEqual(
+            (steady.key_account_has_previous, steady.key_account_trend_arrow),
+            (True, "="),
+        )
+        self.assertEqual(
+            (new.key_account_has_previous, new.key_account_trend_arrow),
+            (False, "–"),
+        )
+        self.assertNotEqual(self.partner_a.key_account_trend, 0.0)
+        self.assertTrue(self.partner_a.key_account_has_previous)
