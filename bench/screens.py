@@ -15,7 +15,10 @@ Contacts form and list as that user; the record cache emptied before
 each run; each screen and
 the Contacts screen it is compared with are run in turns, ``runs`` times
 each, after one run that fills Odoo's caches; the best time and the fewest
-queries of each are kept.
+queries of each are kept, and the median time of each screen and of its
+Contacts screen over those turns (on a machine whose speed moves from one
+run to the next, the best of a few runs of a screen whose times spread
+widely is a lottery: the median of the same turns is the steadier figure).
 
 The baselines are Odoo's Contacts views on the same key accounts: the
 kanban ``base.res_partner_kanban_view``, the list ``base.view_partner_tree``
@@ -23,6 +26,7 @@ and the form ``base.view_partner_form`` without the addon's fields (the
 account page is that very form with the addon's fields).
 """
 
+import statistics
 import time
 
 from lxml import etree
@@ -260,6 +264,10 @@ def measure(env, runs, log, accounts_domain):
         for _run in range(runs):
             for name in (screen, baseline):
                 pair[name].append(timed(calls[name], 1))
+        figures[MEDIAN + screen] = tuple(
+            statistics.median(sample[0] for sample in pair[name])
+            for name in (screen, baseline)
+        )
         for name, samples in pair.items():
             best = (
                 min(sample[0] for sample in samples),
@@ -279,6 +287,9 @@ def measure(env, runs, log, accounts_domain):
 
 # key prefix of a Contacts screen's figures timed in turns with a screen
 PAIRED = "Contacts screen timed with: "
+# key prefix of (median of the screen, median of its Contacts screen) over
+# the same turns
+MEDIAN = "medians: "
 # screen -> the Contacts screen it is compared with
 BASELINES = [
     ("cockpit kanban, first page", "Contacts kanban, first page"),
@@ -297,14 +308,16 @@ BASELINES = [
 def table(figures):
     """Markdown lines: each screen, its baseline and the ratios."""
     lines = [
-        "| screen | ms | queries | Contacts screen | ms | queries | time ratio | query ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| screen | ms | queries | Contacts screen | ms | queries | time ratio "
+        "| median ms | Contacts median ms | median ratio | query ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for screen, baseline in BASELINES:
         s, q = figures[screen]
         bs, bq = figures.get(PAIRED + screen, figures[baseline])
+        ms, mbs = figures.get(MEDIAN + screen, (s, bs))
         lines.append(
-            "| %s | %.1f | %d | %s | %.1f | %d | %.2f× | %.2f× |"
+            "| %s | %.1f | %d | %s | %.1f | %d | %.2f× | %.1f | %.1f | %.2f× | %.2f× |"
             % (
                 screen,
                 s * 1000,
@@ -313,6 +326,9 @@ def table(figures):
                 bs * 1000,
                 bq,
                 s / bs,
+                ms * 1000,
+                mbs * 1000,
+                ms / mbs,
                 q / bq if bq else 0,
             )
         )
