@@ -211,12 +211,12 @@ class ResPartner(models.Model):
     key_account_value_count = fields.Integer(
         compute="_compute_key_account_value_count", groups=KAM_GROUP
     )
-    # with the latest review and the open actions (res_partner_cockpit.py)
+    # with the latest review, the open actions (res_partner_cockpit.py)
     key_account_review_count = fields.Integer(
         compute="_compute_key_account_reviews", groups=KAM_GROUP
     )
     key_account_action_count = fields.Integer(
-        compute="_compute_key_account_reviews", groups=KAM_GROUP
+        compute="_compute_key_account_actions", groups=KAM_GROUP
     )
 
     # ------------------------------------------------------------------

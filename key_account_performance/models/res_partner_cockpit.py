@@ -66,7 +66,7 @@ class ResPartner(models.Model):
         "key.account.improvement.action",
         groups=KAM_GROUP,
         string="Open Improvement Actions",
-        compute="_compute_key_account_reviews",
+        compute="_compute_key_account_actions",
     )
     # from the run log of the KPI computation (key.account.kpi.run)
     key_account_compute_error = fields.Text(
@@ -314,19 +314,23 @@ class ResPartner(models.Model):
     @api.depends("commercial_partner_id")
     @api.depends_context("company")
     def _compute_key_account_reviews(self):
-        """Reviews and open improvement actions of these partners, in two
-        searches for any number of partners: the counts are the partner's
-        own, the latest review and the open actions its company's; reviewed
-        whether the company has a review of the last closed period, which
-        the user may read or not (no content is disclosed)."""
+        """Reviews of these partners, in one search for any number of
+        partners: the count is the partner's own, the latest review its
+        company's; reviewed whether the company has a review of the last
+        closed period, which the user may read or not (no content is
+        disclosed)."""
         Review = self.env["key.account.review"]
-        Action = self.env["key.account.improvement.action"]
         company = self.env.company
         period = self._key_account_review_period()
-        partner_ids = list(set(self.ids) | set(self.commercial_partner_id.ids))
         found = self._key_account_search_sudo(
             "key.account.review",
-            [("partner_id", "in", partner_ids)],
+            [
+                (
+                    "partner_id",
+                    "in",
+                    list(set(self.ids) | set(self.commercial_partner_id.ids)),
+                )
+            ],
             ["partner_id", "date_from", "date_to", "company_id", "name"],
             order="date_to desc, id desc",
         )
@@ -341,11 +345,28 @@ class ResPartner(models.Model):
         for review in found.with_env(self.env)._filtered_access("read"):
             review_counts[review.partner_id.id] += 1
             latest.setdefault(review.partner_id.id, review)
+        for partner in self:
+            commercial = partner.commercial_partner_id.id
+            partner.key_account_review_count = review_counts[partner.id]
+            partner.key_account_latest_review_id = latest.get(commercial, Review)
+            partner.key_account_reviewed = commercial in reviewed
+
+    @api.depends("commercial_partner_id")
+    def _compute_key_account_actions(self):
+        """Open improvement actions of these partners, in one search for any
+        number of partners (the cards and the list count them, the page
+        lists them): the count is the partner's own, the list its
+        company's."""
+        Action = self.env["key.account.improvement.action"]
         open_actions = defaultdict(list)
         for action in self._key_account_readable(
             "key.account.improvement.action",
             [
-                ("partner_id", "in", partner_ids),
+                (
+                    "partner_id",
+                    "in",
+                    list(set(self.ids) | set(self.commercial_partner_id.ids)),
+                ),
                 ("state", "in", ("todo", "in_progress")),
             ],
             ["partner_id"],
@@ -353,11 +374,7 @@ class ResPartner(models.Model):
         ):
             open_actions[action.partner_id.id].append(action.id)
         for partner in self:
-            commercial = partner.commercial_partner_id.id
-            partner.key_account_review_count = review_counts[partner.id]
             partner.key_account_action_count = len(open_actions[partner.id])
-            partner.key_account_latest_review_id = latest.get(commercial, Review)
             partner.key_account_open_action_ids = Action.browse(
-                open_actions[commercial]
+                open_actions[partner.commercial_partner_id.id]
             )
-            partner.key_account_reviewed = commercial in reviewed
