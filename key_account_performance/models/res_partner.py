@@ -211,7 +211,8 @@ class ResPartner(models.Model):
     key_account_value_count = fields.Integer(
         compute="_compute_key_account_value_count", groups=KAM_GROUP
     )
-    # with the latest review, the open actions (res_partner_cockpit.py)
+    # the review count with the latest review, the action count with the
+    # open actions (res_partner_cockpit.py)
     key_account_review_count = fields.Integer(
         compute="_compute_key_account_reviews", groups=KAM_GROUP
     )

@@ -211,30 +211,33 @@ class ResPartner(models.Model):
         ]
 
     @api.model
-    def _key_account_review_period(self):
-        """(date_from, date_to) of the current company's last closed review
-        period: the period "reviewed" asks about."""
+    def _key_account_reviewed_domain(self):
+        """The reviews "reviewed" asks about: the current company's, of its
+        last closed review period."""
         company = self.env.company
-        return kpi_math.last_closed_period(
+        date_from, date_to = kpi_math.last_closed_period(
             kpi_math.company_today(company), company.key_account_period_type
         )
+        return [
+            ("date_from", "=", date_from),
+            ("date_to", "=", date_to),
+            ("company_id", "=", company.id),
+        ]
 
     def _key_account_reviews_query(self):
         """The reviews of the last closed period of the current company, as a
         query."""
-        date_from, date_to = self._key_account_review_period()
         # sudo: whether a review exists, not what it says
         return (
             self.env["key.account.review"]
             .sudo()
-            ._search(
-                [
-                    ("date_from", "=", date_from),
-                    ("date_to", "=", date_to),
-                    ("company_id", "=", self.env.company.id),
-                ]
-            )
+            ._search(self._key_account_reviewed_domain())
         )
+
+    def _key_account_with_accounts_ids(self):
+        """Ids of these partners and of their accounts (commercial partners):
+        the counts are a partner's own, the lists its account's."""
+        return list(set(self.ids) | set(self.commercial_partner_id.ids))
 
     def _search_key_account_reviewed(self, operator, value):
         self._check_key_account_reader()
@@ -320,26 +323,16 @@ class ResPartner(models.Model):
         closed period, which the user may read or not (no content is
         disclosed)."""
         Review = self.env["key.account.review"]
-        company = self.env.company
-        period = self._key_account_review_period()
         found = self._key_account_search_sudo(
             "key.account.review",
-            [
-                (
-                    "partner_id",
-                    "in",
-                    list(set(self.ids) | set(self.commercial_partner_id.ids)),
-                )
-            ],
+            [("partner_id", "in", self._key_account_with_accounts_ids())],
             ["partner_id", "date_from", "date_to", "company_id", "name"],
             order="date_to desc, id desc",
         )
-        reviewed = {
-            review.partner_id.id
-            for review in found
-            if review.company_id == company
-            and (review.date_from, review.date_to) == period
-        }
+        # the condition of _search_key_account_reviewed, on what was found
+        reviewed = set(
+            found.filtered_domain(self._key_account_reviewed_domain()).partner_id.ids
+        )
         review_counts = defaultdict(int)
         latest = {}
         for review in found.with_env(self.env)._filtered_access("read"):
@@ -362,11 +355,7 @@ class ResPartner(models.Model):
         for action in self._key_account_readable(
             "key.account.improvement.action",
             [
-                (
-                    "partner_id",
-                    "in",
-                    list(set(self.ids) | set(self.commercial_partner_id.ids)),
-                ),
+                ("partner_id", "in", self._key_account_with_accounts_ids()),
                 ("state", "in", ("todo", "in_progress")),
             ],
             ["partner_id"],
