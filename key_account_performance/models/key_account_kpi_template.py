@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..sql import templates as template_sql
@@ -115,9 +115,23 @@ class KeyAccountKpiTemplate(models.Model):
             "is_company_default",
             "company_id",
             "active",
+            "sequence",
+        } & set(vals):
+            self._key_account_config_changed()
+        if {
+            "tier_ids",
+            "segment_ids",
+            "is_company_default",
+            "company_id",
+            "active",
         } & set(vals):
             # which accounts the templates apply to may have changed
             self._mark_accounts_stale(all_of_companies=True)
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self._key_account_config_changed()
         return result
 
     def _mark_accounts_stale(self, all_of_companies=False):
@@ -150,11 +164,13 @@ class KeyAccountKpiTemplate(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # lines created with their template are version 1, not a change
-        return (
+        templates = (
             super(KeyAccountKpiTemplate, self.with_context(kap_no_version_bump=True))
             .create(vals_list)
             .with_env(self.env)
         )
+        self._key_account_config_changed()
+        return templates
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used_by_approved_review(self):
@@ -203,49 +219,9 @@ class KeyAccountKpiTemplate(models.Model):
         -> {partner id: template id or None}; ``sources`` as in
         ``_resolve_for_partners``."""
         company = company or self.env.company
-        tier_ids = {tier_id for _own, tier_id, _segment in rows.values() if tier_id}
-        # one statement (the page of an account resolves its template on
-        # every read): the active templates with their active tiers and
-        # account types, as the ORM's many2many reads them
-        self.env["key.account.tier"].flush_model(["active", "template_id"])
-        self.env["key.account.segment"].flush_model(["active"])
-        self.flush_model(
-            [
-                "active",
-                "company_id",
-                "sequence",
-                "is_company_default",
-                "tier_ids",
-                "segment_ids",
-            ]
+        default, by_tier_segment, by_tier, tier_default = self._key_account_choice(
+            company.id
         )
-        candidates = self.env.execute_query(
-            template_sql.candidates(company.id, sorted(tier_ids))
-        )
-        default = None
-        by_tier_segment = {}
-        by_tier = {}
-        tier_default = {}
-        for (
-            template_id,
-            _shared,
-            _seq,
-            is_default,
-            tiers,
-            segments,
-            defaults,
-        ) in candidates:
-            tier_default = {int(key): value for key, value in defaults.items()}
-            if template_id is None:
-                continue
-            if is_default and default is None:
-                default = template_id
-            for tier_id in tiers:
-                if segments:
-                    for segment_id in segments:
-                        by_tier_segment.setdefault((tier_id, segment_id), template_id)
-                else:
-                    by_tier.setdefault(tier_id, template_id)
         result = {}
         for pid, (own, tier_id, segment_id) in rows.items():
             template_id, source = own, "own"
@@ -264,22 +240,89 @@ class KeyAccountKpiTemplate(models.Model):
         return result
 
     def _kpi_bands(self):
-        """{template id: {kpi id: (target, threshold, weight)}} in one read."""
-        bands = {template.id: {} for template in self}
+        """{template id: {kpi id: (target, threshold, weight)}}, from the
+        cache of every template's lines (``_key_account_all_bands``)."""
+        bands = self._key_account_all_bands()
+        return {template.id: dict(bands.get(template.id, ())) for template in self}
+
+    # ------------------------------------------------------------------
+    # The configuration, cached: every read of an account's page and every
+    # computation resolve templates and read their lines, which change only
+    # when an administrator edits templates, their lines, tiers or account
+    # types (each of which clears the cache, here and in every worker)
+    # ------------------------------------------------------------------
+    @api.model
+    @tools.ormcache("company_id")
+    def _key_account_choice(self, company_id):
+        """(company default template id, {(tier id, segment id): template id},
+        {tier id: template id}, {tier id: tier's default template id}) of the
+        company's active templates and the shared ones, in one statement.
+        Cached: the result is shared, do not modify it."""
+        self.env["key.account.tier"].flush_model(["active", "template_id"])
+        self.env["key.account.segment"].flush_model(["active"])
+        self.flush_model(
+            [
+                "active",
+                "company_id",
+                "sequence",
+                "is_company_default",
+                "tier_ids",
+                "segment_ids",
+            ]
+        )
+        default = None
+        by_tier_segment = {}
+        by_tier = {}
+        tier_default = {}
+        for (
+            template_id,
+            _shared,
+            _seq,
+            is_default,
+            tiers,
+            segments,
+            defaults,
+        ) in self.env.execute_query(template_sql.candidates(company_id)):
+            tier_default = {int(key): value for key, value in defaults.items()}
+            if template_id is None:
+                continue
+            if is_default and default is None:
+                default = template_id
+            for tier_id in tiers:
+                if segments:
+                    for segment_id in segments:
+                        by_tier_segment.setdefault((tier_id, segment_id), template_id)
+                else:
+                    by_tier.setdefault(tier_id, template_id)
+        return default, by_tier_segment, by_tier, tier_default
+
+    @api.model
+    @tools.ormcache()
+    def _key_account_all_bands(self):
+        """{template id: {kpi id: (target, threshold, weight)}} of every
+        template's lines, in one read. Cached: the result is shared, do not
+        modify it."""
+        bands = {}
         for line in (
             self.env["key.account.kpi.template.line"]
             .sudo()
             .search_fetch(
-                [("template_id", "in", self.ids)],
-                ["template_id", "kpi_id", "target", "threshold", "weight"],
+                [], ["template_id", "kpi_id", "target", "threshold", "weight"]
             )
         ):
-            bands[line.template_id.id][line.kpi_id.id] = (
+            bands.setdefault(line.template_id.id, {})[line.kpi_id.id] = (
                 line.target,
                 line.threshold,
                 line.weight,
             )
         return bands
+
+    @api.model
+    def _key_account_config_changed(self):
+        """Templates, their lines, tiers or account types changed: what
+        ``_key_account_choice`` and ``_key_account_all_bands`` cached is
+        read again."""
+        self.env.registry.clear_cache()
 
     def action_duplicate_version(self):
         self.ensure_one()

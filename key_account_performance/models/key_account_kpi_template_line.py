@@ -73,11 +73,14 @@ class KeyAccountKpiTemplateLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lines = super().create(vals_list)
+        self.env["key.account.kpi.template"]._key_account_config_changed()
         lines.template_id._bump_version()
         return lines
 
     def write(self, vals):
         result = super().write(vals)
+        if {"template_id", "kpi_id", "weight", "target", "threshold"} & set(vals):
+            self.env["key.account.kpi.template"]._key_account_config_changed()
         if {"kpi_id", "weight", "target", "threshold"} & set(vals):
             self.template_id._bump_version()
         return result
@@ -85,5 +88,6 @@ class KeyAccountKpiTemplateLine(models.Model):
     def unlink(self):
         templates = self.template_id
         result = super().unlink()
+        self.env["key.account.kpi.template"]._key_account_config_changed()
         templates.exists()._bump_version()
         return result

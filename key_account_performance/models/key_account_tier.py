@@ -60,6 +60,27 @@ class KeyAccountTier(models.Model):
     )
     partner_count = fields.Integer(compute="_compute_partner_count")
 
+    # ------------------------------------------------------------------
+    # ORM: the tiers' active flag and default template are part of the
+    # cached template resolution (key.account.kpi.template)
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        tiers = super().create(vals_list)
+        self.env["key.account.kpi.template"]._key_account_config_changed()
+        return tiers
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"active", "template_id"} & set(vals):
+            self.env["key.account.kpi.template"]._key_account_config_changed()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env["key.account.kpi.template"]._key_account_config_changed()
+        return result
+
     @api.model
     def default_get(self, fields_list):
         # not a field default: a column added by an update stays empty, and

@@ -5,19 +5,19 @@ tiers and account types, in one statement (template resolution, see
 from odoo.tools import SQL
 
 
-def candidates(company_id, tier_ids):
+def candidates(company_id):
     """Rows (template id, shared, sequence, company default, [active tier ids],
     [active segment ids], tier default template ids as {tier id: template id})
     of the active templates of ``company_id`` and the shared ones (no
-    company), own-company first, then by sequence and id; the defaults of the
-    tiers ``tier_ids`` in the first row's last column (and in a row of NULLs
-    when the company has no template)."""
+    company), own-company first, then by sequence and id; the defaults of
+    every tier that has one in the first row's last column (and in a row of
+    NULLs when the company has no template)."""
     return SQL(
         """
         WITH tier_default AS (
             SELECT COALESCE(jsonb_object_agg(id, template_id), '{}'::jsonb) AS defaults
               FROM key_account_tier
-             WHERE id = ANY(%(tier_ids)s) AND template_id IS NOT NULL
+             WHERE template_id IS NOT NULL
         ), candidate AS (
             SELECT t.id, t.company_id IS NULL AS shared, t.sequence,
                    COALESCE(t.is_company_default, FALSE) AS is_default,
@@ -41,5 +41,4 @@ def candidates(company_id, tier_ids):
          ORDER BY c.shared, c.sequence, c.id
         """,
         company_id=company_id,
-        tier_ids=list(tier_ids),
     )

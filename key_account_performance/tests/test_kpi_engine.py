@@ -518,6 +518,54 @@ class TestKpiEngine(KpiCommon):
         tier.active = False
         self.assertEqual(resolved()[1], "company" if default else False)
 
+    def test_cached_configuration_follows_every_change(self):
+        """Template resolution and the templates' bands are read once and
+        cached (the account page and every computation ask them): a second
+        ask reads nothing, and a change of a line, a template or a tier is
+        seen at once, in the same transaction."""
+        Template = self.env["key.account.kpi.template"]
+        template = self.template
+        revenue, orders = self.kpi["revenue"], self.kpi["order_count"]
+
+        def bands():
+            return Template.browse(template.id)._kpi_bands()[template.id]
+
+        self.assertEqual(bands()[revenue.id], (1000.0, 200.0, 2.0))
+        partner = self.partner_a
+        rows = {partner.id: (False, self.tier.id, False)}
+        Template._resolve_for_rows(rows)
+        with self.assertQueryCount(0):
+            bands()
+            Template._resolve_for_rows(rows)
+        line = template.line_ids.filtered(lambda line: line.kpi_id == revenue)
+        line.target = 1500.0
+        self.assertEqual(bands()[revenue.id], (1500.0, 200.0, 2.0))
+        line.weight = 3.0
+        self.assertEqual(bands()[revenue.id], (1500.0, 200.0, 3.0))
+        template.line_ids.filtered(lambda line: line.kpi_id == orders).unlink()
+        self.assertNotIn(orders.id, bands())
+        template.line_ids = [
+            Command.create(
+                {"kpi_id": orders.id, "weight": 1.0, "target": 8.0, "threshold": 1.0}
+            )
+        ]
+        self.assertEqual(bands()[orders.id], (8.0, 1.0, 1.0))
+        # a new tier with its default template, then the template archived
+        # from the tier's side and the tier's default changed
+        tier = self.env["key.account.tier"].create(
+            {"name": "Cached tier", "template_id": template.id}
+        )
+        rows = {partner.id: (False, tier.id, False)}
+        self.assertEqual(Template._resolve_for_rows(rows)[partner.id], template.id)
+        other = Template.create({"name": "Other", "tier_ids": [Command.set(tier.ids)]})
+        self.assertEqual(Template._resolve_for_rows(rows)[partner.id], other.id)
+        other.tier_ids = [Command.clear()]
+        self.assertEqual(Template._resolve_for_rows(rows)[partner.id], template.id)
+        tier.template_id = other
+        self.assertEqual(Template._resolve_for_rows(rows)[partner.id], other.id)
+        other.unlink()
+        self.assertNotEqual(Template._resolve_for_rows(rows)[partner.id], other.id)
+
     def test_query_count_independent_of_partner_count(self):
         partners = self.env["res.partner"]
         for index in range(100):
