@@ -30,7 +30,10 @@ class KeyAccountMember(models.Model):
 
     _name = "key.account.member"
     _description = "Key Account Team Member"
-    _order = "partner_id, share desc, id"
+    # members are listed on their account's page: the biggest share first
+    # (ordering by the account too would join the partners, by name, into
+    # the search of the page's list at every read)
+    _order = "share desc, id"
     _check_company_auto = True
 
     partner_id = fields.Many2one(
