@@ -367,3 +367,60 @@ class ResPartner(models.Model):
             partner.key_account_open_action_ids = Action.browse(
                 open_actions[partner.commercial_partner_id.id]
             )
+
+    # ------------------------------------------------------------------
+    # Reading the screens
+    # ------------------------------------------------------------------
+    def web_read(self, specification):
+        """As Odoo's, with the names of the key-account many-to-ones (tier,
+        account type, manager, team, templates) read alone.
+
+        The screens show them by name (``{"fields": {"display_name": {}}}``).
+        Odoo reads a many-to-one's display name by loading the record's row
+        whole (every prefetched column; for a user, the user's row and then
+        its contact's) for that one name: on the account page, about a sixth
+        of its time. Here the ids are read with the accounts, then the names
+        alone (``_rec_name``, through the parent for a user), and the display
+        names are Odoo's own, computed from the names in cache.
+        """
+        name_only = {"fields": {"display_name": {}}}
+        fields = self._fields
+        names = [
+            name
+            for name, spec in specification.items()
+            if spec == name_only
+            and name.startswith("key_account_")
+            and fields.get(name)
+            and fields[name].type == "many2one"
+        ]
+        if not names:
+            return super().web_read(specification)
+        result = super().web_read(dict(specification, **dict.fromkeys(names, {})))
+        for name in names:
+            # sudo: as Odoo's web_read reads the display names of many-to-ones
+            records = self.env[fields[name].comodel_name].sudo()
+            records = records.browse(
+                {values[name] for values in result if values.get(name)}
+            )
+            self._key_account_fetch_names(records)
+            display_names = {record.id: record.display_name for record in records}
+            for values in result:
+                if values.get(name):
+                    values[name] = {
+                        "id": values[name],
+                        "display_name": display_names[values[name]],
+                    }
+        return result
+
+    @api.model
+    def _key_account_fetch_names(self, records):
+        """Fetch the records' ``_rec_name`` alone (an inherited name through
+        its parent: a user's through its contact)."""
+        field = records._fields.get(records._rec_name)
+        if not records or field is None or not field.store and not field.inherited:
+            return
+        path = field.related.split(".") if field.inherited else [field.name]
+        for step in path[:-1]:
+            records.fetch([step])
+            records = records[step]
+        records.fetch([path[-1]])

@@ -243,6 +243,56 @@ class TestAccountPageQueries(ReviewCommon):
             delta=0.1,
         )
 
+    def test_many2one_names_as_odoo_reads_them(self):
+        """The page's key-account many-to-ones (tier, account type, manager,
+        team, templates) come as Odoo's web_read gives them, {id, display
+        name}, without loading the manager's row whole."""
+        segment = self.env["key.account.segment"].create({"name": "Utilities"})
+        self.partner_a.sudo().key_account_segment_id = segment
+        cost, record, spec = self._read_form(self.kam)
+        names = [
+            name
+            for name, field in self.env["res.partner"]._fields.items()
+            if name in spec
+            and name.startswith("key_account_")
+            and field.type == "many2one"
+        ]
+        self.assertIn("key_account_manager_id", names)
+        self.assertIn("key_account_tier_id", names)
+        # Odoo's own reading: a field specification the addon leaves alone
+        # (with a context) is read by Odoo's web_read
+        partner = self.partner_a.with_user(self.kam)
+        self.env.invalidate_all()
+        [odoo] = partner.web_read(
+            {name: {"fields": {"display_name": {}}, "context": {}} for name in names}
+        )
+        for name in names:
+            self.assertEqual(record[name], odoo[name], name)
+        self.assertEqual(
+            record["key_account_manager_id"],
+            {"id": self.kam.id, "display_name": self.kam.display_name},
+        )
+        self.assertEqual(
+            record["key_account_segment_id"],
+            {"id": segment.id, "display_name": "Utilities"},
+        )
+        # none of the page's queries reads the manager's user row whole (its
+        # signature, say)
+        statements = []
+        execute = Cursor.execute
+
+        def logging(cursor, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)))
+            return execute(cursor, query, params, log_exceptions)
+
+        self.env.invalidate_all()
+        with patch.object(Cursor, "execute", logging):
+            partner.web_read(spec)
+        self.assertTrue(statements)
+        self.assertFalse(
+            [sql for sql in statements if '"res_users"."signature"' in sql],
+        )
+
     def test_at_risk_and_reviewed_as_before(self):
         """Computed for the accounts asked, they answer as the searches do."""
         accounts = self._grow(3)
