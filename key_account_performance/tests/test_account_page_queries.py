@@ -276,6 +276,34 @@ class TestAccountPageQueries(ReviewCommon):
             record["key_account_segment_id"],
             {"id": segment.id, "display_name": "Utilities"},
         )
+        # saved from the form (web_save reads the record back the same way):
+        # the team leader moves the account to another tier and KAM
+        tier = self.env["key.account.tier"].create({"name": "Moved Tier"})
+        [saved] = self.partner_a.with_user(self.leader).web_save(
+            {"key_account_tier_id": tier.id, "key_account_manager_id": self.kam2.id},
+            {
+                "key_account_tier_id": {"fields": {"display_name": {}}},
+                "key_account_manager_id": {"fields": {"display_name": {}}},
+                "key_account_segment_id": {"fields": {"display_name": {}}},
+            },
+        )
+        self.assertEqual(
+            saved,
+            {
+                "id": self.partner_a.id,
+                "key_account_tier_id": {"id": tier.id, "display_name": "Moved Tier"},
+                "key_account_manager_id": {
+                    "id": self.kam2.id,
+                    "display_name": self.kam2.name,
+                },
+                "key_account_segment_id": {
+                    "id": segment.id,
+                    "display_name": "Utilities",
+                },
+            },
+        )
+        self.partner_a.sudo().key_account_manager_id = self.kam
+        self.env.flush_all()
         # none of the page's queries reads the manager's user row whole (its
         # signature, say)
         statements = []
@@ -285,6 +313,9 @@ class TestAccountPageQueries(ReviewCommon):
             statements.append(str(getattr(query, "code", query)))
             return execute(cursor, query, params, log_exceptions)
 
+        # (a warm read: the first one after the change refills Odoo's caches)
+        self.env.invalidate_all()
+        partner.web_read(spec)
         self.env.invalidate_all()
         with patch.object(Cursor, "execute", logging):
             partner.web_read(spec)
