@@ -3,7 +3,7 @@
     "summary": "Key-account (大客户) performance management: KPIs per tier and "
     "segment, batched scoring, reviews with approval, improvement actions, "
     "early warnings and customer value.",
-    "version": "18.0.1.9.0",
+    "version": "18.0.1.10.0",
     "category": "Sales/CRM",
     "website": "https://github.com/key-account-performance/key_account_performance",
     "author": "key_account_performance contributors",

@@ -305,6 +305,7 @@ def test_value_kam_and_tier_read_through_the_account(upgraded):
     tier as before the update (compared with the rest of each value in
     test_records_states_lines_and_messages_kept)."""
     assert upgraded["working"]["dropped_left"] == []
+    assert upgraded["working"]["figure_indexes_left"] == []
     values = upgraded["before"]["values"]
     assert values and all(row[-2] for row in values), values[:3]
 

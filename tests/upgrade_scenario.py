@@ -459,4 +459,17 @@ def after_upgrade(env):
                              'key_account_kpi_value__company_id_index')
     """)
     out["dropped_left"] = sorted(row[0] for row in env.cr.fetchall())
+    # 18.0.1.10.0 dropped the indexes of the partner's company-dependent
+    # figures (the engine updates the rows in place): none is left
+    env.cr.execute("""
+        SELECT indexname FROM pg_indexes
+         WHERE tablename = 'res_partner' AND indexname LIKE 'res\\_partner\\_\\_key\\_account\\_%'
+    """)
+    fields = env["res.partner"]._fields
+    out["figure_indexes_left"] = sorted(
+        name
+        for (name,) in env.cr.fetchall()
+        if (field := fields.get(name[len("res_partner__") : -len("_index")]))
+        and field.company_dependent
+    )
     print(MARK + json.dumps(out, sort_keys=True))

@@ -166,9 +166,17 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Scores (latest fully closed period)
     # ------------------------------------------------------------------
+    # The figures the engine writes for every account at every computation
+    # (here and the customer value's) are company-dependent and have no index
+    # (index=False): Odoo gives a company-dependent field an index of "is
+    # set" by default, which no search of the addon needs, and an index on a
+    # column stops PostgreSQL from updating the partner's row in place (a
+    # HOT update): every score written then adds an entry to each of the
+    # partner table's indexes (about fifty with the sales apps).
     key_account_score = fields.Float(
         readonly=True,
         company_dependent=True,
+        index=False,
         copy=False,
         groups=KAM_GROUP,
         aggregator="avg",
@@ -178,6 +186,7 @@ class ResPartner(models.Model):
         string="Grade",
         readonly=True,
         company_dependent=True,
+        index=False,
         copy=False,
         groups=KAM_GROUP,
     )
@@ -185,6 +194,7 @@ class ResPartner(models.Model):
         string="Trend",
         readonly=True,
         company_dependent=True,
+        index=False,
         copy=False,
         groups=KAM_GROUP,
         help="Score minus the previous period's score.",
@@ -202,6 +212,7 @@ class ResPartner(models.Model):
         string="Score Period End",
         readonly=True,
         company_dependent=True,
+        index=False,
         copy=False,
         groups=KAM_GROUP,
         help="Last day of the period the score shows.",

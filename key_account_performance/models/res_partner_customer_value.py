@@ -32,6 +32,7 @@ class ResPartner(models.Model):
         string="Historical CLV",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         aggregator="sum",
@@ -42,6 +43,7 @@ class ResPartner(models.Model):
         string="Predictive CLV",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         aggregator="sum",
@@ -52,6 +54,7 @@ class ResPartner(models.Model):
         string="Trailing 12-Month Revenue",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         aggregator="sum",
@@ -60,6 +63,7 @@ class ResPartner(models.Model):
         string="Last Order",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
     )
@@ -67,6 +71,7 @@ class ResPartner(models.Model):
         string="RFM Score",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
     )
@@ -85,6 +90,7 @@ class ResPartner(models.Model):
         "as recently as most; the risk of losing a customer is Churn Risk.",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
     )
@@ -92,6 +98,7 @@ class ResPartner(models.Model):
         string="Churn Risk",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         help="The predicted chance of no order in the horizon is above the company's churn-risk level.",
@@ -104,6 +111,7 @@ class ResPartner(models.Model):
         string="Buy Probability",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         aggregator="avg",
@@ -114,6 +122,7 @@ class ResPartner(models.Model):
         string="Expected Orders",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         aggregator="sum",
@@ -126,6 +135,7 @@ class ResPartner(models.Model):
         string="Why at Risk (Figures)",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         # read with the fields of the page that shows the sentence (a read's
@@ -144,6 +154,7 @@ class ResPartner(models.Model):
         string="Value As Of",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
         help="Day the customer value and the predictions were computed for.",
@@ -152,6 +163,7 @@ class ResPartner(models.Model):
         string="Prediction Horizon (days)",
         readonly=True,
         company_dependent=True,
+        index=False,  # written at every computation (see key_account_score)
         copy=False,
         groups=KAM_GROUP,
     )

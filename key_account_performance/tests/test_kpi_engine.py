@@ -518,6 +518,33 @@ class TestKpiEngine(KpiCommon):
         tier.active = False
         self.assertEqual(resolved()[1], "company" if default else False)
 
+    def test_written_figures_have_no_index(self):
+        """The figures the engine and the customer value write on every
+        account (company-dependent columns of the partner) have no index,
+        which would keep PostgreSQL from updating the rows in place."""
+        fields = self.env["res.partner"]._fields
+        figures = sorted(
+            name
+            for name, field in fields.items()
+            if name.startswith("key_account_") and field.company_dependent
+        )
+        self.assertIn("key_account_score", figures)
+        self.assertIn("key_account_clv", figures)
+        self.env.cr.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'res_partner'"
+        )
+        indexed = [
+            (index, definition)
+            for index, definition in self.env.cr.fetchall()
+            if any(
+                '"%s"' % name in definition
+                or " %s " % name in definition
+                or "(%s" % name in definition
+                for name in figures
+            )
+        ]
+        self.assertEqual(indexed, [])
+
     def test_cached_configuration_follows_every_change(self):
         """Template resolution and the templates' bands are read once and
         cached (the account page and every computation ask them): a second
