@@ -371,6 +371,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Reading the screens
     # ------------------------------------------------------------------
+    @api.readonly
     def web_read(self, specification):
         """As Odoo's, with the names of the key-account many-to-ones (tier,
         account type, manager, team, templates) read alone.

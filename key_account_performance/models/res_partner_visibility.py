@@ -286,6 +286,7 @@ class ResPartner(models.Model):
         ]
 
     @api.model
+    @api.readonly
     def web_search_read(
         self, domain, specification, offset=0, limit=None, order=None, count_limit=None
     ):

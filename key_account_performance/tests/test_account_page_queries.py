@@ -324,6 +324,15 @@ class TestAccountPageQueries(ReviewCommon):
             [sql for sql in statements if '"res_users"."signature"' in sql],
         )
 
+    def test_screens_reads_stay_read_only_calls(self):
+        """The addon's overrides of Odoo's screen reads keep them read-only
+        calls (Odoo serves them on a read-only cursor, or a replica)."""
+        Partner = type(self.env["res.partner"])
+        for method in ("web_read", "web_search_read", "web_read_group"):
+            self.assertTrue(
+                getattr(getattr(Partner, method), "_readonly", False), method
+            )
+
     def test_at_risk_and_reviewed_as_before(self):
         """Computed for the accounts asked, they answer as the searches do."""
         accounts = self._grow(3)
