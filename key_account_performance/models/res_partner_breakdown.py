@@ -146,6 +146,9 @@ class ResPartner(models.Model):
                 "weight",
                 "company_id",
             ],
+            # (the rows are sorted below: the values' own order would join
+            # the partners for their names)
+            order="id",
         )
         by_period = {}
         for record in values:
