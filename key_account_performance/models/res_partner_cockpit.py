@@ -394,7 +394,8 @@ class ResPartner(models.Model):
             and fields.get(name)
             and fields[name].type == "many2one"
         ]
-        if not names:
+        if not names or not all(isinstance(id_, int) for id_ in self._ids):
+            # (new records: Odoo's own reading, which knows their values)
             return super().web_read(specification)
         result = super().web_read(dict(specification, **dict.fromkeys(names, {})))
         for name in names:

@@ -592,6 +592,22 @@ class TestKpiEngine(KpiCommon):
         self.assertEqual(Template._resolve_for_rows(rows)[partner.id], other.id)
         other.unlink()
         self.assertNotEqual(Template._resolve_for_rows(rows)[partner.id], other.id)
+        # a company deleted: its templates become shared (the database sets
+        # their company to null), and the other companies' choice sees them
+        # (Odoo clears the registry's caches when a company is deleted)
+        elsewhere = self.env["res.company"].create({"name": "Closing Ltd"})
+        tier.template_id = False
+        theirs = Template.create(
+            {
+                "name": "Theirs",
+                "company_id": elsewhere.id,
+                "tier_ids": [Command.set(tier.ids)],
+            }
+        )
+        self.assertNotEqual(Template._resolve_for_rows(rows)[partner.id], theirs.id)
+        elsewhere.unlink()
+        self.assertFalse(theirs.company_id)
+        self.assertEqual(Template._resolve_for_rows(rows)[partner.id], theirs.id)
 
     def test_query_count_independent_of_partner_count(self):
         partners = self.env["res.partner"]
