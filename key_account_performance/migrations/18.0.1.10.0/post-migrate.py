@@ -2,7 +2,7 @@
 every account at every computation (score, grade, trend, period end, CLV,
 RFM, churn, ...) have no index: Odoo had given each of these
 company-dependent columns an index of "is set", which no search of the
-addon uses, and any index on a column keeps PostgreSQL from updating the
+addon needs (the accounts are found by their tier), and any index on a column keeps PostgreSQL from updating the
 partner's row in place (a HOT update), so that every figure written added
 an entry to each of the partner table's indexes. Odoo keeps an index a
 field no longer asks for: they are dropped here."""
