@@ -107,24 +107,17 @@ class KeyAccountKpiTemplate(models.Model):
             template.sudo().write({"version": template.version + 1})
         self._mark_accounts_stale()
 
+    # the fields that decide which accounts a template applies to, and (with
+    # the order among templates) what the cached template choice holds
+    _REACH_FIELDS = frozenset(
+        {"tier_ids", "segment_ids", "is_company_default", "company_id", "active"}
+    )
+
     def write(self, vals):
         result = super().write(vals)
-        if {
-            "tier_ids",
-            "segment_ids",
-            "is_company_default",
-            "company_id",
-            "active",
-            "sequence",
-        } & set(vals):
+        if (self._REACH_FIELDS | {"sequence"}) & set(vals):
             self._key_account_config_changed()
-        if {
-            "tier_ids",
-            "segment_ids",
-            "is_company_default",
-            "company_id",
-            "active",
-        } & set(vals):
+        if self._REACH_FIELDS & set(vals):
             # which accounts the templates apply to may have changed
             self._mark_accounts_stale(all_of_companies=True)
         return result
