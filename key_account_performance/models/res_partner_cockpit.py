@@ -398,14 +398,16 @@ class ResPartner(models.Model):
             # (new records: Odoo's own reading, which knows their values)
             return super().web_read(specification)
         result = super().web_read(dict(specification, **dict.fromkeys(names, {})))
+        # sudo: as Odoo's web_read reads the display names of many-to-ones
+        records = {
+            name: self.env[fields[name].comodel_name]
+            .sudo()
+            .browse({values[name] for values in result if values.get(name)})
+            for name in names
+        }
+        self._key_account_fetch_names(records.values())
         for name in names:
-            # sudo: as Odoo's web_read reads the display names of many-to-ones
-            records = self.env[fields[name].comodel_name].sudo()
-            records = records.browse(
-                {values[name] for values in result if values.get(name)}
-            )
-            self._key_account_fetch_names(records)
-            display_names = {record.id: record.display_name for record in records}
+            display_names = {record.id: record.display_name for record in records[name]}
             for values in result:
                 if values.get(name):
                     values[name] = {
@@ -415,14 +417,73 @@ class ResPartner(models.Model):
         return result
 
     @api.model
-    def _key_account_fetch_names(self, records):
-        """Fetch the records' ``_rec_name`` alone (an inherited name through
-        its parent: a user's through its contact)."""
-        field = records._fields.get(records._rec_name)
-        if not records or field is None or not field.store and not field.inherited:
+    def _key_account_fetch_names(self, recordsets):
+        """Fetch the ``_rec_name`` alone of the records of ``recordsets``
+        (an inherited name through its parent: a user's through its
+        contact), for all of them in one statement, put in cache as Odoo's
+        fetch puts them (values already in cache are kept)."""
+        selects = []
+        targets = []
+        for records in recordsets:
+            field = records._fields.get(records._rec_name)
+            if (
+                not records
+                or field is None
+                or not (field.store and field.column_type or field.inherited)
+                or field.inherited
+                and field.related.count(".") != 1
+            ):
+                continue
+            if field.inherited:
+                # (a user's name is its contact's: one join)
+                link, name = field.related.split(".")
+                parent = records._fields[link]
+                Parent = records.env[parent.comodel_name]
+                name_sql = Parent._field_to_sql("parent", name)
+                source = SQL(
+                    "%s LEFT JOIN %s AS parent ON parent.id = %s",
+                    SQL.identifier(records._table),
+                    SQL.identifier(Parent._table),
+                    SQL.identifier(records._table, link, to_flush=parent),
+                )
+                link_sql = SQL.identifier(records._table, link)
+                targets.append((records, parent, Parent._fields[name]))
+            else:
+                name_sql = records._field_to_sql(records._table, field.name)
+                source = SQL.identifier(records._table)
+                link_sql = SQL("NULL::int4")
+                targets.append((records, None, field))
+            selects.append(
+                SQL(
+                    "SELECT %s AS target, %s AS id, %s AS link, (%s)::text AS name"
+                    " FROM %s WHERE %s IN %s",
+                    len(targets) - 1,
+                    SQL.identifier(records._table, "id"),
+                    link_sql,
+                    name_sql,
+                    source,
+                    SQL.identifier(records._table, "id"),
+                    tuple(records.ids),
+                )
+            )
+        if not selects:
             return
-        path = field.related.split(".") if field.inherited else [field.name]
-        for step in path[:-1]:
-            records.fetch([step])
-            records = records[step]
-        records.fetch([path[-1]])
+        rows = defaultdict(list)
+        for target, id_, link, name in self.env.execute_query(
+            SQL(" UNION ALL ").join(selects)
+        ):
+            rows[target].append((id_, link, name))
+        cache = self.env.cache
+        for target, found in rows.items():
+            records, link_field, name_field = targets[target]
+            ids, links, names = zip(*found)
+            if link_field is None:
+                cache.insert_missing(records.browse(ids), name_field, names)
+                continue
+            cache.insert_missing(records.browse(ids), link_field, links)
+            parents = {link: name for link, name in zip(links, names) if link}
+            cache.insert_missing(
+                records.env[link_field.comodel_name].browse(list(parents)),
+                name_field,
+                list(parents.values()),
+            )
