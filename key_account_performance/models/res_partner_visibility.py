@@ -1,6 +1,8 @@
 """Who sees an account's key-account data: the one visibility rule, applied
 to reading, searching, grouping and sorting the partner."""
 
+from contextvars import ContextVar
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
@@ -14,6 +16,10 @@ from .res_partner import (
 
 # up to how many visible accounts a search on figures names them by id
 SCOPE_IDS_LIMIT = 5000
+
+# the environment whose user was found in the key-account group for the
+# fetch under way (see ResPartner._fetch_query)
+_KAM_FETCH_ENV = ContextVar("key_account_kam_fetch_env", default=None)
 
 
 # one concern of the account per file (see res_partner.py)
@@ -65,12 +71,34 @@ class ResPartner(models.Model):
         }
         # (_has_group: has_group's checks are for asking about another user
         # or the debug-mode group, neither of which applies here)
-        if not ours or not self.env.user._has_group(KAM_GROUP):
+        if not ours or (
+            _KAM_FETCH_ENV.get() is not self.env
+            and not self.env.user._has_group(KAM_GROUP)
+        ):
             return super().check_field_access_rights(operation, field_names)
         others = [name for name in field_names if name not in ours]
         if others:
             super().check_field_access_rights(operation, others)
         return field_names
+
+    def _fetch_query(self, query, fields):
+        """As Odoo's, asking whether the user is in the key-account group
+        once for the fetch: Odoo checks each column again as it puts it in
+        the statement (``_field_to_sql``), a group lookup per key-account
+        column, two dozen on the account page. The answer holds for this
+        environment during this fetch only."""
+        if (
+            self.env.su
+            or _KAM_FETCH_ENV.get() is self.env
+            or not any(field.groups == KAM_GROUP for field in fields)
+            or not self.env.user._has_group(KAM_GROUP)
+        ):
+            return super()._fetch_query(query, fields)
+        token = _KAM_FETCH_ENV.set(self.env)
+        try:
+            return super()._fetch_query(query, fields)
+        finally:
+            _KAM_FETCH_ENV.reset(token)
 
     @api.model
     def _check_key_account_reader(self):

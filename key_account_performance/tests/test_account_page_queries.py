@@ -15,19 +15,21 @@ from unittest.mock import patch
 from lxml import etree
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
+from ..models.res_partner import KAM_GROUP
 from .common import ReviewCommon
 
 # what the form of one key account may cost at most, read by a team leader
-# (31 today; 35 before the many-to-ones' names came in one statement, 43 before the template resolution and the templates' lines were
-# cached, 49 before the grade bands and the visible KAMs were cached and the
-# breakdown read its list's fields with its values; 60 before the page read
-# its stored dependencies with its fields and resolved its template in one
-# statement: Odoo's own partner form with the sales, CRM and survey apps is
-# about 20 of them, the key-account page, its breakdown and its lists the
-# rest)
+# (31 today; 35 before the many-to-ones' names came in one statement, 43
+# before the template resolution and the templates' lines were cached, 49
+# before the grade bands and the visible KAMs were cached and the breakdown
+# read its list's fields with its values; 60 before the page read its stored
+# dependencies with its fields and resolved its template in one statement:
+# Odoo's own partner form with the sales, CRM and survey apps is about 20 of
+# them, the key-account page, its breakdown and its lists the rest)
 MAX_QUERIES = 32
 
 
@@ -361,6 +363,61 @@ class TestAccountPageQueries(ReviewCommon):
             "crm_team",
         ):
             self.assertIn('FROM "%s"' % table, names[0])
+
+    def test_key_account_columns_checked_once_per_fetch(self):
+        """A fetch of the account's key-account columns asks whether the
+        user is in the key-account group once for the columns, not once per
+        column; a user
+        outside the group is still refused them, in the same transaction,
+        before and after a key-account user's fetch."""
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Plain Salesman",
+                "login": "kap_rt_plain_salesman",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [
+                    Command.set(self.env.ref("sales_team.group_sale_salesman").ids)
+                ],
+            }
+        )
+        columns = [
+            name
+            for name, field in self.env["res.partner"]._fields.items()
+            if name.startswith("key_account_")
+            and field.store
+            and field.column_type
+            and field.groups == KAM_GROUP
+        ]
+        self.assertGreater(len(columns), 10)
+        Users = type(self.env["res.users"])
+        asked = []
+        has_group = Users._has_group
+
+        def counted(user, group):
+            if group == KAM_GROUP:
+                asked.append(user.id)
+            return has_group(user, group)
+
+        for _round in range(2):
+            with self.assertRaises(AccessError):
+                self.partner_a.with_user(salesman).fetch(columns)
+            self.env.invalidate_all()
+            with patch.object(Users, "_has_group", counted):
+                self.partner_a.with_user(self.kam).fetch(columns)
+            # (once for the fields asked, once for the statement's columns)
+            self.assertEqual(set(asked), {self.kam.id})
+            self.assertLessEqual(len(asked), 2, asked)
+            self.assertEqual(
+                self.partner_a.with_user(self.kam).key_account_score,
+                self.partner_a.sudo().key_account_score,
+            )
+            asked.clear()
+            self.env.invalidate_all()
+        # and a salesman's own fetch of the partner leaves the columns out
+        self.partner_a.with_user(salesman).fetch(["name"])
+        with self.assertRaises(AccessError):
+            self.partner_a.with_user(salesman).key_account_score  # noqa: B018
 
     def test_at_risk_and_reviewed_as_before(self):
         """Computed for the accounts asked, they answer as the searches do."""
