@@ -394,8 +394,13 @@ class ResPartner(models.Model):
             and fields.get(name)
             and fields[name].type == "many2one"
         ]
-        if not names or not all(isinstance(id_, int) for id_ in self._ids):
-            # (new records: Odoo's own reading, which knows their values)
+        if (
+            not names
+            or not all(isinstance(id_, int) for id_ in self._ids)
+            or self.env.context.get("prefetch_langs")
+        ):
+            # (new records: Odoo's own reading, which knows their values;
+            # all languages at once: Odoo's, which reads them as such)
             return super().web_read(specification)
         result = super().web_read(dict(specification, **dict.fromkeys(names, {})))
         # sudo: as Odoo's web_read reads the display names of many-to-ones
@@ -421,24 +426,39 @@ class ResPartner(models.Model):
         """Fetch the ``_rec_name`` alone of the records of ``recordsets``
         (an inherited name through its parent: a user's through its
         contact), for all of them in one statement, put in cache as Odoo's
-        fetch puts them (values already in cache are kept)."""
+        fetch puts them (values already in cache are kept; records whose
+        name is in cache are not asked). Text names only, stored in a column
+        of the record or of its parent: any other kind of name is left to
+        Odoo's own reading when the display name is computed. (The
+        comodels' ``_fetch_query`` overrides do not see this read: Odoo's
+        own, on users, hides private fields, which names are not.)"""
+
+        def text_column(field):
+            return (
+                field is not None
+                and field.store
+                and field.column_type
+                and not field.inherited
+                and field.type in ("char", "text")
+            )
+
+        by_model = {}
+        for records in recordsets:
+            if records:
+                by_model[records._name] = by_model.get(records._name, records) | records
+        cache = self.env.cache
         selects = []
         targets = []
-        for records in recordsets:
+        for records in by_model.values():
             field = records._fields.get(records._rec_name)
-            if (
-                not records
-                or field is None
-                or not (field.store and field.column_type or field.inherited)
-                or field.inherited
-                and field.related.count(".") != 1
-            ):
-                continue
-            if field.inherited:
+            if field is not None and field.inherited:
                 # (a user's name is its contact's: one join)
-                link, name = field.related.split(".")
+                link, _dot, name = field.related.partition(".")
                 parent = records._fields[link]
                 Parent = records.env[parent.comodel_name]
+                if "." in name or not text_column(Parent._fields.get(name)):
+                    continue
+                missing = records.browse(cache.get_missing_ids(records, parent))
                 name_sql = Parent._field_to_sql("parent", name)
                 source = SQL(
                     "%s LEFT JOIN %s AS parent ON parent.id = %s",
@@ -447,15 +467,21 @@ class ResPartner(models.Model):
                     SQL.identifier(records._table, link, to_flush=parent),
                 )
                 link_sql = SQL.identifier(records._table, link)
-                targets.append((records, parent, Parent._fields[name]))
-            else:
+                target = (records, parent, Parent._fields[name])
+            elif text_column(field):
+                missing = records.browse(cache.get_missing_ids(records, field))
                 name_sql = records._field_to_sql(records._table, field.name)
                 source = SQL.identifier(records._table)
                 link_sql = SQL("NULL::int4")
-                targets.append((records, None, field))
+                target = (records, None, field)
+            else:
+                continue
+            if not missing:
+                continue
+            targets.append(target)
             selects.append(
                 SQL(
-                    "SELECT %s AS target, %s AS id, %s AS link, (%s)::text AS name"
+                    "SELECT %s AS target, %s AS id, %s AS link, %s AS name"
                     " FROM %s WHERE %s IN %s",
                     len(targets) - 1,
                     SQL.identifier(records._table, "id"),
@@ -463,7 +489,7 @@ class ResPartner(models.Model):
                     name_sql,
                     source,
                     SQL.identifier(records._table, "id"),
-                    tuple(records.ids),
+                    tuple(missing.ids),
                 )
             )
         if not selects:
@@ -473,7 +499,6 @@ class ResPartner(models.Model):
             SQL(" UNION ALL ").join(selects)
         ):
             rows[target].append((id_, link, name))
-        cache = self.env.cache
         for target, found in rows.items():
             records, link_field, name_field = targets[target]
             ids, links, names = zip(*found)

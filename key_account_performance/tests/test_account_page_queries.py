@@ -364,6 +364,47 @@ class TestAccountPageQueries(ReviewCommon):
         ):
             self.assertIn('FROM "%s"' % table, names[0])
 
+    def test_names_fetched_only_as_text_columns(self):
+        """The one-statement read of names fetches text names only, and only
+        those not in cache yet; any other name (a many-to-one, say), and a
+        read of every language at once, are left to Odoo."""
+        Partner = self.env["res.partner"]
+        tier = self.partner_a.key_account_tier_id.sudo()
+        history = self.env["key.account.score.history"].sudo().search([], limit=2)
+        self.assertTrue(history)
+        # a model whose _rec_name is a many-to-one: left to Odoo's reading
+        self.assertEqual(history._fields[history._rec_name].type, "many2one")
+        self.env.invalidate_all()
+        expected = history.mapped("display_name")
+        self.env.invalidate_all()
+        Partner._key_account_fetch_names([history, tier])
+        self.assertEqual(history.mapped("display_name"), expected)
+        self.assertTrue(all(isinstance(id_, int) for id_ in history.partner_id.ids))
+        # the tier's name is in cache: not asked again
+        statements = []
+        execute = Cursor.execute
+
+        def logging(cursor, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)))
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", logging):
+            Partner._key_account_fetch_names([tier, tier])
+        self.assertEqual(statements, [])
+        # all the languages at once (prefetch_langs): Odoo's own reading
+        spec = {
+            "key_account_tier_id": {"fields": {"display_name": {}}},
+            "key_account_manager_id": {"fields": {"display_name": {}}},
+        }
+        partner = self.partner_a.with_user(self.kam).with_context(prefetch_langs=True)
+        self.env.invalidate_all()
+        [values] = partner.web_read(spec)
+        self.assertEqual(
+            values["key_account_tier_id"],
+            {"id": tier.id, "display_name": tier.display_name},
+        )
+        self.assertEqual(values["key_account_manager_id"]["id"], self.kam.id)
+
     def test_key_account_columns_checked_once_per_fetch(self):
         """A fetch of the account's key-account columns asks whether the
         user is in the key-account group once for the columns, not once per
