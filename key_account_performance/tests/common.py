@@ -78,7 +78,8 @@ class KeyAccountCase(TransactionCase):
 class ReviewCommon(KeyAccountCase):
     @classmethod
     def _new_user(cls, login, name, group="group_key_account_user"):
-        """A user of the test company in one of the addon's groups."""
+        """A user of the test company in one of the addon's groups (or in
+        the group of that full external id)."""
         return cls.env["res.users"].create(
             {
                 "name": name,
@@ -87,7 +88,13 @@ class ReviewCommon(KeyAccountCase):
                 "company_id": cls.company.id,
                 "company_ids": [Command.set(cls.company.ids)],
                 "groups_id": [
-                    Command.link(cls.env.ref("key_account_performance.%s" % group).id)
+                    Command.link(
+                        cls.env.ref(
+                            group
+                            if "." in group
+                            else "key_account_performance.%s" % group
+                        ).id
+                    )
                 ],
             }
         )

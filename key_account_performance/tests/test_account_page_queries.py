@@ -144,6 +144,19 @@ class TestAccountPageQueries(ReviewCommon):
         with patch.object(Cursor, "execute", counting):
             yield cost
 
+    @contextmanager
+    def _statements(self):
+        """The SQL (text without parameters) of what runs inside the block."""
+        statements = []
+        execute = Cursor.execute
+
+        def logging(cursor, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)))
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", logging):
+            yield statements
+
     def _spec(self, model, xmlid, view_type):
         """The web client's specification of the view ``xmlid``."""
         view_id = self.env.ref(xmlid).id
@@ -335,18 +348,11 @@ class TestAccountPageQueries(ReviewCommon):
         )
         # none of the page's queries reads the manager's user row whole (its
         # signature, say)
-        statements = []
-        execute = Cursor.execute
-
-        def logging(cursor, query, params=None, log_exceptions=True):
-            statements.append(str(getattr(query, "code", query)))
-            return execute(cursor, query, params, log_exceptions)
-
         # (a warm read: the first one after the change refills Odoo's caches)
         self.env.invalidate_all()
         partner.web_read(spec)
         self.env.invalidate_all()
-        with patch.object(Cursor, "execute", logging):
+        with self._statements() as statements:
             partner.web_read(spec)
         self.assertTrue(statements)
         self.assertFalse(
@@ -381,14 +387,7 @@ class TestAccountPageQueries(ReviewCommon):
         self.assertEqual(history.mapped("display_name"), expected)
         self.assertTrue(all(isinstance(id_, int) for id_ in history.partner_id.ids))
         # the tier's name is in cache: not asked again
-        statements = []
-        execute = Cursor.execute
-
-        def logging(cursor, query, params=None, log_exceptions=True):
-            statements.append(str(getattr(query, "code", query)))
-            return execute(cursor, query, params, log_exceptions)
-
-        with patch.object(Cursor, "execute", logging):
+        with self._statements() as statements:
             Partner._key_account_fetch_names([tier, tier])
         self.assertEqual(statements, [])
         # all the languages at once (prefetch_langs): Odoo's own reading
@@ -408,20 +407,12 @@ class TestAccountPageQueries(ReviewCommon):
     def test_key_account_columns_checked_once_per_fetch(self):
         """A fetch of the account's key-account columns asks whether the
         user is in the key-account group once for the columns, not once per
-        column; a user
-        outside the group is still refused them, in the same transaction,
+        column; a user outside the group is still refused them, in the same transaction,
         before and after a key-account user's fetch."""
-        salesman = self.env["res.users"].create(
-            {
-                "name": "Plain Salesman",
-                "login": "kap_rt_plain_salesman",
-                "company_id": self.company.id,
-                "company_ids": [Command.set(self.company.ids)],
-                "groups_id": [
-                    Command.set(self.env.ref("sales_team.group_sale_salesman").ids)
-                ],
-            }
+        salesman = self._new_user(
+            "kap_rt_plain_salesman", "Plain Salesman", "sales_team.group_sale_salesman"
         )
+        self.assertFalse(salesman.has_group(KAM_GROUP))
         columns = [
             name
             for name, field in self.env["res.partner"]._fields.items()
