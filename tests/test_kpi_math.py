@@ -327,3 +327,32 @@ def test_datetime_bounds_cover_the_days_in_the_time_zone(day, length):
         datetime.datetime.combine(day, datetime.time.min),
         datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min),
     )
+
+
+@given(
+    st.lists(st.floats(min_value=-100, max_value=100, allow_nan=False), max_size=30),
+    st.integers(min_value=0, max_value=2),
+)
+def test_rounded_to_total_adds_up_to_the_rounded_total(values, digits):
+    rounded = km.rounded_to_total(values, digits)
+    unit = 10.0**-digits
+    assert len(rounded) == len(values)
+    # the parts add up to the total rounded the same way, not to a drift
+    assert round(sum(rounded) / unit) == round(
+        km.round_half_up(sum(values), digits) / unit
+    )
+    # each part is its value rounded down or up
+    for part, value in zip(rounded, values):
+        assert value - unit - 1e-9 <= part <= value + unit + 1e-9
+
+
+def test_rounded_to_total_gives_units_to_the_largest_remainders():
+    # 0.34 + 0.33 + 0.33 = 1.0, where each rounded alone gives 0.9 in all
+    assert km.rounded_to_total([0.34, 0.33, 0.33], 1) == [0.4, 0.3, 0.3]
+    assert km.rounded_to_total([-0.34, -0.33, 0.67, 12.55], 1) == [
+        -0.3,
+        -0.3,
+        0.7,
+        12.5,
+    ]
+    assert km.rounded_to_total([], 1) == []

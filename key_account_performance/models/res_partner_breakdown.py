@@ -61,16 +61,22 @@ class ResPartner(models.Model):
                 row["delta_points"] for row in rows if not row["value_id"]
             )
         # the lines' points are the rows just built: the list of the breakdown
-        # reads them without building the breakdown a second time
-        lines = [row for rows in data.values() for row in rows if row["value_id"]]
-        if lines:
+        # reads them without building the breakdown a second time, rounded to
+        # the list's tenths so that its column totals are the score and the
+        # change rounded (each line rounded alone drifted by tenths)
+        for rows in data.values():
+            lines = [row for row in rows if row["value_id"]]
+            if not lines:
+                continue
             values = Value.browse([row["value_id"] for row in lines])
             for name in ("points", "previous_points", "delta_points"):
                 field = Value._fields[name]
                 self.env.cache.update(
                     values,
                     field,
-                    [field.convert_to_cache(row[name], Value) for row in lines],
+                    kpi_math.rounded_to_total(
+                        (row[name] for row in lines), field.get_digits(self.env)[1]
+                    ),
                 )
 
     def key_account_score_breakdown(self, date_from, date_to):

@@ -508,3 +508,25 @@ def score_breakdown(current, previous, comparable=None):
         before = previous_points.get(key, 0.0) if comparable else 0.0
         result[key] = (now, before, now - before if comparable else 0.0)
     return result
+
+
+def rounded_to_total(values, digits=0):
+    """``values`` rounded to ``digits`` decimals so that they add up to their
+    total rounded the same way (``round_half_up``): each is rounded down,
+    then the units still missing go to the largest remainders (ties: the
+    first). A list of parts shown with its total (the points of a score's
+    breakdown and the score) then adds up on screen.
+    """
+    values = list(values)
+    if not values:
+        return []
+    scale = 10 ** int(digits)
+    # (the shortest decimal of each float, as round_half_up reads it)
+    exact = [decimal.Decimal(repr(float(value))) * scale for value in values]
+    floors = [math.floor(part) for part in exact]
+    total = round_half_up(sum(float(value) for value in values), digits)
+    missing = int(round(total * scale)) - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: floors[i] - exact[i])
+    for index in order[: max(missing, 0)]:
+        floors[index] += 1
+    return [floor / scale for floor in floors]
