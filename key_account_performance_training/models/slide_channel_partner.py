@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from odoo.addons.key_account_performance.tools import kpi_math
+
 
 class SlideChannelPartner(models.Model):
     _inherit = "slide.channel.partner"
@@ -17,8 +19,10 @@ class SlideChannelPartner(models.Model):
     def _post_completion_update_hook(self, completed=True):
         result = super()._post_completion_update_hook(completed=completed)
         # sudo: a date the addon records when eLearning completes the course,
-        # whoever's progress completed it
+        # whoever's progress completed it; the company's day, as every date
+        # the appraisal compares with its periods (not the attendee's time
+        # zone)
         self.sudo().key_account_completed_date = (
-            fields.Date.context_today(self) if completed else False
+            kpi_math.company_today(self.env.company) if completed else False
         )
         return result

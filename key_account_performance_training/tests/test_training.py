@@ -16,6 +16,7 @@ from odoo.addons.key_account_performance.models.guard import internal
 from odoo.addons.key_account_performance.tests.appraisal_common import (
     AppraisalCommon,
 )
+from odoo.addons.key_account_performance.tools import kpi_math
 from odoo.addons.key_account_performance_training import post_init_hook
 
 
@@ -178,7 +179,7 @@ class TestTraining(AppraisalCommon):
         membership = self._complete(self.course_orders, self.kam)
         self.assertEqual(membership.member_status, "completed")
         self.assertEqual(
-            membership.key_account_completed_date, fields.Date.context_today(membership)
+            membership.key_account_completed_date, kpi_math.company_today(self.company)
         )
         # completed within P (the tests' P is a closed quarter, before today)
         done_on = self.P[0] + timedelta(days=10)
@@ -235,10 +236,18 @@ class TestTraining(AppraisalCommon):
         self.assertFalse(self.before.development_ids.kpi_trend)
 
     def test_completion_date_recorded(self):
+        # the company's day, whatever the attendee's time zone: 25 hours apart,
+        # the two days always differ
+        self.company.partner_id.tz = "Pacific/Pago_Pago"
+        self.kam.tz = "Pacific/Kiritimati"
         self.course_orders._action_add_members(self.kam.partner_id)
         membership = self._complete(self.course_orders, self.kam)
         self.assertEqual(
-            membership.key_account_completed_date, fields.Date.context_today(membership)
+            membership.key_account_completed_date, kpi_math.company_today(self.company)
+        )
+        self.assertNotEqual(
+            membership.key_account_completed_date,
+            fields.Date.context_today(membership.with_user(self.kam)),
         )
         # completed before the module was installed: the install dates it from
         # its last change
